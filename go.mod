@@ -1,0 +1,3 @@
+module github.com/doppelhealth/doppel
+
+go 1.26

@@ -1,0 +1,352 @@
+package t1d
+
+import (
+	"bytes"
+	"embed"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Reference runs of simglucose a6f6777 (refdata/README.md).
+//
+//go:embed refdata/*.csv
+var refFiles embed.FS
+
+// ValidationCase is one reference run of simglucose that the model
+// reproduces. Run simulates it and compares; it does no I/O (the reference
+// data are embedded).
+type ValidationCase struct {
+	Name        string // short identifier, e.g. "bb_24h_adult_001"
+	Description string // what is simulated
+	Reference   string // the reference file and its origin
+	Run         func() ([]Check, error)
+}
+
+// Check is one quantity of a validation case compared with its reference.
+type Check struct {
+	Quantity  string  // what is compared, e.g. "BG (Gs/Vg) every minute"
+	Unit      string  // unit of MaxError and Tolerance
+	MaxError  float64 // largest deviation from the reference
+	At        float64 // time of the largest deviation, min
+	Tolerance float64 // the bar MaxError must not exceed
+}
+
+// Pass reports whether the check is within its tolerance.
+func (c Check) Pass() bool { return c.MaxError <= c.Tolerance }
+
+// Tolerances of the validation checks (MODEL.md §11): BG within 1e-3 mg/dL
+// (the accuracy bar; simglucose itself integrates with rtol 1e-6), delivered
+// insulin within 1e-9·max(1, |ref|) U/min (pump quantisation makes it nearly
+// exact; the files carry 10 significant digits), and each state within
+// 1e-5·max|column| + 1e-9 of its reference.
+const (
+	TolBG        = 1e-3
+	TolInsulin   = 1e-9
+	TolStateRel  = 1e-5
+	TolStateAbs  = 1e-9
+	stateMethodH = 0.1 // RK4 step of the state checks, min (MODEL.md §11)
+)
+
+// ValidationCases returns the model's reference cases: the plain patient ODE
+// and the closed-loop basal-bolus runs of simglucose.
+func ValidationCases() []ValidationCase {
+	return []ValidationCase{
+		{
+			Name:        "ode_adult_001_basal_meal50g_8h",
+			Description: "patient ODE only: adult#001, constant basal u2ss·BW/6000 U/min, 50 g announced at 60 min, 8 h",
+			Reference:   "refdata/ode_adult_001_basal_meal50g_8h.csv (simglucose a6f6777 T1DPatient.step)",
+			Run:         func() ([]Check, error) { return runODECase("ode_adult_001_basal_meal50g_8h.csv", "adult#001") },
+		},
+		closedLoopCase("bb_24h_adult_001", "adult#001"),
+		closedLoopCase("bb_24h_adolescent_001", "adolescent#001"),
+	}
+}
+
+// closedLoopCase is a simglucose run with the basal-bolus controller, the
+// Insulet pump and a noiseless Navigator sensor whose meals are read from the
+// CHO column of the reference (announced g/min during one sample).
+func closedLoopCase(name, patient string) ValidationCase {
+	return ValidationCase{
+		Name:        name,
+		Description: "closed loop: " + patient + ", basal-bolus controller, Insulet pump, noiseless Navigator CGM, meals of the reference",
+		Reference:   "refdata/" + name + ".csv (simglucose a6f6777 T1DSimEnv + BBController + SimObj)",
+		Run: func() ([]Check, error) {
+			ref, err := readRef(name + ".csv")
+			if err != nil {
+				return nil, err
+			}
+			p, err := Patient(patient)
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := closedLoopConfig(ref, p)
+			if err != nil {
+				return nil, err
+			}
+			res, err := Simulate(cfg)
+			if err != nil {
+				return nil, err
+			}
+			checks, err := compareRecords(ref, res.Records)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Method, cfg.KeepStates = RK4(stateMethodH), true
+			if res, err = Simulate(cfg); err != nil {
+				return nil, err
+			}
+			sc, err := compareStates(ref, res.States)
+			if err != nil {
+				return nil, err
+			}
+			return append(checks, sc), nil
+		},
+	}
+}
+
+// closedLoopConfig builds the run of a closed-loop reference table: patient
+// p, basal-bolus, Insulet, noiseless Navigator, meals from the CHO column.
+func closedLoopConfig(ref *refTable, p Params) (Config, error) {
+	t, err := ref.column("t_min")
+	if err != nil {
+		return Config{}, err
+	}
+	cho, err := ref.column("CHO")
+	if err != nil {
+		return Config{}, err
+	}
+	sensor, err := Sensor("Navigator")
+	if err != nil {
+		return Config{}, err
+	}
+	if len(t) < 2 || t[1]-t[0] != sensor.SampleTime {
+		return Config{}, fmt.Errorf("t1d: %s: want rows every %v min", ref.file, sensor.SampleTime)
+	}
+	pump, err := Pump("Insulet")
+	if err != nil {
+		return Config{}, err
+	}
+	ctrl, err := NewBasalBolus(p, BasalBolusOptions{})
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{Patient: p, Sensor: sensor, Pump: pump, Controller: ctrl, Duration: t[len(t)-1] - t[0]}
+	for i, c := range cho {
+		if c > 0 {
+			cfg.Meals = append(cfg.Meals, Meal{T: t[i] - t[0], Carbs: c * sensor.SampleTime})
+		}
+	}
+	return cfg, nil
+}
+
+// runODECase steps the patient model minute by minute with the announced
+// carbohydrate of the reference and a constant basal, and compares BG and
+// states.
+func runODECase(file, patient string) ([]Check, error) {
+	ref, err := readRef(file)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Patient(patient)
+	if err != nil {
+		return nil, err
+	}
+	cho, err := ref.column("CHO_announced_g")
+	if err != nil {
+		return nil, err
+	}
+	run := func(method Method) ([]float64, [][NumStates]float64, error) {
+		m, err := NewPatientModel(p, method)
+		if err != nil {
+			return nil, nil, err
+		}
+		bg := make([]float64, len(cho))
+		xs := make([][NumStates]float64, len(cho))
+		for i := range cho {
+			bg[i], xs[i] = m.BG(), m.X()
+			if i == len(cho)-1 {
+				break
+			}
+			if err := m.Step(cho[i], p.BasalRate()); err != nil {
+				return nil, nil, err
+			}
+		}
+		return bg, xs, nil
+	}
+	bg, _, err := run(nil)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compareColumn(ref, "BG_Gsub", bg, "BG (Gs/Vg) every minute", "mg/dL", TolBG, false)
+	if err != nil {
+		return nil, err
+	}
+	_, xs, err := run(RK4(stateMethodH))
+	if err != nil {
+		return nil, err
+	}
+	sc, err := compareStates(ref, xs)
+	if err != nil {
+		return nil, err
+	}
+	return []Check{c, sc}, nil
+}
+
+// compareRecords compares BG and insulin of a closed-loop run with the
+// reference columns BG and insulin.
+func compareRecords(ref *refTable, recs []Record) ([]Check, error) {
+	if len(recs) != len(ref.rows) {
+		return nil, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(ref.rows), len(recs))
+	}
+	bg := make([]float64, len(recs))
+	ins := make([]float64, len(recs))
+	for i, r := range recs {
+		bg[i], ins[i] = r.BG, r.Insulin
+	}
+	cb, err := compareColumn(ref, "BG", bg, "BG (Gs/Vg) every sample", "mg/dL", TolBG, false)
+	if err != nil {
+		return nil, err
+	}
+	ci, err := compareColumn(ref, "insulin", ins, "delivered insulin every sample, error/max(1, |ref|)", "U/min", TolInsulin, true)
+	if err != nil {
+		return nil, err
+	}
+	return []Check{cb, ci}, nil
+}
+
+// compareColumn returns the largest |got − ref| over the rows where the
+// reference is a number; with scaled it divides by max(1, |ref|).
+func compareColumn(ref *refTable, col string, got []float64, quantity, unit string, tol float64, scaled bool) (Check, error) {
+	want, err := ref.column(col)
+	if err != nil {
+		return Check{}, err
+	}
+	if len(want) != len(got) {
+		return Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(want), len(got))
+	}
+	t, err := ref.column("t_min")
+	if err != nil {
+		return Check{}, err
+	}
+	c := Check{Quantity: quantity, Unit: unit, Tolerance: tol}
+	for i, w := range want {
+		if math.IsNaN(w) {
+			continue
+		}
+		d := math.Abs(got[i] - w)
+		if scaled {
+			d /= math.Max(1, math.Abs(w))
+		}
+		if !(d <= c.MaxError) {
+			c.MaxError, c.At = d, t[i]
+		}
+	}
+	return c, nil
+}
+
+// compareStates checks the 13 states against the columns starting "x0_" …
+// "x12_" and returns the worst one relative to its tolerance
+// TolStateRel·max|column| + TolStateAbs.
+func compareStates(ref *refTable, xs [][NumStates]float64) (Check, error) {
+	if len(xs) != len(ref.rows) {
+		return Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(ref.rows), len(xs))
+	}
+	t, err := ref.column("t_min")
+	if err != nil {
+		return Check{}, err
+	}
+	info := StateInfos()
+	var worst Check
+	worstRatio := -1.0
+	for k := range NumStates {
+		name, col, err := ref.prefixed(fmt.Sprintf("x%d_", k))
+		if err != nil {
+			return Check{}, err
+		}
+		maxAbs := 0.0
+		for _, v := range col {
+			maxAbs = math.Max(maxAbs, math.Abs(v))
+		}
+		tol := TolStateRel*maxAbs + TolStateAbs
+		for i, w := range col {
+			d := math.Abs(xs[i][k] - w)
+			if r := d / tol; !(r <= worstRatio) {
+				worstRatio = r
+				worst = Check{
+					Quantity:  "worst of the 13 states: " + name + ", tolerance 1e-5·max|column|+1e-9",
+					Unit:      info[k].Unit,
+					MaxError:  d,
+					At:        t[i],
+					Tolerance: tol,
+				}
+			}
+		}
+	}
+	return worst, nil
+}
+
+// refTable is a reference CSV: a header row and numeric columns (text such
+// as the Time column and empty cells read as NaN).
+type refTable struct {
+	file   string
+	header []string
+	rows   [][]float64
+}
+
+func readRef(file string) (*refTable, error) {
+	b, err := refFiles.ReadFile("refdata/" + file)
+	if err != nil {
+		return nil, fmt.Errorf("t1d: %w", err)
+	}
+	return parseRef(file, b)
+}
+
+func parseRef(file string, b []byte) (*refTable, error) {
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("t1d: %s: %w", file, err)
+	}
+	if len(recs) < 2 {
+		return nil, fmt.Errorf("t1d: %s: no data rows", file)
+	}
+	t := &refTable{file: file, header: recs[0], rows: make([][]float64, len(recs)-1)}
+	for i, r := range recs[1:] {
+		row := make([]float64, len(r))
+		for j, s := range r {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				v = math.NaN()
+			}
+			row[j] = v
+		}
+		t.rows[i] = row
+	}
+	return t, nil
+}
+
+func (t *refTable) column(name string) ([]float64, error) {
+	for j, h := range t.header {
+		if h == name {
+			col := make([]float64, len(t.rows))
+			for i, r := range t.rows {
+				col[i] = r[j]
+			}
+			return col, nil
+		}
+	}
+	return nil, fmt.Errorf("t1d: %s: no column %q", t.file, name)
+}
+
+// prefixed returns the first column whose name starts with prefix.
+func (t *refTable) prefixed(prefix string) (string, []float64, error) {
+	for _, h := range t.header {
+		if strings.HasPrefix(h, prefix) {
+			col, err := t.column(h)
+			return h, col, err
+		}
+	}
+	return "", nil, fmt.Errorf("t1d: %s: no column starting %q", t.file, prefix)
+}

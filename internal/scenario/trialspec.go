@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/doppelhealth/doppel/model/t1d"
 )
 
 // Limits of a trial file.
 const (
 	MaxTrialDays = 3660 // about ten years, as MaxDuration
 	MaxArms      = 100
-	MaxScale     = 10.0 // largest CR, CF or carbohydrate scale factor
+	MaxScale     = 10.0 // largest carbohydrate scale factor of a meal plan
 )
 
 // Meal plans of a trial arm.
@@ -50,13 +52,12 @@ type Trial struct {
 	Arms    []Arm
 }
 
-// Arm is one arm of a trial: a controller with its settings, scalings of the
-// patient's therapy parameters, and a meal plan.
+// Arm is one arm of a trial: a controller with its settings (therapy
+// changes such as a scaled carbohydrate ratio are controller settings, e.g.
+// {name: basal-bolus, cr_scale: 0.8}) and a meal plan.
 type Arm struct {
 	Name       string
 	Controller Controller
-	CRScale    float64 // multiplies each patient's carbohydrate ratio CR (1: unchanged)
-	CFScale    float64 // multiplies each patient's correction factor CF (1: unchanged)
 	Meals      MealPlan
 }
 
@@ -391,8 +392,8 @@ func (d *decoder) arms(n *yaml.Node, plan MealPlan) []Arm {
 			d.errorf(item, path, "must be a mapping such as {name: standard, controller: basal-bolus}, got %s", describe(item))
 			continue
 		}
-		f := d.fields(item, path, []string{"name", "controller", "cr_scale", "cf_scale", "meals"})
-		a := Arm{CRScale: 1, CFScale: 1, Meals: plan}
+		f := d.fields(item, path, []string{"name", "controller", "meals"})
+		a := Arm{Meals: plan}
 		if p, ok := f["controller"]; ok {
 			// The shared controller decoder names fields from "controller";
 			// put them under this arm.
@@ -417,23 +418,33 @@ func (d *decoder) arms(n *yaml.Node, plan MealPlan) []Arm {
 			}
 			names[a.Name] = nameNode.Line
 		}
-		for _, s := range []struct {
-			key string
-			dst *float64
-		}{{"cr_scale", &a.CRScale}, {"cf_scale", &a.CFScale}} {
-			if p, ok := f[s.key]; ok {
-				if v, ok := d.number(p.val, path+"."+s.key, 0, MaxScale, ""); ok {
-					if v == 0 {
-						d.errorf(p.val, path+"."+s.key, "must be > 0, got %s", p.val.Value)
-					}
-					*s.dst = v
-				}
-			}
-		}
 		if p, ok := f["meals"]; ok {
 			a.Meals = d.mealPlan(p.val, path+".meals", plan)
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// T1DController builds controller c, decoded with the catalog [T1D], for
+// patient p; settings c does not give take their defaults.
+func T1DController(p t1d.Params, c Controller) (t1d.Controller, error) {
+	for _, tc := range t1dControllers() {
+		if tc.spec.Name != c.Name {
+			continue
+		}
+		set := make(map[string]float64, len(tc.spec.Settings))
+		for _, st := range tc.spec.Settings {
+			set[st.Name] = st.Default
+		}
+		for k, v := range c.Settings {
+			set[k] = v
+		}
+		ctrl, err := tc.build(p, set)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: controller %s for %s: %w", c.Name, p.Name, err)
+		}
+		return ctrl, nil
+	}
+	return nil, fmt.Errorf("scenario: unknown controller %q", c.Name)
 }

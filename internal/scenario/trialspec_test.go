@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/model/t1d"
 )
 
 // trialCatalog is a catalog shaped like the t1d one, kept here so that these
@@ -48,7 +50,7 @@ func TestParseTrialGood(t *testing.T) {
 		{"minimal", trialHead + "arms: [{controller: basal-bolus}]\n", &Trial{
 			File: "t.yaml", Model: "t1d", Name: "t.yaml", Seed: DefaultSeed, Days: 2, Cohort: adults,
 			Sensor: Sensor{Name: "GuardianRT", Noise: true}, Pump: "Insulet", Glucose: GlucoseBG,
-			Arms: []Arm{{Name: "basal-bolus", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, CRScale: 1, CFScale: 1, Meals: random}},
+			Arms: []Arm{{Name: "basal-bolus", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, Meals: random}},
 		}},
 		{"full", `# every field
 model: T1D
@@ -63,8 +65,6 @@ meals: {plan: random, scale: 1.1}
 arms:
   - name: standard
     controller: {name: basal-bolus, target: 120}
-    cr_scale: 0.8
-    cf_scale: 1.25
   - name: pid
     controller: {name: pid, kp: 0.001}
     meals:
@@ -82,11 +82,11 @@ arms:
 			Cohort: append(append(cat.Groups()["child"], "adult#003"), "adolescent#010"),
 			Sensor: Sensor{Name: "Dexcom"}, Pump: "Cozmo", Glucose: GlucoseCGM,
 			Arms: []Arm{
-				{Name: "standard", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 120}}, CRScale: 0.8, CFScale: 1.25, Meals: MealPlan{Plan: PlanRandom, Scale: 1.1}},
-				{Name: "pid", Controller: Controller{Name: "pid", Settings: map[string]float64{"target": 140, "kp": 0.001}}, CRScale: 1, CFScale: 1,
+				{Name: "standard", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 120}}, Meals: MealPlan{Plan: PlanRandom, Scale: 1.1}},
+				{Name: "pid", Controller: Controller{Name: "pid", Settings: map[string]float64{"target": 140, "kp": 0.001}},
 					Meals: MealPlan{Plan: PlanDaily, Scale: 1.1, Daily: []DailyMeal{{7*60 + 5, 45}, {18 * 60, 80}}}},
-				{Name: "fasting", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, CRScale: 1, CFScale: 1, Meals: MealPlan{Plan: PlanNone, Scale: 1.1}},
-				{Name: "more", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, CRScale: 1, CFScale: 1, Meals: MealPlan{Plan: PlanRandom, Scale: 2}},
+				{Name: "fasting", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, Meals: MealPlan{Plan: PlanNone, Scale: 1.1}},
+				{Name: "more", Controller: Controller{Name: "basal-bolus", Settings: map[string]float64{"target": 140}}, Meals: MealPlan{Plan: PlanRandom, Scale: 2}},
 			},
 		}},
 	} {
@@ -134,9 +134,8 @@ func TestParseTrialBad(t *testing.T) {
 		{"arm controller setting", trialHead + "arms:\n  - controller: {name: basal-bolus, kp: 1}\n", "t.yaml:7: arms[0].controller.kp: unknown setting of the basal-bolus controller"},
 		{"arm controller range", trialHead + "arms:\n  - controller: {name: pid, target: 20}\n", "t.yaml:7: arms[0].controller.target: must be >= 70 mg/dL, got 20"},
 		{"arm duplicate name", trialHead + "arms:\n  - controller: pid\n  - controller: pid\n", `t.yaml:8: arms[1].name: arm name "pid" already used on line 7`},
-		{"cr_scale zero", trialHead + "arms:\n  - controller: pid\n    cr_scale: 0\n", "t.yaml:8: arms[0].cr_scale: must be > 0, got 0"},
-		{"cf_scale negative", trialHead + "arms:\n  - controller: pid\n    cf_scale: -1\n", "t.yaml:8: arms[0].cf_scale: must be >= 0, got -1"},
-		{"cf_scale string", trialHead + "arms:\n  - controller: pid\n    cf_scale: big\n", `t.yaml:8: arms[0].cf_scale: must be a number, got the string "big"`},
+		{"arm scale outside controller", trialHead + "arms:\n  - controller: pid\n    cr_scale: 0.8\n", "t.yaml:8: arms[0].cr_scale: unknown field"},
+		{"arm controller string setting", trialHead + "arms:\n  - controller: {name: pid, kp: big}\n", `t.yaml:7: arms[0].controller.kp: must be a number, got the string "big"`},
 		{"meal plan unknown", trialHead + "meals: buffet\n" + arms, `t.yaml:6: meals: unknown meal plan "buffet"; valid: random, daily, none`},
 		{"meal plan daily scalar", trialHead + "meals: daily\n" + arms, "t.yaml:6: meals: plan daily needs its meals"},
 		{"daily without meals", trialHead + "meals: {plan: daily}\n" + arms, "t.yaml:6: meals.daily: missing"},
@@ -182,7 +181,7 @@ func TestGroups(t *testing.T) {
 
 func FuzzParseTrial(f *testing.F) {
 	f.Add([]byte(trialHead + "arms: [{controller: basal-bolus}]\n"))
-	f.Add([]byte(trialHead + "meals:\n  daily: [{at: \"07:00\", carbs: 45}]\narms:\n  - {name: a, controller: {name: pid, kp: 0.1}, cr_scale: 0.8}\n"))
+	f.Add([]byte(trialHead + "meals:\n  daily: [{at: \"07:00\", carbs: 45}]\narms:\n  - {name: a, controller: {name: pid, kp: 0.1}}\n"))
 	cat := trialCatalog()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := ParseTrial("f.yaml", data, cat)
@@ -196,9 +195,37 @@ func FuzzParseTrial(f *testing.F) {
 			t.Fatalf("accepted an incomplete trial: %+v", tr)
 		}
 		for _, a := range tr.Arms {
-			if a.CRScale <= 0 || a.CFScale <= 0 || a.Name == "" {
+			if a.Name == "" || a.Controller.Name == "" || a.Meals.Scale < 0 {
 				t.Fatalf("accepted arm %+v", a)
 			}
 		}
 	})
+}
+
+func TestT1DController(t *testing.T) {
+	p, err := t1d.Patient("adult#001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 1-min sample with 45 g announced and CGM 200 mg/dL: the scaled
+	// controller must act as t1d's own basal-bolus with the same options.
+	obs := t1d.Observation{T: 60, CGM: 200, Meal: 45, SampleTime: 1}
+	got, err := T1DController(p, Controller{Name: "basal-bolus", Settings: map[string]float64{"cr_scale": 0.8, "target": 120}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := t1d.NewBasalBolus(p, t1d.BasalBolusOptions{CRScale: 0.8, Target: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := got.Act(obs), ref.Act(obs); a != b {
+		t.Errorf("T1DController acts %+v, want %+v", a, b)
+	}
+	// Settings not given take their defaults (cf_scale 1, basal_scale 1).
+	if a := got.Act(obs); a.Bolus != 45/(0.8*p.CR)+(200-120)/p.CF {
+		t.Errorf("bolus %v U/min, want %v", a.Bolus, 45/(0.8*p.CR)+(200-120)/p.CF)
+	}
+	if _, err := T1DController(p, Controller{Name: "mpc"}); err == nil || err.Error() != `scenario: unknown controller "mpc"` {
+		t.Errorf("unknown controller: error %v", err)
+	}
 }

@@ -73,7 +73,7 @@ if [ -z "$SG_PER_DAY" ]; then
 	elif [ -z "${SIMGLUCOSE_DIR:-}" ] || [ ! -f "$SIMGLUCOSE_DIR/simglucose/__init__.py" ]; then
 		echo "simglucose: skipped - set SIMGLUCOSE_DIR to a checkout (or use --fetch)"
 	else
-		echo "simglucose: $(git -C "$SIMGLUCOSE_DIR" rev-parse HEAD 2>/dev/null || echo 'commit unknown')," \
+		echo "simglucose: $(git -C "$SIMGLUCOSE_DIR" rev-parse HEAD 2>/dev/null || echo 'commit unknown (not a git checkout)')," \
 			"$("$PY" -c 'import sys,numpy,scipy,pandas;print("Python",sys.version.split()[0],"numpy",numpy.__version__,"scipy",scipy.__version__,"pandas",pandas.__version__)')"
 		out=$(SIMGLUCOSE_DIR="$SIMGLUCOSE_DIR" "$PY" bench/simglucose_refs.py time -n "$N" 2>&1 | grep -v pathos)
 		echo "$out" | grep -v '^SIMGLUCOSE_'

@@ -71,6 +71,12 @@ func (d *decoder) syntaxError(err error) error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	// For parser (not scanner) errors yaml.v3 gives the line counted from
+	// 0: of the start of the unfinished mapping or list, or of the problem
+	// when that starts on the first line.
+	if strings.HasPrefix(msg, "did not find expected") {
+		e.Line++
+	}
 	e.Msg = "malformed YAML: " + msg
 	return e
 }

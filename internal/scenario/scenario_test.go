@@ -90,6 +90,8 @@ func TestBad(t *testing.T) {
 		"absurd_duration":            "4: duration: must be at most 3660d, got 100000d",
 		"at_end":                     "9: meals[0].at: 2018-01-02T06:00:00Z is not before the end of the run 2018-01-02T06:00:00Z (start + duration)",
 		"bad_indent":                 "3: malformed YAML: mapping values are not allowed in this context",
+		"bad_list_indent":            "5: malformed YAML: did not find expected key",
+		"unclosed_flow":              "5: malformed YAML: did not find expected ',' or '}'",
 		"bad_offset":                 `9: boluses[0].at: bad offset "+7 hours": want a duration after start such as +90m, +1h30m or +1d`,
 		"bare_number_time":           "9: meals[0].at: must be an RFC 3339 time such as 2018-01-01T07:00:00Z or an offset after start such as +1h30m, got the bare number 7 (ambiguous: simglucose reads numbers as hours after start; write +7h or a full time)",
 		"before_start":               "9: meals[0].at: 2018-01-01T05:00:00Z is before the start 2018-01-01T06:00:00Z",

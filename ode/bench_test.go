@@ -66,6 +66,11 @@ func benchmark(b *testing.B, p odetest.Problem, in odetest.Integrator) {
 			b.Fatal(err)
 		}
 	}
+	if s, ok := in.(interface{ Stats() ode.Stats }); ok {
+		st := s.Stats()
+		b.ReportMetric(float64(st.Steps)/float64(b.N), "steps/op")
+		b.ReportMetric(float64(st.Evals)/float64(b.N), "evals/op")
+	}
 }
 
 func BenchmarkRK4HarmonicOscillator(b *testing.B) {

@@ -157,7 +157,7 @@ func (d *DoPri5) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, 
 	d.o.start(obs, t0, y)
 
 	const expo1 = 0.2 - dpBeta*0.75
-	facOld := 1e-4
+	logFacOld := math.Log(1e-4)
 	reject, notFinite := false, false
 	t := t0
 	for attempts := 0; ; attempts++ {
@@ -208,8 +208,9 @@ func (d *DoPri5) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, 
 		}
 		errn := errNorm(ys, y, y1, atol, rtol)
 		notFinite = math.IsInf(errn, 1)
-		fac11 := math.Pow(errn, expo1)
+		logErr := math.Log(errn) // powers by exp and log: cheaper than two math.Pow
 		if errn > 1 {
+			fac11 := math.Exp(expo1 * logErr)
 			h /= math.Min(1/dpFacMin, fac11/dpSafe)
 			reject = true
 			if st.Steps > 0 {
@@ -217,11 +218,11 @@ func (d *DoPri5) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, 
 			}
 			continue
 		}
-		// Accepted.
-		fac := fac11 / math.Pow(facOld, dpBeta)
+		// Accepted: hnew = h / (err^expo1 / errOld^beta / safe), bounded.
+		fac := math.Exp(expo1*logErr - dpBeta*logFacOld)
 		fac = math.Max(1/dpFacMax, math.Min(1/dpFacMin, fac/dpSafe))
 		hnew := h / fac
-		facOld = math.Max(errn, 1e-4)
+		logFacOld = math.Max(logErr, math.Log(1e-4))
 		st.Steps++
 		if d.o.active(tn) {
 			d.prepareDense(y, t, h)

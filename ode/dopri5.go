@@ -6,7 +6,7 @@ import (
 )
 
 // Dormand-Prince 5(4) coefficients (Dormand & Prince, J. Comput. Appl. Math.
-// 6, 1980; Hairer, Nørsett, Wanner, Solving ODEs I, 2nd ed., Table II.5.2).
+// 6, 1980; Hairer, Nørsett, Wanner, Solving ODEs I, 2nd ed., §II.5).
 const (
 	dpC2, dpC3, dpC4, dpC5 = 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9
 
@@ -27,12 +27,12 @@ const (
 	dpE1, dpE3, dpE4, dpE5, dpE6, dpE7 = 71.0 / 57600, -71.0 / 16695, 71.0 / 1920, -17253.0 / 339200, 22.0 / 525, -1.0 / 40
 
 	// Continuous extension of order 4 (Hairer, Nørsett, Wanner, Solving ODEs I,
-	// §II.6, eq. (6.12), in the form of Hairer's DOPRI5 code, CONTD5).
+	// §II.6, in the form of Hairer's DOPRI5 code, CONTD5).
 	dpD1, dpD3, dpD4, dpD5, dpD6, dpD7 = -12715105075.0 / 11282082432, 87487479700.0 / 32700410799, -10690763975.0 / 1880347072,
 		701980252875.0 / 199316789632, -1453857185.0 / 822651844, 69997945.0 / 29380423
 )
 
-// Step-size controller of DoPri5 (Solving ODEs I, §II.4, eqs. (4.12)-(4.13),
+// Step-size controller of DoPri5 (Solving ODEs I, §II.4,
 // with the PI stabilisation of §IV.2 as in Hairer's DOPRI5 code).
 const (
 	dpSafe   = 0.9  // safety factor

@@ -228,8 +228,8 @@ func (o *observer) at(in interpolator, t, tn float64, yn []float64) {
 
 // locate finds the crossing of e in [a, b], where g(a) = ga has the sign before
 // the crossing and g(b) = gb the sign after it (or is zero), by the Illinois
-// variant of regula falsi (Dahlquist & Björck, Numerical Methods, 1974,
-// §6.2.4) on the continuous extension, with bisection as a safeguard. It
+// variant of regula falsi (M. Dowell and P. Jarratt, BIT 11, 1971) on the
+// continuous extension, with a bisection every eighth step as a safeguard. It
 // returns the end of the final bracket on the after side.
 func (o *observer) locate(in interpolator, e *Event, a, b, ga, gb float64) float64 {
 	tol := 4 * epsilon * math.Max(math.Max(math.Abs(a), math.Abs(b)), b-a)

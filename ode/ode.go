@@ -65,7 +65,7 @@ const (
 //
 // The step-size controller keeps, for every component i,
 // |err_i| <= AbsTol_i + RelTol*max(|y_i(t)|, |y_i(t+h)|) in the root-mean-square
-// norm over components (Hairer, Nørsett, Wanner, Solving ODEs I, eq. II.4.11).
+// norm over components (Hairer, Nørsett, Wanner, Solving ODEs I, §II.4).
 type Settings struct {
 	// RelTol is the relative tolerance; 0 means DefaultRelTol (1e-6). It
 	// must be at least 1e-14.
@@ -182,7 +182,7 @@ func errNorm(e, y0, y1, atol []float64, rtol float64) float64 {
 }
 
 // initialStep is Hairer's starting step-size heuristic (Hairer, Nørsett,
-// Wanner, Solving ODEs I, 2nd ed., §II.4, p. 169) for a method whose local
+// Wanner, Solving ODEs I, 2nd ed., §II.4, "Starting step size") for a method whose local
 // error estimate is O(h^q), in root-mean-square norms. f0 = f(t0, y0); y1 and
 // f1 are scratch. It costs one evaluation of f.
 func initialStep(f Func, t0 float64, y0, f0, y1, f1, atol []float64, rtol float64, q int, hmax float64) float64 {

@@ -56,7 +56,7 @@ func TestOrder(t *testing.T) {
 // enough for the relative control to govern, is about 1 (observed 0.91 to
 // 1.03, and 0.81 for Rodas4 on Enright-Pryce A3, which is ten times more
 // accurate than asked at loose tolerances); the errors themselves stay
-// within 20 times RelTol (observed at most 3.5).
+// within 20 times RelTol (observed at most 2).
 func TestTolerance(t *testing.T) {
 	tols := []float64{1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10}
 	for _, tc := range []struct {

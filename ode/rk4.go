@@ -6,7 +6,7 @@ import (
 )
 
 // RK4 is the classical fourth-order Runge-Kutta method with a fixed step
-// (Hairer, Nørsett, Wanner, Solving ODEs I, Table II.1.2, left).
+// (Hairer, Nørsett, Wanner, Solving ODEs I, §II.1).
 // Each call of Integrate takes ceil((t1-t0)/h) steps, the last one shortened
 // to land exactly on t1; step i starts at t0 + i*h, so times do not drift.
 // After construction, calls allocate nothing. An RK4 is not safe for

@@ -9,8 +9,8 @@ import (
 )
 
 // RODAS4 coefficients: Hairer & Wanner, Solving ODEs II, 2nd ed., Springer
-// 1996, §VI.4 (Table 4.3 and the RODAS code, coefficient set METH = 1), in
-// the transformed form of §IV.7, eq. (7.25): with E = I/(hγ) - J,
+// 1996, §VI.4, and their RODAS code (coefficient set METH = 1), in the
+// transformed form of §IV.7 used by that code: with E = I/(hγ) - J,
 //
 //	E k_i = f(t + c_i h, y + Σ_{j<i} a_ij k_j) + Σ_{j<i} (c_ij/h) k_j + h d_i ∂f/∂t.
 //
@@ -47,7 +47,7 @@ const (
 	roD31, roD32, roD33, roD34, roD35 = -0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872
 )
 
-// Step-size controller of Rodas4 (Solving ODEs II, §IV.8, eqs. (8.19)-(8.21):
+// Step-size controller of Rodas4 (Solving ODEs II, §IV.8, as in the RODAS code:
 // the standard controller with the predictive controller of Gustafsson).
 const (
 	roSafe   = 0.9
@@ -311,7 +311,7 @@ func (r *Rodas4) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, 
 		}
 		// Accepted.
 		if st.Steps > 0 {
-			// Predictive controller of Gustafsson (Solving ODEs II, eq. IV.8.21).
+			// Predictive controller of Gustafsson (Solving ODEs II, §IV.8).
 			qg := (hAcc / h) * math.Sqrt(math.Sqrt(errn*errn/errAcc)) / roSafe
 			qg = math.Max(1/roFacMax, math.Min(1/roFacMin, qg))
 			hnew = h / math.Max(q, qg)

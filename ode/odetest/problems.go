@@ -147,7 +147,7 @@ func VanDerPol() Problem {
 // Robertson is Robertson's chemical kinetics (H. H. Robertson, 1966),
 // problem ROBER of the Test Set for IVP Solvers (F. Mazzia and C.
 // Magherini, University of Bari, release 2.4, 2008; file rober.f, revision
-// of 2006-10-02; Hairer & Wanner, Solving ODEs II, §IV.1, eq. (1.4)):
+// of 2006-10-02; Hairer & Wanner, Solving ODEs II, §IV.1):
 //
 //	y1' = -0.04 y1 + 1e4 y2 y3
 //	y2' =  0.04 y1 - 1e4 y2 y3 - 3e7 y2²

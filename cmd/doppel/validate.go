@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/doppelhealth/doppel/model/t1d"
+)
+
+// validationCase is the outcome of one reference case, as printed.
+type validationCase struct {
+	Model       string            `json:"model"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Reference   string            `json:"reference"`
+	Checks      []validationCheck `json:"checks"`
+	Error       string            `json:"error,omitempty"`
+	Pass        bool              `json:"pass"`
+}
+
+type validationCheck struct {
+	Quantity  string  `json:"quantity"`
+	Unit      string  `json:"unit"`
+	MaxError  float64 `json:"max_error"`
+	AtMinute  float64 `json:"at_minute"`
+	Tolerance float64 `json:"tolerance"`
+	Pass      bool    `json:"pass"`
+}
+
+func newValidateCmd(e *env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "validate [MODEL]",
+		Short: "Run every model against its reference cases",
+		Long: `Validate runs the credibility suite: every reference case of each model
+(or of MODEL only) is simulated and compared with the reference output, and
+each compared quantity is printed with its largest error, its tolerance and
+PASS or FAIL. The exit status is 1 if any check fails.
+
+The t1d cases are runs of simglucose v0.2.11 (commit a6f6777): the plain
+patient ODE and closed-loop basal-bolus days; the data are embedded in the
+binary.`,
+		Example: `  doppel validate
+  doppel validate t1d --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] != "t1d" {
+				return usageError(fmt.Errorf("unknown model %q; valid: t1d", args[0]))
+			}
+			cases := runValidation()
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(jsonSafe(cases)); err != nil {
+					return err
+				}
+			} else {
+				printValidation(e, cases)
+			}
+			failed := 0
+			for _, c := range cases {
+				if !c.Pass {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d validation cases failed", failed, len(cases))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	return c
+}
+
+// runValidation runs the reference cases of model/t1d.
+func runValidation() []validationCase {
+	var out []validationCase
+	for _, vc := range t1d.ValidationCases() {
+		c := validationCase{Model: "t1d", Name: vc.Name, Description: vc.Description, Reference: vc.Reference, Pass: true}
+		checks, err := vc.Run()
+		if err != nil {
+			c.Error, c.Pass = err.Error(), false
+		}
+		if err == nil && len(checks) == 0 {
+			c.Error, c.Pass = errors.New("no checks").Error(), false
+		}
+		for _, ch := range checks {
+			pass := ch.Pass()
+			c.Checks = append(c.Checks, validationCheck{
+				Quantity: ch.Quantity, Unit: ch.Unit, MaxError: ch.MaxError, AtMinute: ch.At, Tolerance: ch.Tolerance, Pass: pass,
+			})
+			c.Pass = c.Pass && pass
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func printValidation(e *env, cases []validationCase) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tCASE\tQUANTITY\tMAX ERROR\tTOLERANCE\tUNIT\tRESULT")
+	passed := 0
+	for _, c := range cases {
+		if c.Pass {
+			passed++
+		}
+		if c.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\tFAIL\n", c.Model, c.Name, "error: "+c.Error)
+		}
+		for _, ch := range c.Checks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Model, c.Name, ch.Quantity,
+				strconv.FormatFloat(ch.MaxError, 'e', 2, 64), strconv.FormatFloat(ch.Tolerance, 'g', 3, 64), ch.Unit, passFail(ch.Pass))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "\n%d of %d cases passed.\n", passed, len(cases))
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// jsonSafe replaces non-finite errors (JSON has no NaN) by -1 and reports
+// them as failures.
+func jsonSafe(cases []validationCase) []validationCase {
+	for i := range cases {
+		for j := range cases[i].Checks {
+			if ch := &cases[i].Checks[j]; math.IsNaN(ch.MaxError) || math.IsInf(ch.MaxError, 0) {
+				ch.MaxError, ch.Pass, cases[i].Pass = -1, false, false
+			}
+		}
+	}
+	return cases
+}

@@ -102,7 +102,9 @@ func (d *DoPri5) Integrate(y []float64, t0, t1 float64) error {
 
 // Solve advances y in place from t0 towards t1, reporting to obs the solution
 // at its output times and at event crossings, and stops at t1 or at the first
-// terminal event. y then holds the state at Result.T.
+// terminal event. y then holds the state at Result.T. It allocates only when
+// obs has more events than any earlier call (to size its buffers); obs is
+// not retained after the call. Invalid fields of obs are errors, named.
 func (d *DoPri5) Solve(y []float64, t0, t1 float64, obs Observer) (Result, error) {
 	if err := validateObserver(&obs); err != nil {
 		return Result{T: t0, Event: -1}, err

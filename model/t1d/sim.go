@@ -34,7 +34,7 @@ type Config struct {
 
 	Duration float64 // minutes; a positive multiple of the sensor sample time
 
-	Method Method // integrator of the patient ODE; nil means RK4(DefaultStep)
+	Method Method // integration of the patient ODE; the zero value is the default
 
 	// Init, if not nil, is the patient state to start from instead of the
 	// initial state of the parameter file (for example a snapshot of an

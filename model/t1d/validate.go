@@ -43,11 +43,10 @@ func (c Check) Pass() bool { return c.MaxError <= c.Tolerance }
 // exact; the files carry 10 significant digits), and each state within
 // 1e-5·max|column| + 1e-9 of its reference.
 const (
-	TolBG        = 1e-3
-	TolInsulin   = 1e-9
-	TolStateRel  = 1e-5
-	TolStateAbs  = 1e-9
-	stateMethodH = 0.1 // RK4 step of the state checks, min (MODEL.md §11)
+	TolBG       = 1e-3
+	TolInsulin  = 1e-9
+	TolStateRel = 1e-5
+	TolStateAbs = 1e-9
 )
 
 // ValidationCases returns the model's reference cases: the plain patient ODE
@@ -86,16 +85,13 @@ func closedLoopCase(name, patient string) ValidationCase {
 			if err != nil {
 				return nil, err
 			}
+			cfg.KeepStates = true
 			res, err := Simulate(cfg)
 			if err != nil {
 				return nil, err
 			}
 			checks, err := compareRecords(ref, res.Records)
 			if err != nil {
-				return nil, err
-			}
-			cfg.Method, cfg.KeepStates = RK4(stateMethodH), true
-			if res, err = Simulate(cfg); err != nil {
 				return nil, err
 			}
 			sc, err := compareStates(ref, res.States)
@@ -158,33 +154,22 @@ func runODECase(file, patient string) ([]Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := func(method Method) ([]float64, [][NumStates]float64, error) {
-		m, err := NewPatientModel(p, method)
-		if err != nil {
-			return nil, nil, err
-		}
-		bg := make([]float64, len(cho))
-		xs := make([][NumStates]float64, len(cho))
-		for i := range cho {
-			bg[i], xs[i] = m.BG(), m.X()
-			if i == len(cho)-1 {
-				break
-			}
-			if err := m.Step(cho[i], p.BasalRate()); err != nil {
-				return nil, nil, err
-			}
-		}
-		return bg, xs, nil
-	}
-	bg, _, err := run(nil)
+	m, err := NewPatientModel(p, Method{})
 	if err != nil {
 		return nil, err
+	}
+	bg := make([]float64, len(cho))
+	xs := make([][NumStates]float64, len(cho))
+	for i := range cho {
+		bg[i], xs[i] = m.BG(), m.X()
+		if i == len(cho)-1 {
+			break
+		}
+		if err := m.Step(cho[i], p.BasalRate()); err != nil {
+			return nil, err
+		}
 	}
 	c, err := compareColumn(ref, "BG_Gsub", bg, "BG (Gs/Vg) every minute", "mg/dL", TolBG, false)
-	if err != nil {
-		return nil, err
-	}
-	_, xs, err := run(RK4(stateMethodH))
 	if err != nil {
 		return nil, err
 	}

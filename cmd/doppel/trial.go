@@ -386,10 +386,10 @@ type metricLegend struct {
 }
 
 type armSummary struct {
-	Name       string             `json:"name"`
+	Name       string              `json:"name"`
 	Controller scenario.Controller `json:"controller"`
-	Meals      string             `json:"meals"`
-	Metrics    []metricSummary    `json:"metrics"`
+	Meals      string              `json:"meals"`
+	Metrics    []metricSummary     `json:"metrics"`
 }
 
 // metricSummary is the distribution of one metric across the patients of an

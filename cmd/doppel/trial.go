@@ -120,19 +120,30 @@ var trialMetrics = []trialMetric{
 	{"lbgi", "LBGI", "", 2, false},
 	{"hbgi", "HBGI", "", 2, false},
 	{"risk", "risk index", "", 2, false},
-	{"hypo_events", "hypo events (<70, >=15 min)", "per patient", 1, false},
+	{"hypo_events", "hypo events (<70, >=15 min)", "events", 1, false},
 	{"insulin", "insulin", "U/day", 1, false},
 	{"carbs", "carbohydrate", "g/day", 1, false},
 	{"out_of_range", "BG left (10, 600) mg/dL", "patients", 0, true},
 }
 
-// metric indices used below.
+// Indices of trialMetrics.
 const (
 	mTIR = iota
 	mTBR70
 	mTBR54
 	mTAR180
 	mTAR250
+	mMean
+	mSD
+	mCV
+	mGMI
+	mLBGI
+	mHBGI
+	mRisk
+	mHypo
+	mInsulin
+	mCarbs
+	mOutOfRange
 )
 
 func metricNames() []string {
@@ -204,7 +215,7 @@ func runTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 		}
 	}
 	for _, a := range sum.Arms {
-		if st := a.Metrics[len(a.Metrics)-1]; st.N > 0 && st.Mean > 0 {
+		if st := a.Metrics[mOutOfRange]; st.N > 0 && st.Mean > 0 {
 			fmt.Fprintf(e.stderr, "doppel: warning: arm %q: BG left (10, 600) mg/dL in %.0f of %d patients; the model is outside the range it was built for there\n",
 				a.Name, float64(st.Mean)*float64(st.N), st.N)
 		}
@@ -320,14 +331,21 @@ func (tr *t1dTrial) run(ctx context.Context, j trial.Job, trace *trial.Trace) ([
 		}
 		trace.Glucose = append(trace.Glucose, g)
 	}
-	m := glucoseMetrics(trace.Glucose)
 	out := make([]float64, len(trialMetrics))
-	copy(out, m[:])
-	out[12] = float64(hypoEvents(trace.Glucose, trace.Step, 70, 15))
-	out[13] = res.TotalInsulin() / days
-	out[14] = res.TotalCarbs() / days
+	if m, err := t1d.ComputeMetrics(trace.Glucose); err == nil {
+		copy(out, []float64{m.TIR, m.TBR70, m.TBR54, m.TAR180, m.TAR250, m.Mean, m.SD, m.CV, m.GMI, m.LBGI, m.HBGI, m.RiskIndex})
+	} else {
+		// Glucose left the physical range (the model broke down, which
+		// res.Done reports): no glucose metric is meaningful.
+		for i := mTIR; i <= mRisk; i++ {
+			out[i] = math.NaN()
+		}
+	}
+	out[mHypo] = float64(hypoEvents(trace.Glucose, trace.Step, 70, 15))
+	out[mInsulin] = res.TotalInsulin() / days
+	out[mCarbs] = res.TotalCarbs() / days
 	if res.Done {
-		out[15] = 1
+		out[mOutOfRange] = 1
 	}
 	return out, nil
 }
@@ -386,10 +404,16 @@ type metricLegend struct {
 }
 
 type armSummary struct {
-	Name       string              `json:"name"`
-	Controller scenario.Controller `json:"controller"`
-	Meals      string              `json:"meals"`
-	Metrics    []metricSummary     `json:"metrics"`
+	Name       string          `json:"name"`
+	Controller armController   `json:"controller"`
+	Meals      string          `json:"meals"`
+	Metrics    []metricSummary `json:"metrics"`
+}
+
+// armController is a controller with all its settings, defaults included.
+type armController struct {
+	Name     string             `json:"name"`
+	Settings map[string]float64 `json:"settings"`
 }
 
 // metricSummary is the distribution of one metric across the patients of an
@@ -424,7 +448,8 @@ func newTrialSummary(spec *scenario.Trial, res *trial.Result) trialSummary {
 		s.Metrics = append(s.Metrics, metricLegend{m.Name, m.Label, m.Unit})
 	}
 	for a, as := range res.Summary() {
-		arm := armSummary{Name: as.Arm, Controller: spec.Arms[a].Controller, Meals: describePlan(spec.Arms[a].Meals)}
+		c := spec.Arms[a].Controller
+		arm := armSummary{Name: as.Arm, Controller: armController{c.Name, c.Settings}, Meals: describePlan(spec.Arms[a].Meals)}
 		for i, st := range as.Stats {
 			arm.Metrics = append(arm.Metrics, metricSummary{
 				Name: trialMetrics[i].Name, N: st.N,
@@ -490,6 +515,9 @@ func printTrialSummary(w io.Writer, s trialSummary) error {
 			default:
 				f := func(v jsonFloat) string { return strconv.FormatFloat(float64(v), 'f', m.Prec, 64) }
 				fmt.Fprintf(tw, "\t%s [%s-%s]", f(st.Median), f(st.Q1), f(st.Q3))
+				if st.N < len(s.Patients) {
+					fmt.Fprintf(tw, " (n=%d)", st.N)
+				}
 			}
 		}
 		fmt.Fprintln(tw)
@@ -506,7 +534,7 @@ func onOff(b bool) string {
 
 // describeController writes a controller with its settings that differ
 // from the defaults of the catalog.
-func describeController(c scenario.Controller) string {
+func describeController(c armController) string {
 	var spec *scenario.ControllerSpec
 	cat := scenario.T1D()
 	for i := range cat.Controllers {
@@ -707,40 +735,4 @@ func (d *outDir) discard() {
 		os.RemoveAll(d.tmp)
 		d.tmp = ""
 	}
-}
-
-// glucoseMetrics returns, for a glucose series, the first 12 metrics of
-// trialMetrics. PLACEHOLDER until model/t1d exports ComputeMetrics.
-func glucoseMetrics(g []float64) [12]float64 {
-	var out [12]float64
-	var n, sum, sq, tir, b70, b54, a180, a250, lb, hb float64
-	for _, v := range g {
-		if math.IsNaN(v) {
-			continue
-		}
-		n++
-		sum += v
-		sq += v * v
-		switch {
-		case v < 54:
-			b54++
-			b70++
-		case v < 70:
-			b70++
-		case v <= 180:
-			tir++
-		case v <= 250:
-			a180++
-		default:
-			a180++
-			a250++
-		}
-		l, h, _ := t1d.Risk(v)
-		lb += l
-		hb += h
-	}
-	mean := sum / n
-	sd := math.Sqrt((sq - n*mean*mean) / (n - 1))
-	out = [12]float64{100 * tir / n, 100 * b70 / n, 100 * b54 / n, 100 * a180 / n, 100 * a250 / n, mean, sd, 100 * sd / mean, 3.31 + 0.02392*mean, lb / n, hb / n, (lb + hb) / n}
-	return out
 }

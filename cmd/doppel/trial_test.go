@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/doppelhealth/doppel/internal/plot"
 	"github.com/doppelhealth/doppel/internal/scenario"
 	"github.com/doppelhealth/doppel/internal/trial"
 )
@@ -363,4 +364,40 @@ func BenchmarkTrial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/6/1e6, "ms/patient-day")
+}
+
+func TestMetricIndices(t *testing.T) {
+	for i, want := range map[int]string{mTIR: "tir", mTBR70: "tbr70", mTBR54: "tbr54", mTAR180: "tar180", mTAR250: "tar250",
+		mMean: "mean", mSD: "sd", mCV: "cv", mGMI: "gmi", mLBGI: "lbgi", mHBGI: "hbgi", mRisk: "risk",
+		mHypo: "hypo_events", mInsulin: "insulin", mCarbs: "carbs", mOutOfRange: "out_of_range"} {
+		if trialMetrics[i].Name != want {
+			t.Errorf("trialMetrics[%d] = %s, want %s", i, trialMetrics[i].Name, want)
+		}
+	}
+	if len(trialMetrics) != mOutOfRange+1 {
+		t.Errorf("%d metrics, want %d", len(trialMetrics), mOutOfRange+1)
+	}
+}
+
+// TestTIRArms checks the stacked time-in-ranges bars: disjoint ranges from
+// the nested consensus metrics, means across patients, NaN runs left out.
+func TestTIRArms(t *testing.T) {
+	row := func(tir, tbr70, tbr54, tar180, tar250 float64) []float64 {
+		v := make([]float64, len(trialMetrics))
+		v[mTIR], v[mTBR70], v[mTBR54], v[mTAR180], v[mTAR250] = tir, tbr70, tbr54, tar180, tar250
+		return v
+	}
+	nan := math.NaN()
+	res := &trial.Result{
+		Arms: []string{"a"},
+		Values: [][][]float64{{
+			row(70, 10, 4, 20, 5),
+			row(90, 2, 0, 8, 1),
+			row(nan, nan, nan, nan, nan),
+		}},
+	}
+	want := []plot.TIRArm{{Name: "a", VeryLow: 2, Low: 4, InRange: 80, High: 11, VeryHigh: 3}}
+	if diff := cmp.Diff(want, tirArms(res)); diff != "" {
+		t.Errorf("tirArms (-want +got):\n%s", diff)
+	}
 }

@@ -124,7 +124,10 @@ func runSim(e *env, path string, f simFlags) error {
 		return err
 	}
 
-	summary := summarize(sc, res)
+	summary, err := summarize(sc, res)
+	if err != nil {
+		return err
+	}
 	if res.Done {
 		fmt.Fprintf(e.stderr, "doppel: warning: BG left (10, 600) mg/dL at %s (%.0f min); the model is outside the range it was built for after that\n",
 			sc.Start.Add(minutes(res.DoneT)).Format(time.RFC3339), res.DoneT)
@@ -242,17 +245,38 @@ type metricValue struct {
 	Unit  string  `json:"unit"`
 }
 
-func summarize(sc *scenario.Scenario, res t1d.Result) simSummary {
+func summarize(sc *scenario.Scenario, res t1d.Result) (simSummary, error) {
+	bg := make([]float64, len(res.Records))
+	for i, r := range res.Records {
+		bg[i] = r.BG
+	}
+	m, err := t1d.ComputeMetrics(bg)
+	if err != nil {
+		return simSummary{}, err
+	}
 	s := simSummary{
 		Scenario: sc.File, Patient: sc.Patient, Start: sc.Start, End: sc.End(), Samples: len(res.Records),
-		Metrics:      runMetrics(res.Records),
+		Metrics: []metricValue{
+			{"time in range 70-180", m.TIR, "%"},
+			{"time below 70", m.TBR70, "%"},
+			{"time below 54", m.TBR54, "%"},
+			{"time above 180", m.TAR180, "%"},
+			{"time above 250", m.TAR250, "%"},
+			{"mean glucose", m.Mean, "mg/dL"},
+			{"SD", m.SD, "mg/dL"},
+			{"CV", m.CV, "%"},
+			{"GMI", m.GMI, "%"},
+			{"LBGI", m.LBGI, ""},
+			{"HBGI", m.HBGI, ""},
+			{"risk index", m.RiskIndex, ""},
+		},
 		TotalInsulin: res.TotalInsulin(), TotalCarbs: res.TotalCarbs(),
 	}
 	if res.Done {
 		t := sc.Start.Add(minutes(res.DoneT))
 		s.OutOfRange = &t
 	}
-	return s
+	return s, nil
 }
 
 func printSummary(w io.Writer, s simSummary) error {

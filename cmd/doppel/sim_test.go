@@ -122,7 +122,7 @@ func TestSimAdult001Day(t *testing.T) {
 	if !strings.Contains(stdout, "1441 samples") {
 		t.Errorf("stdout does not report the run:\n%s", stdout)
 	}
-	for _, m := range []string{"total insulin", "total carbohydrate"} {
+	for _, m := range []string{"time in range 70-180", "GMI", "risk index", "total insulin", "total carbohydrate"} {
 		if !strings.Contains(stdout, m) {
 			t.Errorf("stdout lacks %q:\n%s", m, stdout)
 		}
@@ -140,8 +140,15 @@ func TestSimAdult001Day(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, stdout)
 	}
-	if sum.Samples != 1441 || sum.Patient != "adult#001" || math.Abs(sum.TotalInsulin-51.422) > 1e-3 {
-		t.Errorf("--json summary %+v; want 1441 samples of adult#001, 51.422 U of insulin (simglucose)", sum)
+	if sum.Samples != 1441 || sum.Patient != "adult#001" || math.Abs(sum.TotalInsulin-51.422) > 1e-3 || len(sum.Metrics) != 12 {
+		t.Errorf("--json summary %+v; want 1441 samples of adult#001, 51.422 U of insulin (simglucose), 12 metrics", sum)
+	}
+	// simglucose's mean BG of this run is 129.24 mg/dL (refs README, key
+	// numbers, given to 2 decimals).
+	for _, m := range sum.Metrics {
+		if m.Name == "mean glucose" && math.Abs(m.Value-129.24) > 0.005 {
+			t.Errorf("mean glucose %v mg/dL, want 129.24 (simglucose)", m.Value)
+		}
 	}
 	if names := entries(t, dir); len(names) != 3 {
 		t.Errorf("output dir holds %q, want run.csv, run.png, run.svg", names)

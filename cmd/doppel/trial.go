@@ -324,19 +324,24 @@ func (tr *t1dTrial) run(ctx context.Context, j trial.Job, trace *trial.Trace) ([
 	// equally often.
 	recs := res.Records[:len(res.Records)-1]
 	trace.Start, trace.Step = 0, tr.sensor.SampleTime
+	// After a severe hypoglycaemia the S2008 model, which has no
+	// counter-regulation, can settle at a glucose of 0 and drift a few
+	// thousandths of a mg/dL below it; such samples count as 0 mg/dL (the
+	// run is flagged out_of_range). Dropping them, or the run, would hide
+	// the worst outcomes from the summary.
 	for _, r := range recs {
 		g := r.BG
 		if tr.spec.Glucose == scenario.GlucoseCGM {
 			g = r.CGM
 		}
-		trace.Glucose = append(trace.Glucose, g)
+		trace.Glucose = append(trace.Glucose, max(g, 0))
 	}
 	out := make([]float64, len(trialMetrics))
 	if m, err := t1d.ComputeMetrics(trace.Glucose); err == nil {
 		copy(out, []float64{m.TIR, m.TBR70, m.TBR54, m.TAR180, m.TAR250, m.Mean, m.SD, m.CV, m.GMI, m.LBGI, m.HBGI, m.RiskIndex})
 	} else {
-		// Glucose left the physical range (the model broke down, which
-		// res.Done reports): no glucose metric is meaningful.
+		// A non-finite glucose (the model broke down): no glucose metric
+		// is meaningful.
 		for i := mTIR; i <= mRisk; i++ {
 			out[i] = math.NaN()
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -399,5 +400,41 @@ func TestTIRArms(t *testing.T) {
 	want := []plot.TIRArm{{Name: "a", VeryLow: 2, Low: 4, InRange: 80, High: 11, VeryHigh: 3}}
 	if diff := cmp.Diff(want, tirArms(res)); diff != "" {
 		t.Errorf("tirArms (-want +got):\n%s", diff)
+	}
+}
+
+// TestTrialSevereHypo drives a child to a glucose of 0 with ten-fold meal
+// boluses (cr_scale 0.1): the run is flagged, and its glucose metrics stay
+// defined (samples at or below 0 count as 0 mg/dL) so that the worst runs
+// are not dropped from the summary.
+func TestTrialSevereHypo(t *testing.T) {
+	src := strings.Replace(smallTrial, `["adult#001", "child#002"]`, `"child#003"`, 1)
+	src = strings.Replace(src, "cr_scale: 0.8", "cr_scale: 0.1", 1)
+	spec, err := scenario.ParseTrial("hypo.yaml", []byte(src), scenario.T1D())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := newT1DTrial(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace trial.Trace
+	m, err := tr.run(context.Background(), trial.Job{Patient: 0, Arm: 1}, &trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[mOutOfRange] != 1 {
+		t.Fatalf("ten-fold boluses did not take BG below 10 mg/dL: metrics %v", m)
+	}
+	for i := mTIR; i <= mRisk; i++ {
+		if math.IsNaN(m[i]) {
+			t.Errorf("%s is NaN", trialMetrics[i].Name)
+		}
+	}
+	if m[mTBR54] < 10 || m[mLBGI] < 10 {
+		t.Errorf("TBR<54 %v %%, LBGI %v: want a severe hypoglycaemia", m[mTBR54], m[mLBGI])
+	}
+	if slices.Min(trace.Glucose) != 0 {
+		t.Errorf("lowest glucose %v, want 0 (clamped)", slices.Min(trace.Glucose))
 	}
 }

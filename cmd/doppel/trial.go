@@ -76,7 +76,9 @@ below 70 and 54, above 180 and 250 (%), mean, SD (mg/dL), CV (%), GMI (%),
 LBGI, HBGI, risk index (Kovatchev), hypoglycaemic events (<70 mg/dL for
 15 min or more, ended by 15 min at or above 70), insulin (U/day),
 carbohydrate (g/day), and whether BG ever left (10, 600) mg/dL, where the
-model is outside the range it was built for.
+model is outside the range it was built for (without counter-regulation it
+can settle at 0 mg/dL after a severe hypoglycaemia; such samples count as
+0 mg/dL, so the worst runs stay in the summary).
 
 --out DIR writes metrics.csv, summary.json, agp.csv (glucose percentiles by
 5-minute time of day per arm), agp.png (AGP-style 5/25/50/75/95 %

@@ -45,7 +45,7 @@ func Patient(name string) (Params, error) {
 			return p, nil
 		}
 	}
-	return Params{}, fmt.Errorf("t1d: unknown patient %q (valid: adolescent#001..#010, adult#001..#010, child#001..#010)", name)
+	return Params{}, fmt.Errorf("t1d: unknown patient %q (valid: adolescent#001 to adolescent#010, adult#001 to adult#010, child#001 to child#010)", name)
 }
 
 // Sensors returns the names of the CGM sensors: Dexcom, GuardianRT, Navigator.

@@ -2,6 +2,7 @@ package t1d
 
 import (
 	"encoding/csv"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -379,4 +380,26 @@ func TestNoiseMatchesSimglucoseRun(t *testing.T) {
 			t.Errorf("%s: simglucose's %.4g lies outside the range of %d Go days [%.4g, %.4g]", c.name, c.ref, seeds, lo, hi)
 		}
 	}
+}
+
+func ExampleNewNoise() {
+	dexcom := SensorParams{Name: "Dexcom", PACF: 0.7, Gamma: -0.5444, Lambda: 15.9574, Delta: 1.6898, Xi: -5.47, SampleTime: 3, Min: 39, Max: 600}
+	n := NewNoise(dexcom, rand.New(rand.NewPCG(1, 2)))
+	// 30 days of 3-min samples.
+	var sum, sum2 float64
+	const n3 = 30 * 24 * 20
+	for range n3 {
+		v := n.Next()
+		sum += v
+		sum2 += v * v
+	}
+	mean := sum / n3
+	fmt.Printf("mean %.1f mg/dL, SD %.1f mg/dL\n", mean, math.Sqrt(sum2/n3-mean*mean))
+
+	// Noise off: lambda = xi = 0 gives exactly zero.
+	dexcom.Lambda, dexcom.Xi = 0, 0
+	fmt.Println(NewNoise(dexcom, rand.New(rand.NewPCG(1, 2))).Next())
+	// Output:
+	// mean 1.0 mg/dL, SD 11.3 mg/dL
+	// 0
 }

@@ -1,6 +1,7 @@
 package t1d
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -197,4 +198,25 @@ func TestRandomMealsErrors(t *testing.T) {
 			t.Errorf("RandomMeals(start %v, days %d) error = %v, want %q", tc.start, tc.days, err, tc.want)
 		}
 	}
+}
+
+func ExampleRandomMeals() {
+	// Two days starting at 06:00, reproducible from the seed.
+	meals, err := RandomMeals(rand.New(rand.NewPCG(1, 2)), 6*60, 2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range meals {
+		clock := int(m.T+6*60) % 1440
+		fmt.Printf("day %d %02d:%02d %3.0f g\n", int(m.T+6*60)/1440+1, clock/60, clock%60, m.Carbs)
+	}
+	// Output:
+	// day 1 07:04  47 g
+	// day 1 13:56  87 g
+	// day 1 17:57  82 g
+	// day 1 21:52  14 g
+	// day 2 07:36  61 g
+	// day 2 13:17  60 g
+	// day 2 18:39  84 g
 }

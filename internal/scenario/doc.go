@@ -21,7 +21,7 @@
 //	seed: 1                           # optional, default 1; seeds sensor noise and anything random
 //	sensor: {name: Navigator, noise: false}   # or just "sensor: Navigator" (noise defaults to true)
 //	pump: Insulet                     # or {name: Insulet}
-//	controller: basal-bolus           # or {name: basal-bolus, target: 140}, {name: pid, kp: ..., ...}
+//	controller: basal-bolus           # or {name: basal-bolus, target: 140}, {name: pid, target: 120}
 //	meals:                            # carbohydrate announced at one minute, g
 //	  - {at: 2018-01-01T07:00:00Z, carbs: 45}
 //	  - {at: +6h, carbs: 70}          # offsets after start are allowed

@@ -118,7 +118,7 @@ func TestBad(t *testing.T) {
 		"start_seconds":              "3: start: must be on a whole minute, got 2018-01-01T06:00:10Z",
 		"two_documents":              "8: more than one YAML document (---); a scenario file holds one",
 		"unitless_duration":          "4: duration: must be a duration such as 90m, 24h or 3d, got the bare number 24 (give a unit)",
-		"unknown_controller":         `7: controller: unknown controller "mpc"; valid: basal-bolus, basal`,
+		"unknown_controller":         `7: controller: unknown controller "mpc"; valid: basal-bolus, pid, hybrid-pid, basal`,
 		"unknown_field":              "8: meal: unknown field (did you mean meals?); valid: model, patient, start, duration, seed, sensor, pump, controller, meals, boluses, basal",
 		"unknown_meal_field":         "9: meals[0].fat: unknown field; valid: at, carbs",
 		"unknown_model":              `1: model: unknown model "t2d"; valid: t1d`,

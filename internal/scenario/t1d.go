@@ -40,6 +40,8 @@ func t1dControllers() []t1dController {
 				})
 			},
 		},
+		pidController("pid", "closed loop: PID feedback on CGM around the patient's basal rate, no meal boluses (a reference controller, not a clinical algorithm)", false),
+		pidController("hybrid-pid", "hybrid closed loop: the pid controller plus a meal bolus CHO/CR one sample after each meal", true),
 		{
 			spec: ControllerSpec{
 				Name:     "basal",
@@ -49,6 +51,31 @@ func t1dControllers() []t1dController {
 			build: func(p t1d.Params, set map[string]float64) (t1d.Controller, error) {
 				return basalOnly{rate: p.BasalRate() * set["basal_scale"]}, nil
 			},
+		},
+	}
+}
+
+// pidController is t1d's PID controller, with meal boluses or without.
+// Its gains are t1d.DefaultPIDGains (scaled to the patient's correction
+// factor) times gain_scale.
+func pidController(name, doc string, mealBolus bool) t1dController {
+	return t1dController{
+		spec: ControllerSpec{
+			Name: name,
+			Doc:  doc,
+			Settings: []Setting{
+				{Name: "target", Unit: "mg/dL", Doc: "glucose set point", Default: t1d.DefaultPIDTarget, Min: 70, Max: 300},
+				{Name: "gain_scale", Doc: "multiplies the gains KP = 1/(CF·120 min), KI = KP/300 min, KD = KP·60 min", Default: 1, Min: 0, Max: 10},
+				{Name: "max_basal_factor", Doc: "upper limit of the delivered rate, in multiples of the patient's basal rate", Default: t1d.DefaultPIDMaxBasalFactor, Min: 1, Max: 20},
+			},
+		},
+		build: func(p t1d.Params, set map[string]float64) (t1d.Controller, error) {
+			g := t1d.DefaultPIDGains(p)
+			k := set["gain_scale"]
+			g.KP, g.KI, g.KD = k*g.KP, k*g.KI, k*g.KD
+			return t1d.NewPID(p, t1d.PIDSettings{
+				Target: set["target"], Gains: &g, MaxRate: set["max_basal_factor"] * p.BasalRate(), MealBolus: mealBolus,
+			})
 		},
 	}
 }
@@ -98,23 +125,9 @@ func (s *Scenario) T1DConfig() (t1d.Config, error) {
 	if err != nil {
 		return t1d.Config{}, fmt.Errorf("scenario: %s: %w", s.File, err)
 	}
-	var ctrl t1d.Controller
-	for _, c := range t1dControllers() {
-		if c.spec.Name == s.Controller.Name {
-			set := make(map[string]float64, len(c.spec.Settings))
-			for _, st := range c.spec.Settings {
-				set[st.Name] = st.Default
-			}
-			for k, v := range s.Controller.Settings {
-				set[k] = v
-			}
-			if ctrl, err = c.build(p, set); err != nil {
-				return t1d.Config{}, fmt.Errorf("scenario: %s: controller: %w", s.File, err)
-			}
-		}
-	}
-	if ctrl == nil {
-		return t1d.Config{}, fmt.Errorf("scenario: %s: unknown controller %q", s.File, s.Controller.Name)
+	ctrl, err := T1DController(p, s.Controller)
+	if err != nil {
+		return t1d.Config{}, fmt.Errorf("%s: %w", s.File, err)
 	}
 	cfg := t1d.Config{
 		Patient:    p,

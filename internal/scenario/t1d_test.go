@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -117,5 +119,49 @@ func TestT1DConfigWrongModel(t *testing.T) {
 	s := &Scenario{File: "x.yaml", Model: "pkpd"}
 	if _, err := s.T1DConfig(); err == nil || !strings.Contains(err.Error(), "not t1d") {
 		t.Errorf("T1DConfig of a pkpd scenario = %v", err)
+	}
+}
+
+func TestT1DPID(t *testing.T) {
+	src := `model: t1d
+patient: adult#001
+start: 2018-01-01T00:00:00Z
+duration: 1h
+sensor: {name: Navigator, noise: false}
+pump: Insulet
+controller: {name: %s, target: 110, gain_scale: %s}
+`
+	p, err := t1d.Patient("adult#001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, scale string
+		obs         t1d.Observation
+		want        func(t1d.Action) bool
+		why         string
+	}{
+		{"pid", "0", t1d.Observation{T: 0, CGM: 250, Meal: 0, SampleTime: 1},
+			func(a t1d.Action) bool { return a.Basal == p.BasalRate() && a.Bolus == 0 }, "zero gains: basal only"},
+		{"pid", "1", t1d.Observation{T: 0, CGM: 250, Meal: 0, SampleTime: 1},
+			func(a t1d.Action) bool { return a.Basal > p.BasalRate() && a.Bolus == 0 }, "high glucose: more than basal, no bolus"},
+		{"hybrid-pid", "0", t1d.Observation{T: 0, CGM: 110, Meal: 50, SampleTime: 1},
+			func(a t1d.Action) bool { return a.Basal == p.BasalRate() && math.Abs(a.Bolus-50/p.CR) < 1e-12 }, "meal bolus CHO/CR"},
+	}
+	for _, tt := range tests {
+		s, err := Parse("pid.yaml", []byte(fmt.Sprintf(src, tt.name, tt.scale)), T1D())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := s.T1DConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := cfg.Controller.(*t1d.PID); !ok {
+			t.Fatalf("%s: controller %T, want *t1d.PID", tt.name, cfg.Controller)
+		}
+		if a := cfg.Controller.Act(tt.obs); !tt.want(a) {
+			t.Errorf("%s, gain_scale %s: Act(%+v) = %+v; want %s (basal %v U/min)", tt.name, tt.scale, tt.obs, a, tt.why, p.BasalRate())
+		}
 	}
 }

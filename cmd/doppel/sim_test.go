@@ -217,3 +217,43 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestSimSeed checks that a noisy run is reproducible from its file and
+// seed, and that the seed matters.
+func TestSimSeed(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "pid_noise.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	other := filepath.Join(dir, "seed7.yaml")
+	if err := os.WriteFile(other, bytes.Replace(src, []byte("seed: 42"), []byte("seed: 7"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cgm := func(file, out string) []float64 {
+		code, _, stderr := doppel(t, "sim", file, "--out", out)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", file, code, stderr)
+		}
+		return column(t, readCSV(t, out), "CGM")
+	}
+	a := cgm(filepath.Join("..", "..", "examples", "pid_noise.yaml"), filepath.Join(dir, "a.csv"))
+	b := cgm(filepath.Join("..", "..", "examples", "pid_noise.yaml"), filepath.Join(dir, "b.csv"))
+	c := cgm(other, filepath.Join(dir, "c.csv"))
+	if len(a) != 2*24*20+1 {
+		t.Errorf("%d rows, want 961 (2 days of 3-min samples, both ends)", len(a))
+	}
+	same, differ := true, 0
+	for i := range a {
+		same = same && a[i] == b[i]
+		if a[i] != c[i] {
+			differ++
+		}
+	}
+	if !same {
+		t.Error("two runs with the same seed differ")
+	}
+	if differ < len(a)/2 {
+		t.Errorf("seeds 42 and 7 differ at %d of %d samples, want most", differ, len(a))
+	}
+}

@@ -86,6 +86,7 @@ patients of simglucose, CGM sensors, insulin pumps and controllers.
 
 Exit status: 0 success, 1 the run failed, 2 bad input (usage or scenario file).`,
 		Example: `  doppel sim examples/adult001_day.yaml --out run.csv --plot run.png
+  doppel trial examples/trial_bb_vs_pid.yaml
   doppel validate
   doppel models t1d`,
 		Version:       version(),

@@ -2,6 +2,7 @@
 // healthcare digital-twin platform.
 //
 //	doppel sim FILE.yaml [--out run.csv] [--plot run.png] [--json]
+//	doppel trial FILE.yaml [flags]
 //	doppel validate [--json]
 //	doppel models [NAME] [--json]
 //

@@ -1,6 +1,10 @@
 package t1d
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/doppelhealth/doppel/ode"
+)
 
 // standardDay is the simglucose reference scenario: meals of 45, 70 and 80 g
 // at 1, 6 and 12 h after the start.
@@ -14,9 +18,8 @@ func BenchmarkPatientDay(b *testing.B) {
 		method Method
 	}{
 		{"default", Method{}},
-		{"RK4_h0.2", RK4(0.2)},
-		{"RK4_h0.125", RK4(0.125)},
-		{"RK4_h0.1", RK4(0.1)},
+		{"RK4_h0.25", RK4(0.25)},
+		{"DoPri5_rtol1e-6", DoPri5(ode.Settings{RelTol: 1e-6, AbsTol: 1e-12})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p, sensor, pump := mustSetup(b, "adult#001", "Navigator", "Insulet")

@@ -57,6 +57,14 @@ type Method struct {
 // each minute is shortened to land on the minute).
 func RK4(h float64) Method { return Method{Step: h, Refine: 1} }
 
+// DoPri5 returns the Method that integrates each minute with the adaptive
+// Dormand-Prince 5(4) method of package ode, restarted every minute and not
+// refined, as simglucose does with scipy's dopri5 (there rtol 1e-6, atol
+// 1e-12).
+func DoPri5(s ode.Settings) Method {
+	return Method{Refine: 1, New: func(f ode.Func, n int) Integrator { return ode.NewDoPri5(f, n, s) }}
+}
+
 func (m Method) resolve() (Method, error) {
 	if m.Refine == 0 {
 		m.Refine = DefaultRefine
@@ -308,8 +316,8 @@ func (r *derivative) setInputs(eat, insulin, dbar float64) {
 func (r *derivative) kgut(qsto float64) float64 {
 	// Beyond |2z| = 80, tanh(z) = ±1 to double precision; the clamp keeps
 	// exp finite.
-	ea := math.Exp(min(max(r.a2*qsto-r.a2b, -80), 80))
-	ec := math.Exp(min(max(r.c2*qsto-r.c2d, -80), 80))
+	ea := exp(min(max(r.a2*qsto-r.a2b, -80), 80))
+	ec := exp(min(max(r.c2*qsto-r.c2d, -80), 80))
 	// tanh(a) − tanh(c) = 2/(1+ec) − 2/(1+ea) = 2(ea − ec)/((1+ea)(1+ec)).
 	return r.kmin + r.halfDk*(2*(ea-ec)/((1+ea)*(1+ec))+2)
 }

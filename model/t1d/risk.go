@@ -19,7 +19,9 @@ func Risk(bg float64) (lbgi, hbgi, risk float64) {
 	case bg >= 600:
 		return 0, 100, 100
 	}
-	f := 1.509 * (math.Pow(math.Log(bg), 1.084) - 5.381)
+	// ln(bg)^1.084 as exp(1.084·ln(ln(bg))): bg > 20 here, so ln(bg) > 1,
+	// and this is a few times faster than math.Pow.
+	f := 1.509 * (math.Exp(1.084*math.Log(math.Log(bg))) - 5.381)
 	risk = 10 * f * f
 	if f <= 0 {
 		lbgi = risk

@@ -1,6 +1,10 @@
 package t1d
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/doppelhealth/doppel/ode"
+)
 
 // TestValidationCases runs every embedded simglucose reference case with the
 // default integrator and checks BG, insulin and states against the
@@ -22,5 +26,52 @@ func TestValidationCases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMethodsAgainstReferences runs the closed-loop references with other
+// integration methods: plain RK4 with the largest step MODEL.md §11 allows
+// and the adaptive DoPri5 with simglucose's tolerances. Both must meet the
+// accuracy bar too.
+func TestMethodsAgainstReferences(t *testing.T) {
+	for _, m := range []struct {
+		name   string
+		method Method
+	}{
+		{"RK4 h=0.25", RK4(0.25)},
+		{"DoPri5 rtol=1e-6 atol=1e-12", DoPri5(ode.Settings{RelTol: 1e-6, AbsTol: 1e-12})},
+	} {
+		for _, ref := range []struct{ file, patient string }{
+			{"bb_24h_adult_001.csv", "adult#001"},
+			{"bb_24h_adolescent_001.csv", "adolescent#001"},
+		} {
+			tab, err := readRef(ref.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Patient(ref.patient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := closedLoopConfig(tab, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Method = m.method
+			res, err := Simulate(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checks, err := compareRecords(tab, res.Records)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range checks {
+				t.Logf("%s, %s: %s max error %.3g", m.name, ref.file, c.Quantity, c.MaxError)
+				if !c.Pass() {
+					t.Errorf("%s, %s: %s max error %.3g exceeds %.3g", m.name, ref.file, c.Quantity, c.MaxError, c.Tolerance)
+				}
+			}
+		}
 	}
 }

@@ -167,7 +167,7 @@ func runOne(ctx context.Context, cfg Config, run RunFunc, j Job, tr *Trace, res 
 	if len(vals) != len(cfg.Metrics) {
 		return fmt.Errorf("trial: %s: run returned %d metrics, want %d", name(), len(vals), len(cfg.Metrics))
 	}
-	if len(tr.Glucose) > 0 && !(tr.Step > 0) || math.IsNaN(tr.Start) || math.IsInf(tr.Start, 0) {
+	if (len(tr.Glucose) > 0 && !(tr.Step > 0)) || math.IsNaN(tr.Start) || math.IsInf(tr.Start, 0) {
 		return fmt.Errorf("trial: %s: trace with step %v min and start %v min", name(), tr.Step, tr.Start)
 	}
 	res.Values[j.Arm][j.Patient] = vals

@@ -51,6 +51,12 @@ const (
 
 // ValidationCases returns the model's reference cases: the plain patient ODE
 // and the closed-loop basal-bolus runs of simglucose.
+//
+// To add a closed-loop simglucose run with the columns of the bb_24h files
+// (t_min, BG, CHO, insulin, states x0_… to x12_…; basal-bolus controller,
+// Insulet pump, noiseless Navigator sensor, any meals), copy it into refdata/
+// with its provenance in refdata/README.md and add
+// closedLoopCase(file name without .csv, patient name) below.
 func ValidationCases() []ValidationCase {
 	return []ValidationCase{
 		{

@@ -420,8 +420,11 @@ type timeTicks struct{}
 
 func (timeTicks) Ticks(lo, hi float64) []gplot.Tick {
 	span := hi - lo
+	if span > 60*86400 {
+		return monthTicks(lo, hi)
+	}
 	steps := []float64{600, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
-		86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400, 61 * 86400, 91 * 86400, 182 * 86400, 365 * 86400}
+		86400, 2 * 86400, 7 * 86400, 14 * 86400}
 	step := steps[len(steps)-1]
 	for _, s := range steps {
 		if span/s <= 9 {
@@ -447,6 +450,34 @@ func (timeTicks) Ticks(lo, hi float64) []gplot.Tick {
 			default:
 				t.Label = tm.Format("15:04")
 			}
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
+// monthTicks marks the first day of every month, labelling every first,
+// second, third, sixth or twelfth month so that at most nine carry labels.
+func monthTicks(lo, hi float64) []gplot.Tick {
+	t0 := time.Unix(int64(lo), 0).UTC()
+	t1 := time.Unix(int64(hi), 0).UTC()
+	months := (t1.Year()-t0.Year())*12 + int(t1.Month()-t0.Month())
+	every := 12
+	for _, m := range []int{1, 2, 3, 6, 12} {
+		if months/m <= 9 {
+			every = m
+			break
+		}
+	}
+	var ticks []gplot.Tick
+	for m := time.Date(t0.Year(), t0.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(t1); m = m.AddDate(0, 1, 0) {
+		v := float64(m.Unix())
+		if v < lo {
+			continue
+		}
+		t := gplot.Tick{Value: v}
+		if (int(m.Month())-1)%every == 0 {
+			t.Label = m.Format("Jan 2006")
 		}
 		ticks = append(ticks, t)
 	}

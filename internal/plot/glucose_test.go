@@ -173,6 +173,8 @@ func TestTimeTicks(t *testing.T) {
 		{86400, []string{"06:00", "09:00", "12:00", "15:00", "18:00", "21:00", "Jan 2", "03:00", "06:00"}},
 		{2 * 3600, []string{"06:00", "06:30", "07:00", "07:30", "08:00"}},
 		{7 * 86400, []string{"Jan 2", "Jan 3", "Jan 4", "Jan 5", "Jan 6", "Jan 7", "Jan 8"}},
+		{365 * 86400, []string{"Mar 2018", "May 2018", "Jul 2018", "Sep 2018", "Nov 2018", "Jan 2019"}},
+		{120 * 86400, []string{"Feb 2018", "Mar 2018", "Apr 2018", "May 2018"}},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -239,7 +239,8 @@ func glucosePanel(g Glucose, x []float64, ticks timeTicks) (*gplot.Plot, error) 
 		sc.GlyphStyle.Radius = vg.Points(4)
 		p.Add(sc)
 		p.Legend.Add("meal (carbohydrate, g)", sc)
-		if len(g.Meals) <= 24 {
+		// Labels only where they have room: few meals on a short axis.
+		if len(g.Meals) <= 24 && xmax-xmin <= 7*86400 {
 			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
 			if err != nil {
 				return nil, fmt.Errorf("plot: %w", err)

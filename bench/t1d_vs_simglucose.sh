@@ -2,7 +2,7 @@
 # t1d_vs_simglucose.sh - time one simulated patient-day in simglucose (Python) and in Doppel's
 # model/t1d (Go) on the same scenario, and print the ratio.
 #
-# Scenario (both sides): the noise-free bb_24h run of model/t1d/testdata/simglucose30/README.md
+# Scenario (both sides): the noise-free bb_24h run of model/t1d/refdata/simglucose30/README.md
 # - adult#001, meals 45/70/80 g at 07:00/12:00/18:00 (start 06:00), basal-bolus controller,
 # Insulet pump, Navigator sensor (1-min samples) with noise off, 1440 one-minute steps.
 #

@@ -65,7 +65,7 @@ func pidController(name, doc string, mealBolus bool) t1dController {
 			Doc:  doc,
 			Settings: []Setting{
 				{Name: "target", Unit: "mg/dL", Doc: "glucose set point", Default: t1d.DefaultPIDTarget, Min: 70, Max: 300},
-				{Name: "gain_scale", Doc: "multiplies the gains KP = 1/(CF·120 min), KI = KP/300 min, KD = KP·60 min", Default: 1, Min: 0, Max: 10},
+				{Name: "gain_scale", Doc: "multiplies the default gains KP = 1/(CF·240 min), KI = KP/600 min, KD = KP·120 min", Default: 1, Min: 0, Max: 10},
 				{Name: "max_basal_factor", Doc: "upper limit of the delivered rate, in multiples of the patient's basal rate", Default: t1d.DefaultPIDMaxBasalFactor, Min: 1, Max: 20},
 			},
 		},

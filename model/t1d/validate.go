@@ -73,7 +73,13 @@ func ValidationCases() []ValidationCase {
 	// simglucose30: the same 24 h closed loop for every virtual patient, and
 	// 3-day RandomScenario(seed=1) meal plans for the patients with the
 	// deepest hypoglycaemia (refdata/simglucose30/README.md).
+	// adult#001 and adolescent#001 are the shared references above (with
+	// states); their simglucose30 files are identical in every column they
+	// share, which is how the run harness was checked.
 	for _, name := range Patients() {
+		if name == "adult#001" || name == "adolescent#001" {
+			continue
+		}
 		cases = append(cases, closedLoopCase("simglucose30/bb_24h_"+strings.ReplaceAll(name, "#", "_"), name))
 	}
 	for _, name := range []string{"child#003", "child#004", "child#008", "adult#009"} {

@@ -1,6 +1,7 @@
 package t1d
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/doppelhealth/doppel/ode"
@@ -72,6 +73,25 @@ func TestMethodsAgainstReferences(t *testing.T) {
 					t.Errorf("%s, %s: %s max error %.3g exceeds %.3g", m.name, ref.file, c.Quantity, c.MaxError, c.Tolerance)
 				}
 			}
+		}
+	}
+}
+
+// TestEveryPatientValidated makes sure the accuracy bar is checked for each
+// of the 30 virtual patients in closed loop, not only for the two of the
+// shared references.
+func TestEveryPatientValidated(t *testing.T) {
+	covered := map[string]bool{}
+	for _, vc := range ValidationCases() {
+		for _, name := range Patients() {
+			if strings.HasPrefix(vc.Description, "closed loop: "+name+",") {
+				covered[name] = true
+			}
+		}
+	}
+	for _, name := range Patients() {
+		if !covered[name] {
+			t.Errorf("no closed-loop validation case for %s", name)
 		}
 	}
 }

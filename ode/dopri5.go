@@ -1,9 +1,6 @@
 package ode
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // Dormand-Prince 5(4) coefficients (Dormand & Prince, J. Comput. Appl. Math.
 // 6, 1980; Hairer, Nørsett, Wanner, Solving ODEs I, 2nd ed., §II.5).
@@ -54,201 +51,89 @@ const (
 // concurrent use; build one per goroutine. Its zero value is not usable;
 // build it with NewDoPri5.
 type DoPri5 struct {
-	f     Func
-	n     int
-	set   resolved
-	err   error // from Settings
-	k     [7][]float64
-	ys    []float64 // stage argument
-	y1    []float64 // solution at the end of the step
-	r     [5][]float64
-	told  float64 // start of the last accepted step
-	h     float64 // length of the last accepted step
-	o     observer
-	stats Stats
+	adaptive
+	k         [7][]float64 // stages; k[0] is f(t, y), k[6] is f at the end of the step
+	r         [5][]float64 // dense output
+	told      float64      // start of the last accepted step
+	h         float64      // length of the last accepted step
+	logFacOld float64      // log of the previous error norm, for the PI controller
 }
 
 // NewDoPri5 returns a DoPri5 integrator for an n-dimensional system. Invalid
 // Settings are reported, naming the field, by every call of Integrate and
 // Solve. It panics if f is nil or n < 1 (programmer errors).
 func NewDoPri5(f Func, n int, s Settings) *DoPri5 {
-	if f == nil || n < 1 {
-		panic("ode: NewDoPri5 needs a non-nil f and n >= 1")
-	}
-	d := &DoPri5{f: f, n: n}
-	d.set, d.err = s.resolve(n)
-	buf := make([]float64, 15*n)
-	next := func() []float64 {
-		s := buf[:n:n]
-		buf = buf[n:]
-		return s
-	}
+	d := &DoPri5{}
+	buf := d.setup(d, "DoPri5", 5, 1.01, f, n, s, 12*n)
 	for i := range d.k {
-		d.k[i] = next()
+		d.k[i] = buf.next(n)
 	}
 	for i := range d.r {
-		d.r[i] = next()
+		d.r[i] = buf.next(n)
 	}
-	d.ys, d.y1, d.o.y = next(), next(), next()
 	return d
 }
 
-// Integrate advances y in place from t0 to t1 (t1 >= t0). It allocates
-// nothing. On error y holds the state at the last accepted step.
-func (d *DoPri5) Integrate(y []float64, t0, t1 float64) error {
-	_, err := d.solve(y, t0, t1, nil)
-	return err
+func (d *DoPri5) begin() []float64 {
+	d.logFacOld = math.Log(1e-4)
+	return d.k[0]
 }
 
-// Solve advances y in place from t0 towards t1, reporting to obs the solution
-// at its output times and at event crossings, and stops at t1 or at the first
-// terminal event. y then holds the state at Result.T. It allocates only when
-// obs has more events than any earlier call (to size its buffers); obs is
-// not retained after the call. Invalid fields of obs are errors, named.
-func (d *DoPri5) Solve(y []float64, t0, t1 float64, obs Observer) (Result, error) {
-	if err := validateObserver(&obs); err != nil {
-		return Result{T: t0, Event: -1}, err
-	}
-	return d.solve(y, t0, t1, &obs)
-}
-
-// Stats reports the work done since the integrator was built.
-func (d *DoPri5) Stats() Stats { return d.stats }
-
-func (d *DoPri5) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, err error) {
-	if len(y) != d.n {
-		panic(fmt.Sprintf("ode: DoPri5: state has %d components, want %d", len(y), d.n))
-	}
-	res = Result{T: t0, Event: -1}
-	if d.err != nil {
-		return res, d.err
-	}
-	if err := checkInterval(t0, t1); err != nil {
-		return res, err
-	}
-	var st Stats
-	defer func() {
-		res.Stats = st
-		d.stats.add(st)
-		d.o.stop()
-	}()
-	if t1 == t0 {
-		return res, nil
-	}
-	if !allFinite(y) {
-		return res, fmt.Errorf("%w: initial state at t = %v", ErrNotFinite, t0)
-	}
-	n, rtol, atol := d.n, d.set.rtol, d.set.atol
+func (d *DoPri5) try(y []float64, t, tn, h float64) (errn float64, ok bool, err error) {
+	n := d.n
 	k1, k2, k3, k4, k5, k6, k7 := d.k[0], d.k[1], d.k[2], d.k[3], d.k[4], d.k[5], d.k[6]
-	ys, y1 := d.ys, d.y1
-	d.f(k1, t0, y)
-	st.Evals++
-	if !allFinite(k1) {
-		return res, fmt.Errorf("%w: f(t0, y0) at t = %v", ErrNotFinite, t0)
+	ys, y1 := d.w, d.y1 // stage argument, solution
+	for i := range n {
+		ys[i] = y[i] + h*dpA21*k1[i]
 	}
-	hmax := d.set.hmax
-	if hmax == 0 || hmax > t1-t0 {
-		hmax = t1 - t0
+	d.f(k2, t+dpC2*h, ys)
+	for i := range n {
+		ys[i] = y[i] + h*(dpA31*k1[i]+dpA32*k2[i])
 	}
-	h := d.set.h0
-	if h == 0 {
-		h = initialStep(d.f, t0, y, k1, k2, k3, atol, rtol, 5, hmax)
-		st.Evals++
+	d.f(k3, t+dpC3*h, ys)
+	for i := range n {
+		ys[i] = y[i] + h*(dpA41*k1[i]+dpA42*k2[i]+dpA43*k3[i])
 	}
-	h = math.Min(h, hmax)
-	d.o.start(obs, t0, y)
+	d.f(k4, t+dpC4*h, ys)
+	for i := range n {
+		ys[i] = y[i] + h*(dpA51*k1[i]+dpA52*k2[i]+dpA53*k3[i]+dpA54*k4[i])
+	}
+	d.f(k5, t+dpC5*h, ys)
+	for i := range n {
+		ys[i] = y[i] + h*(dpA61*k1[i]+dpA62*k2[i]+dpA63*k3[i]+dpA64*k4[i]+dpA65*k5[i])
+	}
+	d.f(k6, tn, ys)
+	for i := range n {
+		y1[i] = y[i] + h*(dpA71*k1[i]+dpA73*k3[i]+dpA74*k4[i]+dpA75*k5[i]+dpA76*k6[i])
+	}
+	d.f(k7, tn, y1)
+	d.st.Evals += 6
+	for i := range n {
+		ys[i] = h * (dpE1*k1[i] + dpE3*k3[i] + dpE4*k4[i] + dpE5*k5[i] + dpE6*k6[i] + dpE7*k7[i])
+	}
+	return errNorm(ys, y, y1, d.set.atol, d.set.rtol), true, nil
+}
 
-	const expo1 = 0.2 - dpBeta*0.75
-	logFacOld := math.Log(1e-4)
-	reject, notFinite := false, false
-	t := t0
-	for attempts := 0; ; attempts++ {
-		if attempts >= d.set.maxSteps {
-			return res, fmt.Errorf("%w: %d attempts without reaching t1 = %v, at t = %v", ErrMaxSteps, attempts, t1, t)
-		}
-		if 0.1*h <= math.Abs(t)*epsilon || h == 0 {
-			if notFinite {
-				return res, fmt.Errorf("%w: the state overflows or f returns NaN at t = %v", ErrNotFinite, t)
-			}
-			return res, fmt.Errorf("%w: h = %v at t = %v", ErrStepSize, h, t)
-		}
-		last := false
-		if t+1.01*h >= t1 {
-			h, last = t1-t, true
-		}
-		for i := range n {
-			ys[i] = y[i] + h*dpA21*k1[i]
-		}
-		d.f(k2, t+dpC2*h, ys)
-		for i := range n {
-			ys[i] = y[i] + h*(dpA31*k1[i]+dpA32*k2[i])
-		}
-		d.f(k3, t+dpC3*h, ys)
-		for i := range n {
-			ys[i] = y[i] + h*(dpA41*k1[i]+dpA42*k2[i]+dpA43*k3[i])
-		}
-		d.f(k4, t+dpC4*h, ys)
-		for i := range n {
-			ys[i] = y[i] + h*(dpA51*k1[i]+dpA52*k2[i]+dpA53*k3[i]+dpA54*k4[i])
-		}
-		d.f(k5, t+dpC5*h, ys)
-		for i := range n {
-			ys[i] = y[i] + h*(dpA61*k1[i]+dpA62*k2[i]+dpA63*k3[i]+dpA64*k4[i]+dpA65*k5[i])
-		}
-		tn := t + h
-		if last {
-			tn = t1
-		}
-		d.f(k6, tn, ys)
-		for i := range n {
-			y1[i] = y[i] + h*(dpA71*k1[i]+dpA73*k3[i]+dpA74*k4[i]+dpA75*k5[i]+dpA76*k6[i])
-		}
-		d.f(k7, tn, y1)
-		st.Evals += 6
-		for i := range n {
-			ys[i] = h * (dpE1*k1[i] + dpE3*k3[i] + dpE4*k4[i] + dpE5*k5[i] + dpE6*k6[i] + dpE7*k7[i])
-		}
-		errn := errNorm(ys, y, y1, atol, rtol)
-		notFinite = math.IsInf(errn, 1)
-		logErr := math.Log(errn) // powers by exp and log: cheaper than two math.Pow
-		if errn > 1 {
-			fac11 := math.Exp(expo1 * logErr)
-			h /= math.Min(1/dpFacMin, fac11/dpSafe)
-			reject = true
-			if st.Steps > 0 {
-				st.Rejected++
-			}
-			continue
-		}
-		// Accepted: hnew = h / (err^expo1 / errOld^beta / safe), bounded.
-		fac := math.Exp(expo1*logErr - dpBeta*logFacOld)
-		fac = math.Max(1/dpFacMax, math.Min(1/dpFacMin, fac/dpSafe))
-		hnew := h / fac
-		logFacOld = math.Max(logErr, math.Log(1e-4))
-		st.Steps++
-		if d.o.active(tn) {
-			d.prepareDense(y, t, h)
-			if ev, te := d.o.step(d, t, tn, y1); ev >= 0 {
-				copy(y, d.o.y)
-				res.T, res.Event = te, ev
-				return res, nil
-			}
-		}
-		copy(y, y1)
-		d.k[0], d.k[6] = k7, k1 // FSAL: f(tn, y1) is the next step's first stage
-		k1, k7 = k7, k1
-		t = tn
-		if last {
-			res.T = t1
-			return res, nil
-		}
-		hnew = math.Min(hnew, hmax)
-		if reject {
-			hnew = math.Min(hnew, h)
-		}
-		reject = false
-		h = hnew
+// dpExpo1 is the exponent of the error norm in the PI controller. The
+// controller computes its powers by exp and log: cheaper than math.Pow.
+const dpExpo1 = 0.2 - dpBeta*0.75
+
+func (d *DoPri5) shrink(h, errn float64) float64 {
+	fac11 := math.Exp(dpExpo1 * math.Log(errn))
+	return h / math.Min(1/dpFacMin, fac11/dpSafe)
+}
+
+func (d *DoPri5) accept(y []float64, t, h, errn float64, dense bool) float64 {
+	// hnew = h / (err^expo1 / errOld^beta / safe), bounded.
+	logErr := math.Log(errn)
+	fac := math.Exp(dpExpo1*logErr - dpBeta*d.logFacOld)
+	fac = math.Max(1/dpFacMax, math.Min(1/dpFacMin, fac/dpSafe))
+	d.logFacOld = math.Max(logErr, math.Log(1e-4))
+	if dense {
+		d.prepareDense(y, t, h)
 	}
+	d.k[0], d.k[6] = d.k[6], d.k[0] // FSAL: f(tn, y1) is the next step's first stage
+	return h / fac
 }
 
 // prepareDense computes the coefficients of the continuous extension of the

@@ -69,25 +69,23 @@ const (
 // construction, calls allocate nothing. A Rodas4 is not safe for concurrent
 // use. Its zero value is not usable; build it with NewRodas4.
 type Rodas4 struct {
-	f     Func
-	jac   Jacobian
-	n     int
-	set   resolved
-	err   error
-	dy1   []float64 // f(t, y)
-	dy    []float64 // f at a stage
-	fx    []float64 // ∂f/∂t
-	ynew  []float64
-	ak    [6][]float64
-	yw    []float64 // scratch state for finite differences
-	jm    []float64 // Jacobian, row-major
-	e     []float64 // iteration matrix and its LU factors, row-major
-	ipiv  []int
-	r     [4][]float64 // dense output
-	told  float64
-	h     float64
-	o     observer
-	stats Stats
+	adaptive
+	jac      Jacobian
+	dy1      []float64 // f(t, y)
+	fx       []float64 // ∂f/∂t
+	ak       [6][]float64
+	yw       []float64 // scratch state for finite differences
+	jm       []float64 // Jacobian, row-major
+	e        []float64 // iteration matrix and its LU factors, row-major
+	ipiv     []int
+	r        [4][]float64 // dense output
+	told     float64
+	h        float64
+	haveDy1  bool    // dy1 holds f(t, y) of the current point
+	newPoint bool    // the Jacobian and ∂f/∂t are to be evaluated at the current point
+	singular int     // consecutive singular iteration matrices
+	hAcc     float64 // length of the last accepted step, for Gustafsson's controller
+	errAcc   float64 // its error norm, bounded below
 }
 
 // NewRodas4 returns a Rodas4 integrator for an n-dimensional system with
@@ -95,258 +93,151 @@ type Rodas4 struct {
 // Settings are reported, naming the field, by every call of Integrate and
 // Solve. It panics if f is nil or n < 1 (programmer errors).
 func NewRodas4(f Func, jac Jacobian, n int, s Settings) *Rodas4 {
-	if f == nil || n < 1 {
-		panic("ode: NewRodas4 needs a non-nil f and n >= 1")
-	}
-	r := &Rodas4{f: f, jac: jac, n: n, ipiv: make([]int, n)}
-	r.set, r.err = s.resolve(n)
-	buf := make([]float64, 16*n+2*n*n)
-	next := func(m int) []float64 {
-		s := buf[:m:m]
-		buf = buf[m:]
-		return s
-	}
-	r.dy1, r.dy, r.fx, r.ynew, r.yw, r.o.y = next(n), next(n), next(n), next(n), next(n), next(n)
+	r := &Rodas4{jac: jac}
+	buf := r.setup(r, "Rodas4", 4, 1.0001, f, n, s, 13*n+2*n*n)
+	r.ipiv = make([]int, n)
+	r.dy1, r.fx, r.yw = buf.next(n), buf.next(n), buf.next(n)
 	for i := range r.ak {
-		r.ak[i] = next(n)
+		r.ak[i] = buf.next(n)
 	}
 	for i := range r.r {
-		r.r[i] = next(n)
+		r.r[i] = buf.next(n)
 	}
-	r.jm, r.e = next(n*n), next(n*n)
+	r.jm, r.e = buf.next(n*n), buf.next(n*n)
 	return r
 }
 
-// Integrate advances y in place from t0 to t1 (t1 >= t0). It allocates
-// nothing. On error y holds the state at the last accepted step.
-func (r *Rodas4) Integrate(y []float64, t0, t1 float64) error {
-	_, err := r.solve(y, t0, t1, nil)
-	return err
+func (r *Rodas4) begin() []float64 {
+	r.haveDy1, r.newPoint, r.singular = true, true, 0
+	return r.dy1
 }
 
-// Solve advances y in place from t0 towards t1, reporting to obs the solution
-// at its output times and at event crossings, and stops at t1 or at the first
-// terminal event. y then holds the state at Result.T. It allocates only when
-// obs has more events than any earlier call (to size its buffers); obs is
-// not retained after the call. Invalid fields of obs are errors, named.
-func (r *Rodas4) Solve(y []float64, t0, t1 float64, obs Observer) (Result, error) {
-	if err := validateObserver(&obs); err != nil {
-		return Result{T: t0, Event: -1}, err
-	}
-	return r.solve(y, t0, t1, &obs)
-}
-
-// Stats reports the work done since the integrator was built.
-func (r *Rodas4) Stats() Stats { return r.stats }
-
-func (r *Rodas4) solve(y []float64, t0, t1 float64, obs *Observer) (res Result, err error) {
-	if len(y) != r.n {
-		panic(fmt.Sprintf("ode: Rodas4: state has %d components, want %d", len(y), r.n))
-	}
-	res = Result{T: t0, Event: -1}
-	if r.err != nil {
-		return res, r.err
-	}
-	if err := checkInterval(t0, t1); err != nil {
-		return res, err
-	}
-	var st Stats
-	defer func() {
-		res.Stats = st
-		r.stats.add(st)
-		r.o.stop()
-	}()
-	if t1 == t0 {
-		return res, nil
-	}
-	if !allFinite(y) {
-		return res, fmt.Errorf("%w: initial state at t = %v", ErrNotFinite, t0)
-	}
-	n, rtol, atol := r.n, r.set.rtol, r.set.atol
+func (r *Rodas4) try(y []float64, t, tn, h float64) (errn float64, ok bool, err error) {
+	n := r.n
 	ak1, ak2, ak3, ak4, ak5, ak6 := r.ak[0], r.ak[1], r.ak[2], r.ak[3], r.ak[4], r.ak[5]
-	dy1, dy, fx, ynew := r.dy1, r.dy, r.fx, r.ynew
-	r.f(dy1, t0, y)
-	st.Evals++
-	if !allFinite(dy1) {
-		return res, fmt.Errorf("%w: f(t0, y0) at t = %v", ErrNotFinite, t0)
+	dy1, dy, fx, ynew := r.dy1, r.w, r.fx, r.y1 // dy: f at a stage
+	if r.newPoint {
+		// Jacobian and ∂f/∂t at (t, y), kept for retries of this step.
+		if !r.haveDy1 {
+			r.f(dy1, t, y)
+			r.st.Evals++
+		}
+		r.haveDy1 = false
+		r.jacobian(t, y)
+		delt := math.Sqrt(epsilon * math.Max(1e-5, math.Abs(t)))
+		r.f(dy, t+delt, y)
+		r.st.Evals++
+		for i := range n {
+			fx[i] = (dy[i] - dy1[i]) / delt
+		}
+		if !allFinite(r.jm) || !allFinite(fx) {
+			return 0, false, fmt.Errorf("%w: Jacobian or ∂f/∂t at t = %v", ErrNotFinite, t)
+		}
+		r.newPoint = false
 	}
-	haveDy1 := true
-	hmax := r.set.hmax
-	if hmax == 0 || hmax > t1-t0 {
-		hmax = t1 - t0
+	// Iteration matrix E = I/(hγ) - J and its LU factors.
+	fac := 1 / (h * roGamma)
+	for i := range r.e {
+		r.e[i] = -r.jm[i]
 	}
-	h := r.set.h0
-	if h == 0 {
-		h = initialStep(r.f, t0, y, dy1, ak1, ak2, atol, rtol, 4, hmax)
-		st.Evals++
+	for i := range n {
+		r.e[i*n+i] += fac
 	}
-	h = math.Min(h, hmax)
-	r.o.start(obs, t0, y)
-
+	r.st.Factorizations++
 	e := blas64.General{Rows: n, Cols: n, Stride: n, Data: r.e}
-	var hAcc, errAcc float64
-	reject, notFinite, newPoint := false, false, true
-	singular := 0
-	t := t0
-	for attempts := 0; ; attempts++ {
-		if attempts >= r.set.maxSteps {
-			return res, fmt.Errorf("%w: %d attempts without reaching t1 = %v, at t = %v", ErrMaxSteps, attempts, t1, t)
+	if !lapack64.Getrf(e, r.ipiv) || !allFinite(r.e) {
+		r.singular++
+		if r.singular >= 5 {
+			return 0, false, fmt.Errorf("%w: at t = %v", ErrSingular, t)
 		}
-		if 0.1*h <= math.Abs(t)*epsilon || h == 0 {
-			if notFinite {
-				return res, fmt.Errorf("%w: the state overflows or f returns NaN at t = %v", ErrNotFinite, t)
-			}
-			return res, fmt.Errorf("%w: h = %v at t = %v", ErrStepSize, h, t)
-		}
-		last := false
-		if t+1.0001*h >= t1 {
-			h, last = t1-t, true
-		}
-		if newPoint {
-			// Jacobian and ∂f/∂t at (t, y), kept for retries of this step.
-			if !haveDy1 {
-				r.f(dy1, t, y)
-				st.Evals++
-			}
-			haveDy1 = false
-			r.jacobian(t, y, &st)
-			delt := math.Sqrt(epsilon * math.Max(1e-5, math.Abs(t)))
-			r.f(dy, t+delt, y)
-			st.Evals++
-			for i := range n {
-				fx[i] = (dy[i] - dy1[i]) / delt
-			}
-			if !allFinite(r.jm) || !allFinite(fx) {
-				return res, fmt.Errorf("%w: Jacobian or ∂f/∂t at t = %v", ErrNotFinite, t)
-			}
-			newPoint = false
-		}
-		// Iteration matrix E = I/(hγ) - J and its LU factors.
-		fac := 1 / (h * roGamma)
-		for i := range r.e {
-			r.e[i] = -r.jm[i]
-		}
-		for i := range n {
-			r.e[i*n+i] += fac
-		}
-		st.Factorizations++
-		if !lapack64.Getrf(e, r.ipiv) || !allFinite(r.e) {
-			singular++
-			if singular >= 5 {
-				return res, fmt.Errorf("%w: at t = %v", ErrSingular, t)
-			}
-			h *= 0.5
-			reject = true
-			continue
-		}
-		hd1, hd2, hd3, hd4 := h*roD1, h*roD2, h*roD3, h*roD4
-		// Stage 1.
-		for i := range n {
-			ak1[i] = dy1[i] + hd1*fx[i]
-		}
-		r.solveLU(ak1)
-		// Stage 2.
-		for i := range n {
-			ynew[i] = y[i] + roA21*ak1[i]
-		}
-		r.f(dy, t+roC2*h, ynew)
-		for i := range n {
-			ak2[i] = dy[i] + hd2*fx[i] + (roC21*ak1[i])/h
-		}
-		r.solveLU(ak2)
-		// Stage 3.
-		for i := range n {
-			ynew[i] = y[i] + roA31*ak1[i] + roA32*ak2[i]
-		}
-		r.f(dy, t+roC3*h, ynew)
-		for i := range n {
-			ak3[i] = dy[i] + hd3*fx[i] + (roC31*ak1[i]+roC32*ak2[i])/h
-		}
-		r.solveLU(ak3)
-		// Stage 4.
-		for i := range n {
-			ynew[i] = y[i] + roA41*ak1[i] + roA42*ak2[i] + roA43*ak3[i]
-		}
-		r.f(dy, t+roC4*h, ynew)
-		for i := range n {
-			ak4[i] = dy[i] + hd4*fx[i] + (roC41*ak1[i]+roC42*ak2[i]+roC43*ak3[i])/h
-		}
-		r.solveLU(ak4)
-		// Stage 5.
-		tn := t + h
-		if last {
-			tn = t1
-		}
-		for i := range n {
-			ynew[i] = y[i] + roA51*ak1[i] + roA52*ak2[i] + roA53*ak3[i] + roA54*ak4[i]
-		}
-		r.f(dy, tn, ynew)
-		for i := range n {
-			ak5[i] = dy[i] + (roC51*ak1[i]+roC52*ak2[i]+roC53*ak3[i]+roC54*ak4[i])/h
-		}
-		r.solveLU(ak5)
-		// Stage 6: embedded solution, then the new solution.
-		for i := range n {
-			ynew[i] += ak5[i]
-		}
-		r.f(dy, tn, ynew)
-		for i := range n {
-			ak6[i] = dy[i] + (roC61*ak1[i]+roC62*ak2[i]+roC63*ak3[i]+roC64*ak4[i]+roC65*ak5[i])/h
-		}
-		r.solveLU(ak6)
-		for i := range n {
-			ynew[i] += ak6[i]
-		}
-		st.Evals += 5
-
-		errn := errNorm(ak6, y, ynew, atol, rtol)
-		notFinite = math.IsInf(errn, 1)
-		q := math.Max(1/roFacMax, math.Min(1/roFacMin, math.Sqrt(math.Sqrt(errn))/roSafe))
-		hnew := h / q
-		if errn > 1 {
-			reject = true
-			if st.Steps > 0 {
-				st.Rejected++
-			}
-			h = hnew
-			continue
-		}
-		// Accepted.
-		if st.Steps > 0 {
-			// Predictive controller of Gustafsson (Solving ODEs II, §IV.8).
-			qg := (hAcc / h) * math.Sqrt(math.Sqrt(errn*errn/errAcc)) / roSafe
-			qg = math.Max(1/roFacMax, math.Min(1/roFacMin, qg))
-			hnew = h / math.Max(q, qg)
-		}
-		hAcc, errAcc = h, math.Max(1e-2, errn)
-		st.Steps++
-		singular = 0
-		if r.o.active(tn) {
-			r.prepareDense(y, t, h)
-			if ev, te := r.o.step(r, t, tn, ynew); ev >= 0 {
-				copy(y, r.o.y)
-				res.T, res.Event = te, ev
-				return res, nil
-			}
-		}
-		copy(y, ynew)
-		t = tn
-		if last {
-			res.T = t1
-			return res, nil
-		}
-		hnew = math.Min(hnew, hmax)
-		if reject {
-			hnew = math.Min(hnew, h)
-		}
-		reject, newPoint = false, true
-		h = hnew
+		return 0, false, nil
 	}
+	hd1, hd2, hd3, hd4 := h*roD1, h*roD2, h*roD3, h*roD4
+	// Stage 1.
+	for i := range n {
+		ak1[i] = dy1[i] + hd1*fx[i]
+	}
+	r.solveLU(ak1)
+	// Stage 2.
+	for i := range n {
+		ynew[i] = y[i] + roA21*ak1[i]
+	}
+	r.f(dy, t+roC2*h, ynew)
+	for i := range n {
+		ak2[i] = dy[i] + hd2*fx[i] + (roC21*ak1[i])/h
+	}
+	r.solveLU(ak2)
+	// Stage 3.
+	for i := range n {
+		ynew[i] = y[i] + roA31*ak1[i] + roA32*ak2[i]
+	}
+	r.f(dy, t+roC3*h, ynew)
+	for i := range n {
+		ak3[i] = dy[i] + hd3*fx[i] + (roC31*ak1[i]+roC32*ak2[i])/h
+	}
+	r.solveLU(ak3)
+	// Stage 4.
+	for i := range n {
+		ynew[i] = y[i] + roA41*ak1[i] + roA42*ak2[i] + roA43*ak3[i]
+	}
+	r.f(dy, t+roC4*h, ynew)
+	for i := range n {
+		ak4[i] = dy[i] + hd4*fx[i] + (roC41*ak1[i]+roC42*ak2[i]+roC43*ak3[i])/h
+	}
+	r.solveLU(ak4)
+	// Stage 5.
+	for i := range n {
+		ynew[i] = y[i] + roA51*ak1[i] + roA52*ak2[i] + roA53*ak3[i] + roA54*ak4[i]
+	}
+	r.f(dy, tn, ynew)
+	for i := range n {
+		ak5[i] = dy[i] + (roC51*ak1[i]+roC52*ak2[i]+roC53*ak3[i]+roC54*ak4[i])/h
+	}
+	r.solveLU(ak5)
+	// Stage 6: embedded solution, then the new solution.
+	for i := range n {
+		ynew[i] += ak5[i]
+	}
+	r.f(dy, tn, ynew)
+	for i := range n {
+		ak6[i] = dy[i] + (roC61*ak1[i]+roC62*ak2[i]+roC63*ak3[i]+roC64*ak4[i]+roC65*ak5[i])/h
+	}
+	r.solveLU(ak6)
+	for i := range n {
+		ynew[i] += ak6[i]
+	}
+	r.st.Evals += 5
+	return errNorm(ak6, y, ynew, r.set.atol, r.set.rtol), true, nil
+}
+
+// roRatio is the standard controller's bounded ratio h/hnew for error errn.
+func roRatio(errn float64) float64 {
+	return math.Max(1/roFacMax, math.Min(1/roFacMin, math.Sqrt(math.Sqrt(errn))/roSafe))
+}
+
+func (r *Rodas4) shrink(h, errn float64) float64 { return h / roRatio(errn) }
+
+func (r *Rodas4) accept(y []float64, t, h, errn float64, dense bool) float64 {
+	q := roRatio(errn)
+	hnew := h / q
+	if r.st.Steps > 0 {
+		// Predictive controller of Gustafsson (Solving ODEs II, §IV.8).
+		qg := (r.hAcc / h) * math.Sqrt(math.Sqrt(errn*errn/r.errAcc)) / roSafe
+		qg = math.Max(1/roFacMax, math.Min(1/roFacMin, qg))
+		hnew = h / math.Max(q, qg)
+	}
+	r.hAcc, r.errAcc = h, math.Max(1e-2, errn)
+	r.singular = 0
+	if dense {
+		r.prepareDense(y, t, h)
+	}
+	r.newPoint = true
+	return hnew
 }
 
 // jacobian evaluates ∂f/∂y at (t, y) into r.jm; r.dy1 holds f(t, y).
-func (r *Rodas4) jacobian(t float64, y []float64, st *Stats) {
-	st.Jacobians++
+func (r *Rodas4) jacobian(t float64, y []float64) {
+	r.st.Jacobians++
 	n := r.n
 	if r.jac != nil {
 		r.jac(r.jm, t, y)
@@ -358,7 +249,7 @@ func (r *Rodas4) jacobian(t float64, y []float64, st *Stats) {
 	// such as the sqrt(eps * max(1e-5, |y_j|)) of Hairer's RODAS code swamps
 	// components far below it (Robertson's y2 ≈ 1e-13) and ruins the
 	// Jacobian entries that depend on them.
-	yw, dy := r.yw, r.dy
+	yw, dy := r.yw, r.w
 	copy(yw, y)
 	for j := range n {
 		yj := y[j]
@@ -371,7 +262,7 @@ func (r *Rodas4) jacobian(t float64, y []float64, st *Stats) {
 			r.jm[i*n+j] = (dy[i] - r.dy1[i]) / delt
 		}
 	}
-	st.Evals += n
+	r.st.Evals += n
 }
 
 // solveLU overwrites b with E⁻¹ b using the LU factors of lapack64.Getrf in
@@ -408,7 +299,7 @@ func (r *Rodas4) prepareDense(y []float64, t, h float64) {
 	ak1, ak2, ak3, ak4, ak5 := r.ak[0], r.ak[1], r.ak[2], r.ak[3], r.ak[4]
 	for i := range r.n {
 		r.r[0][i] = y[i]
-		r.r[1][i] = r.ynew[i]
+		r.r[1][i] = r.y1[i]
 		r.r[2][i] = roD21*ak1[i] + roD22*ak2[i] + roD23*ak3[i] + roD24*ak4[i] + roD25*ak5[i]
 		r.r[3][i] = roD31*ak1[i] + roD32*ak2[i] + roD33*ak3[i] + roD34*ak4[i] + roD35*ak5[i]
 	}

@@ -453,32 +453,54 @@ func ParseDuration(s string) (time.Duration, error) {
 	return v, nil
 }
 
+// required returns the value of the field name of the mapping root, whose
+// fields are f, or reports it missing with an example of it.
+func (d *decoder) required(root *yaml.Node, f map[string]field, name, example string) (*yaml.Node, bool) {
+	p, ok := f[name]
+	if !ok {
+		d.errorf(root, name, "missing; add it, e.g. %s", example)
+		return nil, false
+	}
+	return p.val, true
+}
+
+// model decodes the value of a model field: the catalogue's model, in any
+// case. It reports any other value and returns "".
+func (d *decoder) model(n *yaml.Node) string {
+	v, ok := d.str(n, "model", "a model name")
+	if !ok {
+		return ""
+	}
+	if !strings.EqualFold(v, d.cat.Model) {
+		d.errorf(n, "model", "unknown model %q; valid: %s", v, d.cat.Model)
+		return ""
+	}
+	return d.cat.Model
+}
+
+// seed decodes the value of a seed field, a whole number >= 0, into dst. It
+// reports any other value and leaves dst as it is.
+func (d *decoder) seed(n *yaml.Node, dst *uint64) {
+	var v uint64
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		d.errorf(n, "seed", "must be a whole number >= 0, got %s", describe(n))
+		return
+	}
+	*dst = v
+}
+
 // scenario decodes the root mapping.
 func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	f := d.fields(root, "", []string{"model", "patient", "start", "duration", "seed", "sensor", "pump", "controller", "meals", "boluses", "basal"})
 	s := &Scenario{File: d.file, Seed: DefaultSeed}
-	required := func(name, example string) (*yaml.Node, bool) {
-		p, ok := f[name]
-		if !ok {
-			d.errorf(root, name, "missing; add it, e.g. %s", example)
-			return nil, false
-		}
-		return p.val, true
+	if n, ok := d.required(root, f, "model", "model: "+d.cat.Model); ok {
+		s.Model = d.model(n)
 	}
-	if n, ok := required("model", "model: "+d.cat.Model); ok {
-		if v, ok := d.str(n, "model", "a model name"); ok {
-			if !strings.EqualFold(v, d.cat.Model) {
-				d.errorf(n, "model", "unknown model %q; valid: %s", v, d.cat.Model)
-			} else {
-				s.Model = d.cat.Model
-			}
-		}
-	}
-	if n, ok := required("patient", `patient: "adult#001"`); ok {
+	if n, ok := d.required(root, f, "patient", `patient: "adult#001"`); ok {
 		s.Patient, _ = d.name(n, "patient", "patient", d.cat.Patients)
 	}
 	startOK := false
-	if n, ok := required("start", "start: 2018-01-01T06:00:00Z"); ok {
+	if n, ok := d.required(root, f, "start", "start: 2018-01-01T06:00:00Z"); ok {
 		if t, ok := d.timestamp(n, "start"); ok {
 			if t.Truncate(time.Minute) != t {
 				d.errorf(n, "start", "must be on a whole minute, got %s", n.Value)
@@ -489,7 +511,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	}
 	durOK := false
 	var durNode *yaml.Node
-	if n, ok := required("duration", "duration: 24h"); ok {
+	if n, ok := d.required(root, f, "duration", "duration: 24h"); ok {
 		durNode = n
 		if v, ok := d.duration(n, "duration"); ok {
 			switch {
@@ -505,14 +527,9 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 		}
 	}
 	if p, ok := f["seed"]; ok {
-		var v uint64
-		if p.val.Kind != yaml.ScalarNode || p.val.Tag != "!!int" || p.val.Decode(&v) != nil {
-			d.errorf(p.val, "seed", "must be a whole number >= 0, got %s", describe(p.val))
-		} else {
-			s.Seed = v
-		}
+		d.seed(p.val, &s.Seed)
 	}
-	if n, ok := required("sensor", "sensor: {name: Navigator, noise: false}"); ok {
+	if n, ok := d.required(root, f, "sensor", "sensor: {name: Navigator, noise: false}"); ok {
 		s.Sensor = d.sensor(n)
 		if durOK && s.Sensor.Name != "" {
 			for _, spec := range d.cat.Sensors {
@@ -522,10 +539,10 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 			}
 		}
 	}
-	if n, ok := required("pump", "pump: Insulet"); ok {
+	if n, ok := d.required(root, f, "pump", "pump: Insulet"); ok {
 		s.Pump = d.pump(n)
 	}
-	if n, ok := required("controller", "controller: basal-bolus"); ok {
+	if n, ok := d.required(root, f, "controller", "controller: basal-bolus"); ok {
 		s.Controller = d.controller(n)
 	}
 	start := time.Time{}

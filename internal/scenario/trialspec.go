@@ -110,41 +110,22 @@ var trialFields = []string{"model", "name", "seed", "days", "cohort", "sensor", 
 func (d *decoder) trial(root *yaml.Node) *Trial {
 	f := d.fields(root, "", trialFields)
 	t := &Trial{File: d.file, Seed: DefaultSeed, Glucose: GlucoseBG}
-	required := func(name, example string) (*yaml.Node, bool) {
-		p, ok := f[name]
-		if !ok {
-			d.errorf(root, name, "missing; add it, e.g. %s", example)
-			return nil, false
-		}
-		return p.val, true
-	}
-	if n, ok := required("model", "model: "+d.cat.Model); ok {
-		if v, ok := d.str(n, "model", "a model name"); ok {
-			if !strings.EqualFold(v, d.cat.Model) {
-				d.errorf(n, "model", "unknown model %q; valid: %s", v, d.cat.Model)
-			} else {
-				t.Model = d.cat.Model
-			}
-		}
+	if n, ok := d.required(root, f, "model", "model: "+d.cat.Model); ok {
+		t.Model = d.model(n)
 	}
 	if p, ok := f["name"]; ok {
 		t.Name, _ = d.str(p.val, "name", "a title")
 	}
 	if p, ok := f["seed"]; ok {
-		var v uint64
-		if p.val.Kind != yaml.ScalarNode || p.val.Tag != "!!int" || p.val.Decode(&v) != nil {
-			d.errorf(p.val, "seed", "must be a whole number >= 0, got %s", describe(p.val))
-		} else {
-			t.Seed = v
-		}
+		d.seed(p.val, &t.Seed)
 	}
-	if n, ok := required("days", "days: 7"); ok {
+	if n, ok := d.required(root, f, "days", "days: 7"); ok {
 		t.Days, _ = d.wholeNumber(n, "days", 1, MaxTrialDays)
 	}
-	if n, ok := required("cohort", "cohort: all (or adults, adolescents, children, or a list of patients)"); ok {
+	if n, ok := d.required(root, f, "cohort", "cohort: all (or adults, adolescents, children, or a list of patients)"); ok {
 		t.Cohort = d.cohort(n)
 	}
-	if n, ok := required("sensor", "sensor: {name: GuardianRT, noise: true}"); ok {
+	if n, ok := d.required(root, f, "sensor", "sensor: {name: GuardianRT, noise: true}"); ok {
 		t.Sensor = d.sensor(n)
 		for _, spec := range d.cat.Sensors {
 			if spec.Name == t.Sensor.Name && spec.SampleTime > 0 && int64(24*time.Hour)%int64(spec.SampleTime) != 0 {
@@ -152,7 +133,7 @@ func (d *decoder) trial(root *yaml.Node) *Trial {
 			}
 		}
 	}
-	if n, ok := required("pump", "pump: Insulet"); ok {
+	if n, ok := d.required(root, f, "pump", "pump: Insulet"); ok {
 		t.Pump = d.pump(n)
 	}
 	if p, ok := f["glucose"]; ok {
@@ -162,7 +143,7 @@ func (d *decoder) trial(root *yaml.Node) *Trial {
 	if p, ok := f["meals"]; ok {
 		plan = d.mealPlan(p.val, "meals", MealPlan{Plan: PlanRandom, Scale: 1})
 	}
-	if n, ok := required("arms", "arms: [{name: standard, controller: basal-bolus}]"); ok {
+	if n, ok := d.required(root, f, "arms", "arms: [{name: standard, controller: basal-bolus}]"); ok {
 		t.Arms = d.arms(n, plan)
 	}
 	if t.Name == "" {

@@ -52,15 +52,24 @@ type Config struct {
 // simglucose's env.show_history() with plasma glucose added.
 //
 // BG and CGM are averages over the sensor sample that ends at T (exact
-// values at 1-min sampling); CHO and Insulin are the averages over the
-// sample that starts at T, so they are NaN on the last row, where nothing
-// more was applied.
+// values at 1-min sampling); CHO, Insulin, Basal and Bolus are the averages
+// over the sample that starts at T, so they are NaN on the last row, where
+// nothing more was applied.
+//
+// Basal and Bolus split Insulin into what the pump delivered for the basal
+// request (the controller's, or the BasalChange in force) and for the bolus
+// request (the controller's plus manual boluses), each after the pump's
+// quantisation and clipping (PumpParams.Basal, PumpParams.Bolus). Insulin is
+// accumulated from their per-minute sum, so Insulin equals Basal + Bolus up
+// to rounding (a few ulps), not necessarily bit for bit.
 type Record struct {
 	T        float64 // minutes after the start of the run
 	BG       float64 // subcutaneous glucose Gs/Vg (simglucose "BG"), mg/dL
 	CGM      float64 // sensor reading, mg/dL
 	CHO      float64 // announced carbohydrate, g/min
 	Insulin  float64 // delivered insulin (basal + bolus after the pump), U/min
+	Basal    float64 // delivered basal insulin, U/min
+	Bolus    float64 // delivered bolus insulin, U/min
 	LBGI     float64 // low blood-glucose risk of BG (Risk)
 	HBGI     float64 // high blood-glucose risk of BG
 	Risk     float64 // blood-glucose risk of BG
@@ -134,7 +143,8 @@ func events(what string, n, duration int, at func(i int) (t, v float64), allowZe
 // basal request is the controller's unless a BasalChange overrides it, and
 // the bolus request is the controller's plus Units/SampleTime for each manual
 // bolus given during the last SampleTime minutes (a manual bolus is spread
-// over one sample, like the controller's).
+// over one sample, like the controller's). Records report the two delivered
+// parts as Basal and Bolus and their sum as Insulin.
 //
 // The controller's first observation has the t = 0 reading and Meal = 0.
 // With noise, the sensor is read twice at t = 0 as in simglucose's
@@ -221,7 +231,7 @@ func Simulate(cfg Config) (Result, error) {
 		if !finite(act.Basal) || !finite(act.Bolus) {
 			return Result{}, fmt.Errorf("t1d: controller returned basal %v, bolus %v U/min at t = %v min, want finite rates", act.Basal, act.Bolus, obs.T)
 		}
-		var cho, ins, bgSum, cgmSum float64
+		var cho, ins, bas, bol, bgSum, cgmSum float64
 		for j := range st {
 			m := k*st + j
 			announced := 0.0
@@ -248,7 +258,8 @@ func Simulate(cfg Config) (Result, error) {
 				}
 				bolusEnd = live
 			}
-			insulin := cfg.Pump.Basal(basalReq) + cfg.Pump.Bolus(bolusReq)
+			basal, bolus := cfg.Pump.Basal(basalReq), cfg.Pump.Bolus(bolusReq)
+			insulin := basal + bolus
 			if err := pat.Step(announced, insulin); err != nil {
 				return Result{}, err
 			}
@@ -256,14 +267,18 @@ func Simulate(cfg Config) (Result, error) {
 			c := sensor.Measure(float64(m+1), g)
 			cho += announced / sampleTime
 			ins += insulin / sampleTime
+			bas += basal / sampleTime
+			bol += bolus / sampleTime
 			bgSum += g / sampleTime
 			cgmSum += c / sampleTime
 		}
-		res.Records[k].CHO, res.Records[k].Insulin = cho, ins
+		r := &res.Records[k]
+		r.CHO, r.Insulin, r.Basal, r.Bolus = cho, ins, bas, bol
 		record(k+1, bgSum, cgmSum)
 		obs = Observation{T: float64((k + 1) * st), CGM: cgmSum, Meal: cho, SampleTime: sampleTime}
 	}
-	res.Records[n].CHO, res.Records[n].Insulin = math.NaN(), math.NaN()
+	last := &res.Records[n]
+	last.CHO, last.Insulin, last.Basal, last.Bolus = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	res.Final = pat.State()
 	if cfg.Init != nil {
 		res.Final.T += cfg.Init.T

@@ -180,23 +180,23 @@ func TestSimulateManualInsulin(t *testing.T) {
 	}
 	basal := cfg.Pump.Basal(cfg.Patient.BasalRate())
 	for _, tc := range []struct {
-		t    float64
-		want float64
+		t            float64
+		basal, bolus float64
 	}{
-		{96, basal},
-		{99, basal + 2.0/3}, // minutes 100 and 101 of the bolus (1 U/min)
-		{102, basal + 1.0/3},
-		{105, basal},
-		{147, basal},
-		{150, 0},
-		{195, 0},
-		{198, 0.1 / 3}, // minute 200 of the sample [198, 201) at 6 U/h
-		{201, 0.1},
-		{237, 0.1},
+		{96, basal, 0},
+		{99, basal, 2.0 / 3}, // minutes 100 and 101 of the bolus (1 U/min)
+		{102, basal, 1.0 / 3},
+		{105, basal, 0},
+		{147, basal, 0},
+		{150, 0, 0},
+		{195, 0, 0},
+		{198, 0.1 / 3, 0}, // minute 200 of the sample [198, 201) at 6 U/h
+		{201, 0.1, 0},
+		{237, 0.1, 0},
 	} {
-		got := res.Records[int(tc.t)/3].Insulin
-		if math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("insulin of the sample at %v min = %v U/min, want %v", tc.t, got, tc.want)
+		r := res.Records[int(tc.t)/3]
+		if math.Abs(r.Insulin-(tc.basal+tc.bolus)) > 1e-12 || math.Abs(r.Basal-tc.basal) > 1e-12 || math.Abs(r.Bolus-tc.bolus) > 1e-12 {
+			t.Errorf("sample at %v min: insulin %v = basal %v + bolus %v U/min, want %v + %v", tc.t, r.Insulin, r.Basal, r.Bolus, tc.basal, tc.bolus)
 		}
 	}
 	if got, want := res.TotalInsulin(), basal*150+3+0.1*40; math.Abs(got-want) > 1e-9 {
@@ -210,6 +210,107 @@ func TestSimulateManualInsulin(t *testing.T) {
 	}
 	if !(res.Records[70].BG > ref.Records[70].BG+0.05) {
 		t.Errorf("BG %v at 210 min after a 50-min basal pause, want above %v + 0.05 without it (subcutaneous insulin lingers)", res.Records[70].BG, ref.Records[70].BG)
+	}
+}
+
+// script is a Controller that asks for Default except at the observation
+// times in At.
+type script struct {
+	Default Action
+	At      map[float64]Action
+}
+
+func (s script) Act(o Observation) Action {
+	if a, ok := s.At[o.T]; ok {
+		return a
+	}
+	return s.Default
+}
+
+// TestSimulateDelivery checks Record.Basal and Record.Bolus: what the pump
+// delivered for the basal and the bolus request, after quantisation and
+// clipping, with controller boluses, manual boluses and basal changes, and
+// Insulin = Basal + Bolus. The coarse pump makes every expected value a
+// hand-computed multiple of its increments: basal in steps of 60 pmol/min
+// (0.01 U/min) up to 0.05 U/min, bolus in steps of 600 pmol/min (0.1 U/min)
+// up to 2 U/min; requests are kept away from exact halves of a step.
+func TestSimulateDelivery(t *testing.T) {
+	cfg := baseConfig(t)
+	dexcom, err := Sensor("Dexcom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sensor, cfg.Duration = dexcom, 60
+	cfg.Pump = PumpParams{Name: "coarse", IncBasal: 60, MaxBasal: 0.05, IncBolus: 600, MaxBolus: 2}
+	cfg.Controller = script{
+		Default: Action{Basal: 0.0123}, // 73.8 pmol/min: 1.23 steps → 0.01 U/min
+		At: map[float64]Action{
+			9:  {Basal: 0.0123, Bolus: 0.34}, // bolus 3.4 steps → 0.3 U/min
+			12: {Basal: 0.2, Bolus: 5},       // both clipped: 0.05 and 2 U/min
+			15: {Basal: 0.0282},              // 2.82 steps → 0.03 U/min
+			27: {Basal: 0.0123, Bolus: 0.12}, // with the manual bolus below
+			39: {Basal: 0.04},                // overridden by the basal change at 34 min
+		},
+	}
+	cfg.Boluses = []Bolus{
+		{T: 21, Units: 0.9}, // 0.3 U/min over [21, 24): 3 steps
+		{T: 25, Units: 0.6}, // 0.2 U/min over [25, 28)
+	}
+	cfg.BasalChanges = []BasalChange{
+		{T: 34, UnitsPerHour: 1.3}, // 0.021667 U/min: 2.17 steps → 0.02 U/min
+		{T: 45, UnitsPerHour: 6},   // 0.1 U/min, clipped to 0.05
+		{T: 51, UnitsPerHour: 0},
+	}
+	res, err := Simulate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		basal, bolus float64 // U/min, averaged over the sample
+	}{
+		{0.01, 0},       // [0, 3)
+		{0.01, 0},       // [3, 6)
+		{0.01, 0},       // [6, 9)
+		{0.01, 0.3},     // [9, 12): controller bolus, rounded down
+		{0.05, 2},       // [12, 15): both clipped to the maximum
+		{0.03, 0},       // [15, 18): basal rounded up
+		{0.01, 0},       // [18, 21)
+		{0.01, 0.3},     // [21, 24): manual bolus
+		{0.01, 0.4 / 3}, // [24, 27): manual bolus at minutes 25 and 26
+		// [27, 30): minute 27 has 0.2 + 0.12 = 0.32 → 0.3 U/min; minutes 28
+		// and 29 the controller's 0.12 → 0.1 U/min.
+		{0.01, 0.5 / 3},
+		{0.01, 0},              // [30, 33)
+		{(0.01 + 0.04) / 3, 0}, // [33, 36): the change at minute 34
+		{0.02, 0},              // [36, 39)
+		{0.02, 0},              // [39, 42): the controller's 0.04 overridden
+		{0.02, 0},              // [42, 45)
+		{0.05, 0},              // [45, 48): 6 U/h clipped
+		{0.05, 0},              // [48, 51)
+		{0, 0},                 // [51, 54): basal off
+		{0, 0},                 // [54, 57)
+		{0, 0},                 // [57, 60)
+	}
+	if len(res.Records) != len(want)+1 {
+		t.Fatalf("%d records, want %d", len(res.Records), len(want)+1)
+	}
+	// Tolerance: each value is a sum of three quantised rates up to 2 U/min,
+	// divided by 3: a few ulps of 2, far below 1e-14.
+	const tol = 1e-14
+	for k, w := range want {
+		r := res.Records[k]
+		if math.Abs(r.Basal-w.basal) > tol || math.Abs(r.Bolus-w.bolus) > tol {
+			t.Errorf("sample at %v min: basal %v, bolus %v U/min; want %v, %v", r.T, r.Basal, r.Bolus, w.basal, w.bolus)
+		}
+		// Insulin accumulates the per-minute sums, Basal and Bolus the parts:
+		// they agree to rounding.
+		if d := math.Abs(r.Insulin - (r.Basal + r.Bolus)); d > 4e-16*math.Max(1, r.Insulin) {
+			t.Errorf("sample at %v min: insulin %v, basal + bolus %v", r.T, r.Insulin, r.Basal+r.Bolus)
+		}
+	}
+	last := res.Records[len(want)]
+	if !math.IsNaN(last.Basal) || !math.IsNaN(last.Bolus) {
+		t.Errorf("last record basal %v, bolus %v, want NaN (nothing applied after the end)", last.Basal, last.Bolus)
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 )
 
 // csvHeader is the header of `doppel sim --out`: simglucose's history
-// columns, then plasma glucose.
-const csvHeader = "time,BG,CGM,CHO,insulin,LBGI,HBGI,Risk,plasma_BG"
+// columns, then plasma glucose and the basal and bolus parts of insulin.
+const csvHeader = "time,BG,CGM,CHO,insulin,LBGI,HBGI,Risk,plasma_BG,basal,bolus"
 
 type simFlags struct {
 	out, plot string
@@ -45,7 +45,11 @@ history). Columns:
   insulin    delivered insulin (basal + bolus) over the next sample, U/min
   LBGI, HBGI, Risk  Kovatchev risk of BG
   plasma_BG  plasma glucose Gp/Vg, mg/dL
-CHO and insulin are empty on the last row: nothing is applied after the end.
+  basal      delivered basal insulin over the next sample, U/min
+  bolus      delivered bolus insulin (controller and manual) over the next
+             sample, U/min; basal + bolus = insulin
+CHO, insulin, basal and bolus are empty on the last row: nothing is applied
+after the end.
 
 --plot draws glucose with the 70-180 mg/dL band, meals and insulin; the
 image type (PNG or SVG) follows the file extension.
@@ -98,13 +102,13 @@ func runSim(e *env, path string, f simFlags) error {
 		}
 	}
 
-	rec := &recorder{Controller: cfg.Controller}
+	var bar *progress
 	if e.tty && sc.Duration >= 30*24*time.Hour {
-		rec.progress = newProgress(e.stderr, "simulating "+sc.Patient, cfg.Duration, "days", 24*60)
+		bar = newProgress(e.stderr, "simulating "+sc.Patient, cfg.Duration, "days", 24*60)
+		cfg.Controller = progressController{cfg.Controller, bar}
 	}
-	cfg.Controller = rec
 	res, err := t1d.Simulate(cfg)
-	rec.progress.finish()
+	bar.finish()
 	if err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func runSim(e *env, path string, f simFlags) error {
 		}
 	}
 	if plotW != nil {
-		g := glucoseFigure(sc, cfg, rec.actions, res)
+		g := glucoseFigure(sc, cfg.Sensor.SampleTime, res)
 		if err := plot.WriteGlucose(plotW, format, g); err != nil {
 			return fmt.Errorf("drawing %s: %w", f.plot, err)
 		}
@@ -140,20 +144,16 @@ func runSim(e *env, path string, f simFlags) error {
 
 func minutes(m float64) time.Duration { return time.Duration(math.Round(m * float64(time.Minute))) }
 
-// recorder wraps the controller of a run: it remembers the controller's
-// request of every sample (to tell basal from bolus in the plot) and drives
-// the progress line.
-type recorder struct {
+// progressController wraps the controller of a run to drive the progress
+// line: the controller is asked once per sensor sample.
+type progressController struct {
 	t1d.Controller
-	actions  []t1d.Action
-	progress *progress
+	bar *progress
 }
 
-func (r *recorder) Act(obs t1d.Observation) t1d.Action {
-	a := r.Controller.Act(obs)
-	r.actions = append(r.actions, a)
-	r.progress.update(obs.T)
-	return a
+func (c progressController) Act(obs t1d.Observation) t1d.Action {
+	c.bar.update(obs.T)
+	return c.Controller.Act(obs)
 }
 
 // writeRunCSV writes one row per record (see csvHeader); start dates them.
@@ -170,7 +170,7 @@ func writeRunCSV(w io.Writer, start time.Time, recs []t1d.Record) error {
 	}
 	for _, r := range recs {
 		buf = start.Add(minutes(r.T)).UTC().AppendFormat(buf[:0], time.RFC3339)
-		for _, v := range [...]float64{r.BG, r.CGM, r.CHO, r.Insulin, r.LBGI, r.HBGI, r.Risk, r.PlasmaBG} {
+		for _, v := range [...]float64{r.BG, r.CGM, r.CHO, r.Insulin, r.LBGI, r.HBGI, r.Risk, r.PlasmaBG, r.Basal, r.Bolus} {
 			num(v)
 		}
 		buf = append(buf, '\n')
@@ -181,11 +181,10 @@ func writeRunCSV(w io.Writer, start time.Time, recs []t1d.Record) error {
 	return bw.Flush()
 }
 
-// glucoseFigure turns a run into the plain series of plot.Glucose. The
-// delivered insulin of each sample is split into basal (what the pump gave
-// for the basal request, with the scenario's basal changes) and bolus (the
-// rest).
-func glucoseFigure(sc *scenario.Scenario, cfg t1d.Config, actions []t1d.Action, res t1d.Result) plot.Glucose {
+// glucoseFigure turns a run into the plain series of plot.Glucose: the
+// basal rate (U/h) is the delivered basal of each sample, and each sample
+// with delivered bolus insulin is one bolus event of sampleTime·Bolus units.
+func glucoseFigure(sc *scenario.Scenario, sampleTime float64, res t1d.Result) plot.Glucose {
 	n := len(res.Records)
 	g := plot.Glucose{
 		Title: fmt.Sprintf("%s, %s, %s (%s)", sc.Patient, sc.Controller.Name, sc.Sensor.Name, filepath.Base(sc.File)),
@@ -194,30 +193,12 @@ func glucoseFigure(sc *scenario.Scenario, cfg t1d.Config, actions []t1d.Action, 
 		CGM:   make([]float64, n),
 		Basal: make([]float64, n),
 	}
-	st := cfg.Sensor.SampleTime
-	override := math.NaN() // U/min
-	ci := 0
 	for i, r := range res.Records {
 		g.Time[i] = sc.Start.Add(minutes(r.T))
 		g.BG[i], g.CGM[i] = r.BG, r.CGM
-		if i == n-1 || i >= len(actions) {
-			g.Basal[i] = math.NaN()
-			continue
-		}
-		basal := 0.0
-		for m := r.T; m < r.T+st; m++ {
-			for ; ci < len(cfg.BasalChanges) && cfg.BasalChanges[ci].T <= m; ci++ {
-				override = cfg.BasalChanges[ci].UnitsPerHour / 60
-			}
-			req := actions[i].Basal
-			if !math.IsNaN(override) {
-				req = override
-			}
-			basal += cfg.Pump.Basal(req) / st
-		}
-		g.Basal[i] = 60 * basal
-		if bolus := (r.Insulin - basal) * st; bolus > 1e-6 {
-			g.Bolus = append(g.Bolus, plot.Event{Time: g.Time[i], Amount: bolus})
+		g.Basal[i] = 60 * r.Basal // NaN on the last row, like Basal
+		if r.Bolus > 0 {
+			g.Bolus = append(g.Bolus, plot.Event{Time: g.Time[i], Amount: r.Bolus * sampleTime})
 		}
 	}
 	for _, m := range sc.Meals {

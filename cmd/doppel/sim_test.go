@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/scenario"
+	"github.com/doppelhealth/doppel/model/t1d"
 )
 
 func readCSV(t *testing.T, path string) [][]string {
@@ -111,6 +115,7 @@ func TestSimAdult001Day(t *testing.T) {
 	if maxIns > 1e-9 {
 		t.Errorf("max |insulin - simglucose| = %.3g U/min, want <= 1e-9", maxIns)
 	}
+	checkBasalBolus(t, rows, refIns)
 
 	b, err := os.ReadFile(png_)
 	if err != nil {
@@ -152,6 +157,98 @@ func TestSimAdult001Day(t *testing.T) {
 	}
 	if names := entries(t, dir); len(names) != 3 {
 		t.Errorf("output dir holds %q, want run.csv, run.png, run.svg", names)
+	}
+}
+
+// adult001Basal is adult#001's basal as the Insulet pump delivers it, U/min
+// (every non-bolus insulin row of bb_24h_adult_001.csv).
+const adult001Basal = 0.021125
+
+// adult001Boluses are the rows of bb_24h_adult_001.csv where simglucose's
+// BBController gave a bolus (the sample after each meal) and the bolus in U
+// (insulin − basal over the 1-min sample; the one at 12:01 carries a
+// correction).
+var adult001Boluses = []struct {
+	row   int // 0-based data row: minutes after the start
+	units float64
+}{{61, 4.5}, {361, 8.522691667 - adult001Basal}, {721, 8.0}}
+
+// checkBasalBolus checks the basal and bolus columns of the adult#001 day
+// against simglucose's insulin column refIns: the basal is the pump-quantised
+// patient basal on every row, boluses are where simglucose's are, and
+// basal + bolus = insulin. Tolerance: the 1e-9 U/min relative insulin bar,
+// which also covers the 10 significant digits of both CSVs.
+func checkBasalBolus(t *testing.T, rows [][]string, refIns []float64) {
+	t.Helper()
+	basal, bolus, ins := column(t, rows, "basal"), column(t, rows, "bolus"), column(t, rows, "insulin")
+	n := len(ins) - 1
+	if !math.IsNaN(basal[n]) || !math.IsNaN(bolus[n]) {
+		t.Errorf("last row basal %v, bolus %v; want empty", basal[n], bolus[n])
+	}
+	wantBolus := make([]float64, n)
+	for _, b := range adult001Boluses {
+		wantBolus[b.row] = b.units
+	}
+	for i := range n {
+		tol := 1e-9 * math.Max(1, math.Abs(refIns[i]))
+		if math.Abs(basal[i]-adult001Basal) > 1e-12 || math.Abs(bolus[i]-wantBolus[i]) > tol {
+			t.Errorf("row %d: basal %v, bolus %v U/min; want %v, %v", i+1, basal[i], bolus[i], adult001Basal, wantBolus[i])
+		}
+		if math.Abs(basal[i]+bolus[i]-ins[i]) > tol {
+			t.Errorf("row %d: basal %v + bolus %v != insulin %v", i+1, basal[i], bolus[i], ins[i])
+		}
+	}
+}
+
+// TestGlucoseFigure checks the series the plot gets for the adult#001 day:
+// the basal rate in U/h on every sample, NaN after the end, and one bolus
+// event per simglucose bolus, in U, at the start of its sample.
+func TestGlucoseFigure(t *testing.T) {
+	sc, err := scenario.Load(filepath.Join("..", "..", "examples", "adult001_day.yaml"), scenario.T1D())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := sc.T1DConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := t1d.Simulate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := glucoseFigure(sc, cfg.Sensor.SampleTime, res)
+	if len(g.Basal) != 1441 || !math.IsNaN(g.Basal[1440]) {
+		t.Fatalf("%d basal values, want 1441 with NaN last", len(g.Basal))
+	}
+	for i, v := range g.Basal[:1440] {
+		if math.Abs(v-60*adult001Basal) > 1e-12 {
+			t.Fatalf("basal at sample %d = %v U/h, want %v", i, v, 60*adult001Basal)
+		}
+	}
+	if len(g.Bolus) != len(adult001Boluses) {
+		t.Fatalf("bolus events %v, want %d", g.Bolus, len(adult001Boluses))
+	}
+	for i, b := range adult001Boluses {
+		want := sc.Start.Add(time.Duration(b.row) * time.Minute)
+		// The reference's 10 significant digits bound the tolerance.
+		if got := g.Bolus[i]; !got.Time.Equal(want) || math.Abs(got.Amount-b.units) > 1e-8 {
+			t.Errorf("bolus %d: %v U at %v, want %v U at %v", i+1, got.Amount, got.Time, b.units, want)
+		}
+	}
+	if len(g.Meals) != 3 {
+		t.Errorf("%d meal events, want 3", len(g.Meals))
+	}
+
+	// A 3-min sample: 0.5 U/min of bolus is 1.5 U, 0.01 U/min of basal 0.6 U/h.
+	nan := math.NaN()
+	g = glucoseFigure(sc, 3, t1d.Result{Records: []t1d.Record{
+		{T: 0, Basal: 0.01}, {T: 3, Basal: 0.01, Bolus: 0.5}, {T: 6, Basal: nan, Bolus: nan},
+	}})
+	if len(g.Bolus) != 1 || g.Bolus[0].Amount != 1.5 || !g.Bolus[0].Time.Equal(sc.Start.Add(3*time.Minute)) {
+		t.Errorf("3-min sample: bolus events %v, want 1.5 U at 3 min", g.Bolus)
+	}
+	if math.Abs(g.Basal[0]-0.6) > 1e-15 || math.Abs(g.Basal[1]-0.6) > 1e-15 || !math.IsNaN(g.Basal[2]) {
+		t.Errorf("3-min sample: basal %v U/h, want 0.6, 0.6, NaN", g.Basal)
 	}
 }
 

@@ -194,9 +194,16 @@ func initialStep(f Func, t0 float64, y0, f0, y1, f1, atol []float64, rtol float6
 		d1 += (f0[i] / sk) * (f0[i] / sk)
 	}
 	d0, d1 = math.Sqrt(d0/n), math.Sqrt(d1/n)
+	// With an absolute tolerance far below the state's scale the weighted
+	// norms can overflow and the heuristic give 0; never start below hmin,
+	// from which the step-size controller grows the step in a few steps.
+	hmin := math.Min(16*epsilon*math.Max(math.Abs(t0), 1), hmax)
 	h0 := 1e-6
 	if d0 > 1e-5 && d1 > 1e-5 {
 		h0 = 0.01 * d0 / d1
+	}
+	if !(h0 >= hmin) {
+		h0 = hmin
 	}
 	h0 = math.Min(h0, hmax)
 	for i := range y0 {
@@ -216,5 +223,9 @@ func initialStep(f Func, t0 float64, y0, f0, y1, f1, atol []float64, rtol float6
 	} else {
 		h1 = math.Pow(0.01/m, 1/float64(q))
 	}
-	return math.Min(math.Min(100*h0, h1), hmax)
+	h := math.Min(math.Min(100*h0, h1), hmax)
+	if !(h >= hmin) {
+		h = hmin
+	}
+	return h
 }

@@ -3,11 +3,13 @@ package ode_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/doppelhealth/doppel/ode"
+	"github.com/doppelhealth/doppel/ode/odetest"
 )
 
 // TestRodas4LinearStiff solves y' = A y with A = S diag(λ) S⁻¹, n = 13 (the
@@ -83,6 +85,35 @@ func TestRodas4LinearStiff(t *testing.T) {
 		}
 		if st := r.Stats(); st.Steps > 2000 {
 			t.Errorf("%s: %d steps, want < 2000", name, st.Steps)
+		}
+	}
+}
+
+// TestTinyAbsTolStarts: with an absolute tolerance far below every state's
+// scale (here 1e-300 while y2(0) = y3(0) = 0 and f(y0) = 0.04), the weighted
+// norms in Hairer's starting-step heuristic overflow; the integrator must
+// still start with a positive step rather than fail with a step-size
+// underflow at t0 (found by bench/ode_vs_scipy.sh at RelTol 1e-14).
+func TestTinyAbsTolStarts(t *testing.T) {
+	p := odetest.Robertson()
+	for _, tc := range []struct {
+		name string
+		in   interface {
+			Integrate(y []float64, t0, t1 float64) error
+		}
+	}{
+		{"Rodas4", ode.NewRodas4(p.F, p.Jac, 3, ode.Settings{RelTol: 1e-10, AbsTol: 1e-300})},
+		{"DoPri5", ode.NewDoPri5(p.F, 3, ode.Settings{RelTol: 1e-10, AbsTol: 1e-300})},
+	} {
+		y := slices.Clone(p.Y0)
+		if err := tc.in.Integrate(y, 0, 1e-3); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		// y1' = -0.04 y1 + 1e4 y2 y3 with y2, y3 >= 0 and y1 decreasing
+		// early on, so exp(-0.04 t) <= y1(t) < 1: at t = 1e-3 the state
+		// must have moved, and not past that bound.
+		if lo := math.Exp(-4e-5); !(y[0] >= lo-1e-12 && y[0] < 1) {
+			t.Errorf("%s: y1(1e-3) = %v, want in [%v, 1)", tc.name, y[0], lo)
 		}
 	}
 }

@@ -1,10 +1,8 @@
 package t1d
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 
@@ -87,19 +85,7 @@ func TestMetricsGMITable(t *testing.T) {
 // 5e-8 mg/dL and |dr/dBG| < 0.5 per mg/dL on 70-200 mg/dL, and the risks themselves by at
 // most 5e-10 relative, so 1e-7 covers both.
 func TestMetricsRiskSimglucose(t *testing.T) {
-	f, err := os.Open("testdata/noisy_navigator_seed1.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
+	rows, col := readNoisyRun(t)
 	num := func(r []string, name string) float64 {
 		v, err := strconv.ParseFloat(r[col[name]], 64)
 		if err != nil {

@@ -1,11 +1,9 @@
 package t1d
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -324,19 +322,7 @@ func TestNoiseLongRunStatistics(t *testing.T) {
 // draws two sensor samples at t = 0 and records the first, so the recorded
 // noise is samples 0, 2, 3, …, 1441 of the sequence.
 func TestNoiseMatchesSimglucoseRun(t *testing.T) {
-	f, err := os.Open("testdata/noisy_navigator_seed1.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
+	rows, col := readNoisyRun(t)
 	var ref []float64
 	for _, r := range rows[1:] {
 		bg, err1 := strconv.ParseFloat(r[col["BG"]], 64)

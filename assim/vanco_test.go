@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/doppelhealth/doppel/assim"
+	"github.com/doppelhealth/doppel/model/pkpd"
 )
 
 // readCSV reads a reference CSV of testdata into its header and rows.
@@ -55,17 +56,15 @@ func readQuantities(tb testing.TB, name string) map[string]float64 {
 	return m
 }
 
-// infusion is one zero-order dose: amt (mg) at rate (mg/h) from time (h).
-type infusion struct{ time, amt, rate float64 }
-
 // vanco is the Goti 2018 vancomycin model for one patient, the MAP
 // problem of reference e (testdata/README.md).
 type vanco struct {
 	tvCL, tvVc, tvVp, q float64 // typical values for the patient (L/h, L)
 	omega2              [3]float64
 	add, prop           float64
-	doses               []infusion
-	times, dv           []float64
+	times, dv           []float64 // observation times (h) and levels (mg/L)
+	model               pkpd.Linear
+	sched               *pkpd.Schedule
 }
 
 func loadVanco(tb testing.TB) (vanco, map[string]float64) {
@@ -98,14 +97,21 @@ func loadVanco(tb testing.TB) (vanco, map[string]float64) {
 	if fmt.Sprint(header[:4]) != "[time amt cmt rate]" {
 		tb.Fatalf("e_vanco_regimen.csv header %v", header)
 	}
+	var recs []pkpd.Record
 	for _, r := range rows {
-		v.doses = append(v.doses, infusion{time: r[0], amt: r[1], rate: r[3]})
+		recs = append(recs, pkpd.Record{ID: 1, Time: r[0], EVID: 1, AMT: r[1], CMT: int(r[2]), RATE: r[3], MDV: 1})
 	}
 	_, rows, _ = readCSV(tb, "e_vanco_obs.csv")
 	for _, r := range rows {
 		v.times = append(v.times, r[0])
 		v.dv = append(v.dv, r[1])
 	}
+	v.model = pkpd.Linear{Peripherals: 1}
+	s, err := v.model.NewSchedule(recs, pkpd.Dosing{}, pkpd.ScheduleOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v.sched = s
 	return v, ref
 }
 
@@ -114,45 +120,11 @@ func (v *vanco) params(eta []float64) (cl, vc, vp float64) {
 	return v.tvCL * math.Exp(eta[0]), v.tvVc * math.Exp(eta[1]), v.tvVp * math.Exp(eta[2])
 }
 
-// conc2cmtInfusion is the central concentration (mg/L) at time t of the
-// linear two-compartment model with zero-order infusions, by superposition
-// of the closed form for one infusion (Gibaldi & Perrier, Pharmacokinetics,
-// 2nd ed., 1982, ch. 2; the same equations as a2_inf in the reference's
-// pk_common.R).
-//
-// TEST-ONLY: this stands in for model/pkpd's closed-form linear models,
-// which were not yet available when this test was written; replace it by
-// model/pkpd once its API is settled.
-func conc2cmtInfusion(t, cl, vc, q, vp float64, doses []infusion) float64 {
-	k10, k12, k21 := cl/vc, q/vc, q/vp
-	s := k10 + k12 + k21
-	d := math.Sqrt(s*s - 4*k10*k21)
-	alpha, beta := (s+d)/2, (s-d)/2
-	a := (alpha - k21) / (alpha * (alpha - beta))
-	b := (k21 - beta) / (beta * (alpha - beta))
-	var amount float64
-	for _, dose := range doses {
-		tau := t - dose.time
-		if tau <= 0 {
-			continue
-		}
-		dur := dose.amt / dose.rate
-		if tau <= dur {
-			amount += dose.rate * (a*(-math.Expm1(-alpha*tau)) + b*(-math.Expm1(-beta*tau)))
-			continue
-		}
-		amount += dose.rate * (a*(-math.Expm1(-alpha*dur))*math.Exp(-alpha*(tau-dur)) +
-			b*(-math.Expm1(-beta*dur))*math.Exp(-beta*(tau-dur)))
-	}
-	return amount / vc
-}
-
+// predict is the central concentration at the observation times, from
+// model/pkpd's closed-form two-compartment model.
 func (v *vanco) predict(dst, eta []float64) error {
 	cl, vc, vp := v.params(eta)
-	for i, t := range v.times {
-		dst[i] = conc2cmtInfusion(t, cl, vc, v.q, vp, v.doses)
-	}
-	return nil
+	return v.model.PredictInto(dst, pkpd.Params{CL: cl, V1: vc, Q2: v.q, V2: vp}, v.sched, v.times)
 }
 
 func (v *vanco) problem() assim.Problem {

@@ -468,6 +468,33 @@ func TestPDSimulateBadInput(t *testing.T) {
 	}
 }
 
+// TestPDValidationCases runs the exported validation of case d (the same
+// comparisons as the tests above, on the embedded copies of the reference
+// files) and requires every check to pass.
+func TestPDValidationCases(t *testing.T) {
+	checks, err := pkpd.PDValidationCases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 15 {
+		t.Errorf("%d checks, want 15 (6 effect, 1 Ce extremum, 4×2 indirect response)", len(checks))
+	}
+	seen := make(map[string]bool)
+	for _, c := range checks {
+		t.Logf("%-75s max err %.2g at %g h (tol %g)", c.Name, c.MaxError, c.At, c.Tolerance)
+		if !c.Pass() {
+			t.Errorf("%s: max error %g at %g h exceeds %g", c.Name, c.MaxError, c.At, c.Tolerance)
+		}
+		if seen[c.Name] || c.Reference == "" || !(c.Tolerance > 0) {
+			t.Errorf("check %q: duplicate name, empty reference or no tolerance", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if (pkpd.PDCheck{MaxError: 2, Tolerance: 1}).Pass() || (pkpd.PDCheck{MaxError: math.NaN(), Tolerance: 1}).Pass() {
+		t.Error("Pass accepts an error above tolerance or NaN")
+	}
+}
+
 // An effect-compartment (link) model turns a plasma profile into a delayed
 // effect: plasma concentration peaks at about 2 h after an oral dose, the
 // effect-site concentration and the effect at about 7 h.

@@ -245,3 +245,25 @@ func ExampleIndirectResponse() {
 	// III   20.00  45.94  48.33  47.30  36.85  20.62
 	// IV    20.00   8.03   8.20   8.55  11.07  19.40
 }
+
+// BenchmarkIndirectResponseSimulate: type I along the case-d plasma profile,
+// 0..72 h hourly (73 output times), at RelTol 1e-12 and at ode's default 1e-6.
+func BenchmarkIndirectResponseSimulate(b *testing.B) {
+	m := pdIDR(pkpd.InhibitKin)
+	times := make([]float64, 73)
+	for i := range times {
+		times[i] = float64(i)
+	}
+	for _, bc := range []struct {
+		name string
+		s    ode.Settings
+	}{{"rtol1e-12", pdTight}, {"default", ode.Settings{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Simulate(pdBateman, m.Baseline(), times, bc.s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -20,8 +20,9 @@ import (
 // *rand.Rand, so a seeded PCG gives reproducible populations.
 
 // IIV is a validated omega matrix Ω (the covariance of the etas, on the log
-// scale, dimensionless) with its Cholesky factor. It is immutable and safe
-// for concurrent use; each goroutine passes its own *rand.Rand.
+// scale, dimensionless) with its Cholesky factor, built by NewIIV (the zero
+// value is not usable). It is immutable and safe for concurrent use; each
+// goroutine passes its own *rand.Rand.
 type IIV struct {
 	names []string
 	omega *mat.SymDense

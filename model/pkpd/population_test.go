@@ -424,3 +424,26 @@ func ExampleIIV_SampleEta() {
 	fmt.Printf("geometric mean CL ≈ %.1f L/h\n", math.Exp(sumLog/n))
 	// Output: geometric mean CL ≈ 5.0 L/h
 }
+
+func BenchmarkIIVSampleEta(b *testing.B) {
+	v, err := NewIIV([]string{"CL", "Vc", "Vp"}, popOmega3())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	eta := make([]float64, 3)
+	for b.Loop() {
+		v.SampleEta(eta, rng)
+	}
+}
+
+func BenchmarkIIVPenalty(b *testing.B) {
+	v, err := NewIIV([]string{"CL", "Vc", "Vp"}, popOmega3())
+	if err != nil {
+		b.Fatal(err)
+	}
+	eta := []float64{0.3, -0.2, 0.1}
+	for b.Loop() {
+		v.Penalty(eta)
+	}
+}

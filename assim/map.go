@@ -103,7 +103,11 @@ type Settings struct {
 	Starts [][]float64
 
 	// GradientTol stops a start when the infinity norm of the gradient of
-	// the objective falls below it; 0 means DefaultGradientTol (1e-7).
+	// the objective falls below it; 0 means DefaultGradientTol (1e-7). A
+	// start also stops when OFV has decreased by less than 1e-12 + 1e-14·|OFV|
+	// over 10 iterations, or when its line search fails, which happens near
+	// the minimum once the decrease of OFV is below its rounding error (see
+	// Result.Converged).
 	GradientTol float64
 	// MaxIterations bounds the BFGS iterations of each start; 0 means
 	// DefaultMaxIterations (200).
@@ -390,6 +394,9 @@ func OFV(p Problem, eta []float64) (float64, error) {
 // variance or a Jacobian element is not finite. When the Hessian at the
 // estimate is not positive definite it returns the estimate with Cov nil
 // together with an error wrapping ErrHessian.
+//
+// MAP is safe for concurrent use when the callbacks of p are: each call
+// has its own scratch space.
 func MAP(p Problem, settings *Settings) (*Result, error) {
 	var s Settings
 	if settings != nil {

@@ -16,10 +16,11 @@
 //
 // minus twice the log posterior up to a constant. Because s_i² is evaluated
 // at f_i(η), this is the objective of NONMEM's empirical Bayes (POSTHOC)
-// estimates with $ESTIMATION MAXEVAL=0 METHOD=COND INTERACTION (Beal,
-// Sheiner, Boeckmann, Bauer, NONMEM Users Guides, Icon, 1989-2020, Part VII
-// and Part VIII, "POSTHOC"), the conditional estimate used in therapeutic
-// drug monitoring and model-informed precision dosing.
+// estimates with $ESTIMATION MAXEVAL=0 METHOD=COND INTERACTION POSTHOC
+// (Beal, Sheiner, Boeckmann & Bauer, NONMEM Users Guides, Icon Development
+// Solutions, 1989-2009, Part VII, Conditional Estimation Methods), the
+// conditional estimate used in therapeutic drug monitoring and
+// model-informed precision dosing.
 //
 // The minimiser is BFGS from gonum's optimize package with the analytic
 // gradient when the problem supplies the Jacobian of its predictions, and
@@ -27,7 +28,8 @@
 // have several modes, so MAP starts from η = 0 and from ±1 prior standard
 // deviation along each axis of the Cholesky factor of Ω (2p+1 starts for p
 // random effects; see Settings) and keeps the lowest objective; Result lists
-// every start and reports whether the best one converged.
+// every start and reports whether the estimate is a minimum to working
+// precision (Result.Converged).
 //
 // The posterior covariance is the Laplace approximation: the posterior is
 // approximated by a normal distribution at the mode whose precision is the

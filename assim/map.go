@@ -88,7 +88,9 @@ const MaxDistance = 1e-4
 // # Starts
 //
 // MAP minimises the objective with BFGS from several starting points and
-// keeps the lowest: η = 0 (the population value), then, for each radius r
+// keeps the lowest (objectives within 1e-9 relative of the lowest count as
+// equal, and among those a start that ended on a convergence test, then
+// the earliest, is kept): η = 0 (the population value), then, for each radius r
 // in Radii, η = ±r·L e_j for j = 1..p, where Ω = L Lᵀ is the Cholesky
 // factorization, then the points of Starts. The axis starts lie on the
 // prior ellipsoid ηᵀΩ⁻¹η = r²; for a diagonal Ω they are ±r standard
@@ -158,8 +160,8 @@ type Result struct {
 	SE  []float64
 	// Distance estimates how far Eta lies from the mode, in posterior
 	// standard deviations: the length ½√(gᵀ Cov g) of the Newton step
-	// −(H)⁻¹g to the minimum of the local quadratic model, with g the
-	// gradient of OFV at Eta. It is NaN when Cov is nil.
+	// −H⁻¹g to the minimum of the local quadratic model, with g and H the
+	// gradient and Hessian of OFV at Eta. It is NaN when Cov is nil.
 	Distance float64
 	// Converged reports whether Eta is a minimum to working precision:
 	// Cov exists (the Hessian is positive definite) and Distance is at most

@@ -160,3 +160,174 @@ func TestCaseB(t *testing.T) {
 		t.Errorf("micro-constants %+v, want k10 %v k12 %v k21 %v", mc, sum["k10"], sum["k12"], sum["k21"])
 	}
 }
+
+// TestCaseA compares the 1-compartment oral model with reference case a
+// (analytic concentration and depot amount from R, 15 digits) and its
+// summary (tmax, Cmax at tmax).
+func TestCaseA(t *testing.T) {
+	ref := readRef(t, "a_1cmt_oral.csv")
+	sum := readSummary(t, "a_1cmt_oral_summary.csv")
+	m := Linear{Depot: true}
+	p := Params{CL: 0.08 * 40, V1: 40, KA: 1.5}
+	s, err := m.NewSchedule([]Record{{ID: 1, EVID: 1, AMT: 320, CMT: 1}}, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := ref.column(t, "time")
+	// Output at t = 0 is the left limit (0); the reference's depot column
+	// at 0 is the post-dose amount, so ask for 0 after the dose as well.
+	prof, err := m.Simulate(p, s, times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range times {
+		want := ref.get(i, "conc_analytic")
+		got := prof.Amount(i, 2) / p.V1
+		if !closeTo(got, want, 1e-10, 1e-14) {
+			t.Errorf("C(%g) = %.15g, want %.15g", tt, got, want)
+		}
+		if tt > 0 {
+			if got, want := prof.Amount(i, 1), ref.get(i, "depot_amt_analytic"); !closeTo(got, want, 1e-10, 1e-14) {
+				t.Errorf("depot(%g) = %.15g, want %.15g", tt, got, want)
+			}
+		}
+		// lsoda at rtol 1e-10 (README: max rel err 2.3e-11).
+		if got, want := got, ref.get(i, "conc_lsoda_rtol1e10"); !closeTo(got, want, 1e-9, 1e-12) {
+			t.Errorf("C(%g) = %.15g, lsoda %.15g", tt, got, want)
+		}
+	}
+	tmax := sum["tmax_h"]
+	c, err := m.Predict(p, s, []float64{tmax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !closeTo(c[0], sum["Cmax_mg_per_L"], 1e-12, 0) {
+		t.Errorf("Cmax = %.15g, want %.15g", c[0], sum["Cmax_mg_per_L"])
+	}
+}
+
+// TestSteadyStateRefs checks NONMEM SS=1 records against reference case h:
+// 1-cmt oral 320 mg q12h (AMT=320 II=12 SS=1 CMT=1) and 2-cmt 100 mg over
+// 1 h q8h (AMT=100 RATE=100 II=8 SS=1 CMT=2), closed form in R (12
+// significant digits: tolerance 1e-10 relative) and 80/120 explicit doses
+// with lsoda (README: max rel diff 1.2e-11 / 8.9e-11; tolerance 1e-9).
+func TestSteadyStateRefs(t *testing.T) {
+	tests := []struct {
+		file   string
+		m      Linear
+		p      Params
+		rec    Record
+		odeCol string
+	}{
+		{"h_ss_1cmt_oral.csv", Linear{Depot: true}, Params{CL: 3.2, V1: 40, KA: 1.5},
+			Record{ID: 1, EVID: 1, AMT: 320, II: 12, SS: 1, CMT: 1}, "conc_ode_80_doses"},
+		{"h_ss_2cmt_infusion.csv", caseBModel, caseBParams,
+			Record{ID: 1, EVID: 1, AMT: 100, RATE: 100, II: 8, SS: 1, CMT: 2}, "conc_ode_120_doses"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			ref := readRef(t, tc.file)
+			times := ref.column(t, "t_after_dose")
+			for _, ss := range []int{1, 2} {
+				// SS=2 on an empty system gives the same state as SS=1.
+				// The observations are records after the dose record, so
+				// the one at TIME 0 sees the steady state (a requested output
+				// time at 0 would be the left limit, before the SS record).
+				rec := tc.rec
+				rec.SS = ss
+				recs := []Record{rec}
+				for _, tt := range times {
+					recs = append(recs, Record{ID: 1, Time: tt, EVID: 0})
+				}
+				s, err := tc.m.NewSchedule(recs, Dosing{}, ScheduleOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := tc.m.PredictObs(tc.p, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, tt := range times {
+					if want := ref.get(i, "conc_ss_analytic"); !closeTo(c[i], want, 1e-10, 0) {
+						t.Errorf("SS=%d: C(%g) = %.12g, want %.12g", ss, tt, c[i], want)
+					}
+					if want := ref.get(i, tc.odeCol); !closeTo(c[i], want, 1e-9, 0) {
+						t.Errorf("SS=%d: C(%g) = %.12g, explicit doses %.12g", ss, tt, c[i], want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestNearEqualRateConstants checks the guard for ka ≈ λ: with ka = ke
+// exactly the 1-compartment oral model is C = D·k·t·e^(−kt)/V (the limit
+// of the Bateman function), and ka = ke(1 ± δ) must approach it smoothly,
+// without the cancellation of the textbook formula
+// D·ka/(V(ka−ke))·(e^(−ke t) − e^(−ka t)).
+func TestNearEqualRateConstants(t *testing.T) {
+	const k, v, dose = 0.3, 10.0, 100.0
+	m := Linear{Depot: true}
+	s, err := m.NewSchedule([]Record{{ID: 1, EVID: 1, AMT: dose}}, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []float64{0.5, 1, 3.33, 10, 40}
+	limit := func(t float64) float64 { return dose * k * t * math.Exp(-k*t) / v }
+	for _, delta := range []float64{0, 1e-15, 1e-12, 1e-9, 1e-6, -1e-9, -1e-6} {
+		ka := k * (1 + delta)
+		c, err := m.Predict(Params{CL: k * v, V1: v, KA: ka}, s, times)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range times {
+			// First-order Taylor term in δ: ∂C/∂ka at ka = k is
+			// C·(1/k − t/2)… bounded here by |δ|·(1 + k t)·C; plus 1e-14
+			// relative for rounding.
+			want := limit(tt)
+			tol := math.Abs(delta)*(1+k*tt)*2 + 1e-14
+			if !closeTo(c[i], want, tol, 0) {
+				t.Errorf("ka = k(1%+g): C(%g) = %.17g, want %.17g (tol %g)", delta, tt, c[i], want, tol)
+			}
+		}
+	}
+	// The 2-compartment model with ka equal to α and to β: against the
+	// limit of the superposition sum, computed with ka = λ(1 ± 1e-7) and
+	// averaged (the error of the average is O(1e-14)).
+	m2 := Linear{Peripherals: 1, Depot: true}
+	s2, err := m2.NewSchedule([]Record{{ID: 1, EVID: 1, AMT: dose}}, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lam, err := m2.Macro(caseBParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lam {
+		p := caseBParams
+		p.KA = l
+		c, err := m2.Predict(p, s2, times)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range times {
+			want := (bateman2(tt, dose, l*(1+1e-5), caseBParams) + bateman2(tt, dose, l*(1-1e-5), caseBParams)) / 2
+			if !closeTo(c[i], want, 1e-8, 0) {
+				t.Errorf("ka = %g: C(%g) = %.15g, want %.15g", l, tt, c[i], want)
+			}
+		}
+	}
+}
+
+// bateman2 is the textbook 2-compartment oral concentration after a dose
+// into the depot (Gibaldi & Perrier ch. 2), written independently of the
+// package's formulas.
+func bateman2(t, dose, ka float64, p Params) float64 {
+	k10, k12, k21 := p.CL/p.V1, p.Q2/p.V1, p.Q2/p.V2
+	s := k10 + k12 + k21
+	a := (s + math.Sqrt(s*s-4*k10*k21)) / 2
+	b := k10 * k21 / a
+	return dose * ka / p.V1 * ((k21-a)/((ka-a)*(b-a))*math.Exp(-a*t) +
+		(k21-b)/((ka-b)*(a-b))*math.Exp(-b*t) +
+		(k21-ka)/((a-ka)*(b-ka))*math.Exp(-ka*t))
+}

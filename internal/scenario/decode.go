@@ -36,6 +36,7 @@ type decoder struct {
 	file string
 	cat  Catalog
 	errs []*Error
+	what string // the expected root fields, for messages; "" means a scenario's
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -83,11 +84,15 @@ func (d *decoder) syntaxError(err error) error {
 
 // document parses data into the root node of its single YAML document.
 func (d *decoder) document(data []byte) (*yaml.Node, error) {
+	what := d.what
+	if what == "" {
+		what = "scenario fields (model, patient, start, ...)"
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: d.file, Msg: "empty file: expected a mapping of scenario fields (model, patient, start, ...)"}
+			return nil, &Error{File: d.file, Msg: "empty file: expected a mapping of " + what}
 		}
 		return nil, d.syntaxError(err)
 	}
@@ -99,11 +104,11 @@ func (d *decoder) document(data []byte) (*yaml.Node, error) {
 		return nil, d.syntaxError(err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, &Error{File: d.file, Msg: "empty file: expected a mapping of scenario fields (model, patient, start, ...)"}
+		return nil, &Error{File: d.file, Msg: "empty file: expected a mapping of " + what}
 	}
 	root := resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{File: d.file, Line: root.Line, Msg: fmt.Sprintf("expected a mapping of scenario fields (model, patient, start, ...), got %s", describe(root))}
+		return nil, &Error{File: d.file, Line: root.Line, Msg: fmt.Sprintf("expected a mapping of %s, got %s", what, describe(root))}
 	}
 	return root, nil
 }

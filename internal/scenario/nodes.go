@@ -59,7 +59,9 @@ func (d *Decoder) Required(root *yaml.Node, f map[string]Field, name, path, exam
 }
 
 // Str decodes a non-empty string (any scalar but null); want describes it.
-func (d *Decoder) Str(n *yaml.Node, field, want string) (string, bool) { return d.d.str(n, field, want) }
+func (d *Decoder) Str(n *yaml.Node, field, want string) (string, bool) {
+	return d.d.str(n, field, want)
+}
 
 // Number decodes a finite number in [lo, hi]; unit is for messages.
 func (d *Decoder) Number(n *yaml.Node, field string, lo, hi float64, unit string) (float64, bool) {

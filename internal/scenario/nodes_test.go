@@ -11,7 +11,7 @@ func TestDecoder(t *testing.T) {
 		{"ok", "a: 1\nb: x\n", ""},
 		{"empty", "", "f.yaml: empty file: expected a mapping of things (a, b)"},
 		{"list", "- 1\n", "f.yaml:1: expected a mapping of things (a, b), got a list"},
-		{"unknown", "a: 1\nbb: x\nc: 2\n", "f.yaml:2: bb: unknown field (did you mean b?); valid: a, b"},
+		{"unknown", "a: 1\nbb: x\nc: 2\n", "f.yaml:2: bb: unknown field; valid: a, b"},
 		{"missing", "b: x\n", "f.yaml:1: a: missing; add it, e.g. a: 1"},
 		{"range", "a: 7\nb: x\n", "f.yaml:1: a: must be <= 5 mg, got 7"},
 	}

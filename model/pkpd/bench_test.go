@@ -1,0 +1,158 @@
+package pkpd
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// Population simulation of reference case f: 1000 subjects of model b
+// (parameters sampled in R, read from testdata/f_popsim_params.csv), 100 mg
+// PO q12h × 5 + 200 mg IV over 1 h at 72 h, concentrations hourly on
+// 0..168 h. The bar (DESIGN.md §5): closed form <= 20 ms, ODE path <= 200 ms
+// on one core, the same numbers as R to 1e-8 relative.
+
+func popsimParams(tb testing.TB) []Params {
+	tb.Helper()
+	ref := readRef(tb, "f_popsim_params.csv")
+	out := make([]Params, len(ref.rows))
+	for i := range ref.rows {
+		out[i] = Params{CL: ref.get(i, "CL"), V1: ref.get(i, "V1"), Q2: ref.get(i, "Q"), V2: ref.get(i, "V2"), KA: ref.get(i, "ka")}
+	}
+	return out
+}
+
+func popsimTimes() []float64 {
+	times := make([]float64, 169)
+	for i := range times {
+		times[i] = float64(i)
+	}
+	return times
+}
+
+// popsimClosedForm fills conc[i] with subject i's concentrations.
+func popsimClosedForm(tb testing.TB, ps []Params, s *Schedule, times []float64, conc [][]float64) {
+	for i, p := range ps {
+		if err := caseBModel.PredictInto(conc[i], p, s, times); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func popsimODE(tb testing.TB, ps []Params, s *Schedule, times []float64, conc [][]float64) {
+	for i, p := range ps {
+		m, err := LinearODE(caseBModel, p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c, err := m.Predict(s, times)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		copy(conc[i], c)
+	}
+}
+
+func popsimSetup(tb testing.TB) ([]Params, *Schedule, []float64, [][]float64) {
+	ps := popsimParams(tb)
+	s, err := caseBModel.NewSchedule(caseBRecs, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	times := popsimTimes()
+	conc := make([][]float64, len(ps))
+	for i := range conc {
+		conc[i] = make([]float64, len(times))
+	}
+	return ps, s, times, conc
+}
+
+// quantile7 is R's default quantile (type 7) of sorted x.
+func quantile7(x []float64, p float64) float64 {
+	h := float64(len(x)-1) * p
+	lo := math.Floor(h)
+	i := int(lo)
+	if i+1 >= len(x) {
+		return x[len(x)-1]
+	}
+	return x[i] + (h-lo)*(x[i+1]-x[i])
+}
+
+// TestPopsim compares the closed form with R's closed form for case f: the
+// profiles of subjects 1-10 and the p05/median/p95/mean over 1000 subjects
+// at every hour (12 significant digits in the CSVs: 1e-10 relative), and
+// the ODE path with the closed form (1e-8 relative where C > 1e-3 mg/L, as
+// the R timing table measures it; 1e-11 mg/L absolute below).
+func TestPopsim(t *testing.T) {
+	ps, s, times, conc := popsimSetup(t)
+	popsimClosedForm(t, ps, s, times, conc)
+
+	first := readRef(t, "f_popsim_first10.csv")
+	for r := range first.rows {
+		id, tt := int(first.get(r, "id")), first.get(r, "time")
+		if got, want := conc[id-1][int(tt)], first.get(r, "conc"); !closeTo(got, want, 1e-10, 1e-14) {
+			t.Errorf("subject %d, C(%g) = %.12g, want %.12g", id, tt, got, want)
+		}
+	}
+	q := readRef(t, "f_popsim_quantiles.csv")
+	col := make([]float64, len(ps))
+	for r := range q.rows {
+		k := int(q.get(r, "time"))
+		var sum float64
+		for i := range ps {
+			col[i] = conc[i][k]
+			sum += col[i]
+		}
+		slices.Sort(col)
+		for _, c := range []struct {
+			name string
+			got  float64
+		}{{"p05", quantile7(col, 0.05)}, {"median", quantile7(col, 0.5)}, {"p95", quantile7(col, 0.95)}, {"mean", sum / float64(len(col))}} {
+			if want := q.get(r, c.name); !closeTo(c.got, want, 1e-10, 1e-14) {
+				t.Errorf("%s at %d h = %.12g, want %.12g", c.name, k, c.got, want)
+			}
+		}
+	}
+
+	if testing.Short() {
+		return
+	}
+	odeConc := make([][]float64, len(ps))
+	for i := range odeConc {
+		odeConc[i] = make([]float64, len(times))
+	}
+	popsimODE(t, ps, s, times, odeConc)
+	var worst float64
+	for i := range conc {
+		for k := range times {
+			a, b := odeConc[i][k], conc[i][k]
+			if b > 1e-3 {
+				worst = math.Max(worst, math.Abs(a/b-1))
+			}
+			if !closeTo(a, b, 1e-8, 1e-11) {
+				t.Errorf("subject %d, C(%g): ODE %.12g, closed form %.12g", i+1, times[k], a, b)
+			}
+		}
+	}
+	t.Logf("ODE path vs closed form: max relative difference %.2g where C > 1e-3 mg/L", worst)
+}
+
+// BenchmarkPopsimClosedForm: one op is the whole population (1000 subjects
+// × 169 hourly concentrations) in closed form.
+func BenchmarkPopsimClosedForm(b *testing.B) {
+	ps, s, times, conc := popsimSetup(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		popsimClosedForm(b, ps, s, times, conc)
+	}
+}
+
+// BenchmarkPopsimODE: the same on the ODE path (DoPri5, RelTol 1e-10,
+// AbsTol 1e-12, restarted at each of the 8 discontinuities).
+func BenchmarkPopsimODE(b *testing.B) {
+	ps, s, times, conc := popsimSetup(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		popsimODE(b, ps, s, times, conc)
+	}
+}

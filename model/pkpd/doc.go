@@ -31,7 +31,9 @@
 //
 // Both kinds return the amounts in every compartment (a Profile), not only
 // the concentration, so that a state can be snapshotted; Predict gives the
-// central concentration.
+// central concentration. Linear.SimulateVarying recomputes the parameters
+// from time-varying covariates on every advance, by the schedule's carry
+// rule.
 //
 // # Other parts
 //

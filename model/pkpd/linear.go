@@ -112,10 +112,17 @@ func (m Linear) Spec() Spec {
 	return Spec{NumCmt: m.NumCmt(), DoseCmt: 1, ObsCmt: m.Central()}
 }
 
-// check validates the model and the parameters it uses.
-func (m Linear) check(p Params) error {
+func (m Linear) checkShape() error {
 	if m.Peripherals < 0 || m.Peripherals > 2 {
 		return fmt.Errorf("pkpd: Linear.Peripherals is %d, want 0, 1 or 2", m.Peripherals)
+	}
+	return nil
+}
+
+// check validates the model and the parameters it uses.
+func (m Linear) check(p Params) error {
+	if err := m.checkShape(); err != nil {
+		return err
 	}
 	pos := func(name string, v float64) error {
 		if !(v > 0) || math.IsInf(v, 0) {

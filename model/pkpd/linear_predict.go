@@ -1,10 +1,68 @@
 package pkpd
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // linStepper is the closed-form stepper of a Linear model.
 type linStepper struct {
 	sys linSys
+	// Time-varying parameters (SimulateVarying): pf maps covariates to
+	// parameters; cur and curRec are those in use.
+	pf     ParamsFunc
+	m      Linear
+	cur    Params
+	curRec int
+}
+
+func (l *linStepper) setCov(s *Schedule, rec int) error {
+	if l.pf == nil || rec == l.curRec {
+		return nil
+	}
+	p, err := l.pf(s.Records[rec].Covariates)
+	if err != nil {
+		return fmt.Errorf("pkpd: %s: %w", recWhere(s.Records, rec), err)
+	}
+	if err := l.m.check(p); err != nil {
+		return fmt.Errorf("pkpd: %s: %s", recWhere(s.Records, rec), strings.TrimPrefix(err.Error(), "pkpd: "))
+	}
+	l.curRec = rec
+	if p != l.cur {
+		l.cur = p
+		l.sys.init(l.m, p)
+	}
+	return nil
+}
+
+// ParamsFunc returns an individual's parameters for the covariate values
+// in effect (e.g. weight in kg, creatinine clearance in mL/min).
+type ParamsFunc func(cov map[string]float64) (Params, error)
+
+// SimulateVarying is Simulate with parameters that follow time-varying
+// covariates: every advance between events uses pf of the covariates of
+// the record that the schedule's carry rule assigns to it (NOCB: the record
+// ending the advance, as NONMEM's PREDPP; LOCF: the last record before it).
+// Amounts are the state, so a change of V1 changes the concentration but
+// not the amount.
+func (m Linear) SimulateVarying(pf ParamsFunc, s *Schedule, times []float64) (*Profile, error) {
+	if pf == nil {
+		return nil, fmt.Errorf("pkpd: SimulateVarying: nil ParamsFunc")
+	}
+	if err := m.checkShape(); err != nil {
+		return nil, err
+	}
+	if s.NumCmt != m.NumCmt() {
+		return nil, fmt.Errorf("pkpd: schedule has %d compartments, the model %d", s.NumCmt, m.NumCmt())
+	}
+	st := &linStepper{pf: pf, m: m, curRec: -1}
+	if len(s.Records) == 0 {
+		return nil, fmt.Errorf("pkpd: SimulateVarying: schedule without records")
+	}
+	if err := st.setCov(s, 0); err != nil {
+		return nil, err
+	}
+	return simulateProfile(st, s, times)
 }
 
 func (l *linStepper) linear() bool { return true }

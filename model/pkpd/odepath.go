@@ -40,6 +40,10 @@ type ODEModel struct {
 	// AbsTols are all zero, RelTol is 1e-10 and AbsTol 1e-12 mg (the
 	// tolerances of the R references).
 	Settings ode.Settings
+
+	// rhsIn, if set, is RHS with the infusion rates added (a faster path
+	// for the built-in models).
+	rhsIn func(dst []float64, t float64, a, rate []float64)
 }
 
 // Spec returns the compartments of the model for Validate and NewSchedule.
@@ -82,6 +86,10 @@ func newODEStepper(m ODEModel) *odeStepper {
 		for i, r := range st.rate {
 			dy[i] += r
 		}
+	}
+	if m.rhsIn != nil {
+		rate := st.rate
+		f = func(dy []float64, t float64, y []float64) { m.rhsIn(dy, t, y, rate) }
 	}
 	set := m.Settings
 	if set.RelTol == 0 && set.AbsTol == 0 && set.AbsTols == nil {
@@ -166,28 +174,32 @@ func LinearODE(m Linear, p Params) (ODEModel, error) {
 		o = 1
 	}
 	np := m.Peripherals
-	rhs := func(dy []float64, _ float64, a []float64) {
+	rhsIn := func(dy []float64, _ float64, a, rate []float64) {
 		c := a[o]
-		in := 0.0
+		dc := rate[o] - (mc.K10+mc.K12+mc.K13)*c
 		if o == 1 {
-			dy[0] = -mc.KA * a[0]
-			in = mc.KA * a[0]
+			in := mc.KA * a[0]
+			dy[0] = rate[0] - in
+			dc += in
 		}
-		dc := in - (mc.K10+mc.K12+mc.K13)*c
 		if np >= 1 {
-			dc += mc.K21 * a[o+1]
-			dy[o+1] = mc.K12*c - mc.K21*a[o+1]
+			p := a[o+1]
+			dc += mc.K21 * p
+			dy[o+1] = rate[o+1] + mc.K12*c - mc.K21*p
 		}
 		if np >= 2 {
-			dc += mc.K31 * a[o+2]
-			dy[o+2] = mc.K13*c - mc.K31*a[o+2]
+			p := a[o+2]
+			dc += mc.K31 * p
+			dy[o+2] = rate[o+2] + mc.K13*c - mc.K31*p
 		}
 		dy[o] = dc
 	}
+	var zero [maxCmt]float64
+	rhs := func(dy []float64, t float64, a []float64) { rhsIn(dy, t, a, zero[:len(a)]) }
 	spec := m.Spec()
 	return ODEModel{
 		NumCmt: spec.NumCmt, DoseCmt: spec.DoseCmt, ObsCmt: spec.ObsCmt,
-		Volume: p.V1, RHS: rhs, Linear: true,
+		Volume: p.V1, RHS: rhs, Linear: true, rhsIn: rhsIn,
 	}, nil
 }
 

@@ -18,6 +18,13 @@ type stepper interface {
 	linear() bool
 }
 
+// covStepper is a stepper whose parameters follow time-varying
+// covariates: setCov is called before every advance with the index of the
+// record whose covariates apply to it (Event.Cov).
+type covStepper interface {
+	setCov(s *Schedule, rec int) error
+}
+
 // Profile is the result of a simulation: the amounts in every compartment
 // at the requested output times and at the observation records.
 type Profile struct {
@@ -87,7 +94,13 @@ func runSchedule(st stepper, s *Schedule, times []float64, y, rate []float64, co
 	}
 	var base int
 	shifted := func(k int, y []float64) { emit(base+k, y) }
-	advance := func(t float64) error {
+	cs, _ := st.(covStepper)
+	advance := func(t float64, cov int) error {
+		if cs != nil && len(s.Records) > 0 {
+			if err := cs.setCov(s, cov); err != nil {
+				return err
+			}
+		}
 		j := ti
 		for j < len(times) && times[j] <= t {
 			j++
@@ -110,7 +123,7 @@ func runSchedule(st stepper, s *Schedule, times []float64, y, rate []float64, co
 		if e.Implied && e.epoch < epoch {
 			continue // cancelled by a reset
 		}
-		if err := advance(e.Time); err != nil {
+		if err := advance(e.Time, e.Cov); err != nil {
 			return err
 		}
 		if !e.Implied {
@@ -159,7 +172,8 @@ func runSchedule(st stepper, s *Schedule, times []float64, y, rate []float64, co
 		}
 	}
 	if ti < len(times) {
-		if err := advance(times[len(times)-1]); err != nil {
+		// After the last event both rules use the last record.
+		if err := advance(times[len(times)-1], len(s.Records)-1); err != nil {
 			return err
 		}
 	}

@@ -404,3 +404,51 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestCarrySimulation: a covariate that changes at an observation record
+// changes the parameters of the advance that ends there under NOCB
+// (NONMEM), of the advance that starts there under LOCF. 1-compartment IV
+// bolus of 100 mg at 0 with CL = 0.1·WT/7 L/h (WT 70 → 1 L/h, WT 35 →
+// 0.5 L/h) and V = 10 L; WT is 70 on the dose record, 35 from the record
+// at 10 h.
+func TestCarrySimulation(t *testing.T) {
+	recs := []Record{
+		{ID: 1, Time: 0, EVID: 1, AMT: 100, Covariates: map[string]float64{"WT": 70}},
+		{ID: 1, Time: 10, EVID: 0, Covariates: map[string]float64{"WT": 35}},
+		{ID: 1, Time: 20, EVID: 0, Covariates: map[string]float64{"WT": 35}},
+	}
+	pf := func(cov map[string]float64) (Params, error) {
+		return Params{CL: cov["WT"] / 70, V1: 10}, nil
+	}
+	for _, tc := range []struct {
+		carry Carry
+		k0    float64 // elimination rate constant on [0, 10], 1/h
+		c10   float64
+		c20   float64
+	}{
+		{NOCB, 0.05, 10 * math.Exp(-0.5), 10 * math.Exp(-1)},
+		{LOCF, 0.1, 10 * math.Exp(-1), 10 * math.Exp(-1.5)},
+	} {
+		s, err := oneCmtIV.NewSchedule(recs, Dosing{}, ScheduleOptions{Carry: tc.carry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof, err := oneCmtIV.SimulateVarying(pf, s, []float64{5, 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []float64{prof.ObsAmount(0, 1) / 10, prof.ObsAmount(1, 1) / 10, prof.Amount(0, 1) / 10, prof.Amount(1, 1) / 10}
+		want := []float64{tc.c10, tc.c20, 10 * math.Exp(-tc.k0*5), tc.c20 * math.Exp(-0.05*10)}
+		if !cmp.Equal(got, want, cmpopts.EquateApprox(1e-13, 0)) {
+			t.Errorf("carry %d: C(10), C(20), C(5), C(30) = %v, want %v", tc.carry, got, want)
+		}
+	}
+	bad := func(map[string]float64) (Params, error) { return Params{CL: -1, V1: 10}, nil }
+	s, err := oneCmtIV.NewSchedule(recs, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oneCmtIV.SimulateVarying(bad, s, nil); err == nil || !strings.Contains(err.Error(), "record 1") || !strings.Contains(err.Error(), "CL") || strings.Count(err.Error(), "pkpd:") != 1 {
+		t.Errorf("bad parameters: %v", err)
+	}
+}

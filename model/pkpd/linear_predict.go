@@ -111,8 +111,8 @@ func (m Linear) Predict(p Params, s *Schedule, times []float64) ([]float64, erro
 }
 
 // PredictInto is Predict writing into dst, which must have len(times)
-// elements. It allocates nothing for models without steady-state records,
-// for use in estimation loops.
+// elements, for use in estimation loops: it allocates only a few small
+// work buffers per call (more with steady-state records).
 func (m Linear) PredictInto(dst []float64, p Params, s *Schedule, times []float64) error {
 	if len(dst) != len(times) {
 		return fmt.Errorf("pkpd: PredictInto: len(dst) = %d, len(times) = %d", len(dst), len(times))
@@ -142,7 +142,8 @@ func (m Linear) PredictInto(dst []float64, p Params, s *Schedule, times []float6
 }
 
 // PredictObs returns the central concentrations in mg/L at the schedule's
-// observation records (EVID 0), in file order, in closed form.
+// observation records (EVID 0), in file order, in closed form, whatever
+// their CMT (Simulate gives every compartment).
 func (m Linear) PredictObs(p Params, s *Schedule) ([]float64, error) {
 	prof, err := m.Simulate(p, s, nil)
 	if err != nil {

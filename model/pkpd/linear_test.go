@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -330,4 +331,71 @@ func bateman2(t, dose, ka float64, p Params) float64 {
 	return dose * ka / p.V1 * ((k21-a)/((ka-a)*(b-a))*math.Exp(-a*t) +
 		(k21-b)/((ka-b)*(a-b))*math.Exp(-b*t) +
 		(k21-ka)/((a-ka)*(b-ka))*math.Exp(-ka*t))
+}
+
+// TestMacroConstants checks the macro-constants of the 3-compartment model
+// against the invariants of the characteristic polynomial (Bertrand &
+// Mentré 2008, §2.3): Σλ = k10+k12+k13+k21+k31, Πλ = k10·k21·k31, and the
+// sum of pairwise products; and that they interlace k21 and k31.
+func TestMacroConstants(t *testing.T) {
+	for _, p := range []Params{
+		{CL: 4, V1: 15, Q2: 8, V2: 40, Q3: 1.5, V3: 90},
+		{CL: 0.01, V1: 100, Q2: 50, V2: 5, Q3: 0.001, V3: 1000},
+		{CL: 30, V1: 3, Q2: 0.5, V2: 0.5, Q3: 0.5, V3: 0.5001},
+	} {
+		m := Linear{Peripherals: 2}
+		lam, err := m.Macro(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc := m.Micro(p)
+		a2 := mc.K10 + mc.K12 + mc.K13 + mc.K21 + mc.K31
+		a1 := mc.K10*mc.K31 + mc.K21*mc.K31 + mc.K21*mc.K13 + mc.K10*mc.K21 + mc.K31*mc.K12
+		a0 := mc.K10 * mc.K21 * mc.K31
+		if s := lam[0] + lam[1] + lam[2]; !closeTo(s, a2, 1e-14, 0) {
+			t.Errorf("%+v: Σλ = %g, want %g", p, s, a2)
+		}
+		if s := lam[0]*lam[1] + lam[0]*lam[2] + lam[1]*lam[2]; !closeTo(s, a1, 1e-13, 0) {
+			t.Errorf("%+v: Σλλ = %g, want %g", p, s, a1)
+		}
+		if s := lam[0] * lam[1] * lam[2]; !closeTo(s, a0, 1e-12, 0) {
+			t.Errorf("%+v: Πλ = %g, want %g", p, s, a0)
+		}
+		lo, hi := math.Min(mc.K21, mc.K31), math.Max(mc.K21, mc.K31)
+		if !(lam[0] > hi && hi >= lam[1] && lam[1] >= lo && lo > lam[2]) {
+			t.Errorf("%+v: λ = %v do not interlace k21, k31 = %g, %g", p, lam, mc.K21, mc.K31)
+		}
+	}
+}
+
+// TestLinearErrors: bad parameters and models are errors naming the field.
+func TestLinearErrors(t *testing.T) {
+	s, err := caseBModel.NewSchedule(caseBRecs, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		m    Linear
+		p    Params
+		want string
+	}{
+		{caseBModel, Params{CL: 0, V1: 20, Q2: 10, V2: 50, KA: 1}, "parameter CL is 0"},
+		{caseBModel, Params{CL: 5, V1: math.NaN(), Q2: 10, V2: 50, KA: 1}, "parameter V1 is NaN"},
+		{caseBModel, Params{CL: 5, V1: 20, Q2: 10, V2: 50}, "parameter KA is 0"},
+		{caseBModel, Params{CL: 5, V1: 20, V2: 50, KA: 1}, "parameter Q2 is 0"},
+		{Linear{Peripherals: 3, Depot: true}, caseBParams, "Linear.Peripherals is 3"},
+		{Linear{Peripherals: 2, Depot: true}, Params{CL: 5, V1: 20, Q2: 10, V2: 50, Q3: 1, V3: 1, KA: 1}, "schedule has 3 compartments, the model 4"},
+	} {
+		_, err := tc.m.Predict(tc.p, s, []float64{1})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v %+v: error %v, want %q", tc.m, tc.p, err, tc.want)
+		}
+	}
+	if _, err := caseBModel.Predict(caseBParams, s, []float64{2, 1}); err == nil || !strings.Contains(err.Error(), "non-decreasing") {
+		t.Errorf("decreasing times: %v", err)
+	}
+	big := []Record{{ID: 1, EVID: 1, AMT: 1, RATE: 1e-9, II: 1, SS: 1}}
+	if _, err := caseBModel.NewSchedule(big, Dosing{}, ScheduleOptions{}); err == nil || !strings.Contains(err.Error(), "dose intervals") {
+		t.Errorf("SS infusion over 1e9 intervals: %v", err)
+	}
 }

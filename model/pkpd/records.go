@@ -64,6 +64,10 @@ func recWhere(recs []Record, i int) string {
 // isDose reports whether a record gives a dose.
 func (r *Record) isDose() bool { return r.EVID == EVIDDose || r.EVID == EVIDResetDose }
 
+// maxADDL bounds ADDL, and the dose intervals an SS record's lag time or
+// infusion may span, so that a schedule stays of a reasonable size.
+const maxADDL = 1000000
+
 // Spec describes the compartments of a model for validating and expanding
 // records.
 type Spec struct {
@@ -124,6 +128,9 @@ func Validate(recs []Record, spec Spec) error {
 		}
 		if r.ADDL < 0 {
 			return bad("ADDL %d is negative", r.ADDL)
+		}
+		if r.ADDL > maxADDL {
+			return bad("ADDL %d exceeds %d", r.ADDL, maxADDL)
 		}
 		if r.SS < 0 || r.SS > 2 {
 			return bad("SS %d is not 0, 1 or 2", r.SS)
@@ -433,6 +440,9 @@ func NewSchedule(recs []Record, spec Spec, d Dosing, opt ScheduleOptions) (*Sche
 			// Earlier doses of the pattern, given at TIME−k·II, that arrive
 			// after TIME because of the lag, and earlier infusions still
 			// running at TIME; the rest is in the steady state itself.
+			if (lag+dur)/r.II > maxADDL {
+				return nil, fmt.Errorf("pkpd: %s: the lag time and infusion of an SS dose span more than %d dose intervals II", recWhere(recs, i), maxADDL)
+			}
 			for k := 1; ; k++ {
 				start := r.Time + lag - float64(k)*r.II
 				if start > r.Time {

@@ -30,8 +30,9 @@
 //     model on this path, to cross-check the closed form.
 //
 // Both kinds return the amounts in every compartment (a Profile), not only
-// the concentration, so that a state can be snapshotted; Predict gives the
-// central concentration. Linear.SimulateVarying recomputes the parameters
+// the concentration, so that a state can be snapshotted and a simulation
+// continued from it (Schedule.Initial); Predict gives the central
+// concentration. Linear.SimulateVarying recomputes the parameters
 // from time-varying covariates on every advance, by the schedule's carry
 // rule.
 //

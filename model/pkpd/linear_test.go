@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // refTable is a numeric CSV reference file from testdata (see
@@ -397,5 +400,51 @@ func TestLinearErrors(t *testing.T) {
 	big := []Record{{ID: 1, EVID: 1, AMT: 1, RATE: 1e-9, II: 1, SS: 1}}
 	if _, err := caseBModel.NewSchedule(big, Dosing{}, ScheduleOptions{}); err == nil || !strings.Contains(err.Error(), "dose intervals") {
 		t.Errorf("SS infusion over 1e9 intervals: %v", err)
+	}
+}
+
+// TestSnapshot: a simulation continued from the amounts of a snapshot at
+// 50 h (Schedule.Initial) gives what the whole run gives after 50 h, on
+// both paths.
+func TestSnapshot(t *testing.T) {
+	full, err := caseBModel.NewSchedule(caseBRecs, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []float64{50, 60, 72, 72.5, 73, 100, 120}
+	want, err := caseBModel.Simulate(caseBParams, full, times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := caseBModel.Simulate(caseBParams, full, []float64{50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := caseBModel.NewSchedule(caseBRecs[1:], Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest.Initial = snap.Amounts
+	got, err := caseBModel.Simulate(caseBParams, rest, times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(got.Amounts, want.Amounts, cmpopts.EquateApprox(1e-13, 1e-15)) {
+		t.Errorf("continued from a snapshot: %v\nwhole run: %v", got.Amounts, want.Amounts)
+	}
+	om, err := LinearODE(caseBModel, caseBParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotODE, err := om.Simulate(rest, times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(gotODE.Amounts, want.Amounts, cmpopts.EquateApprox(1e-8, 1e-10)) {
+		t.Errorf("ODE path continued from a snapshot: %v\nwhole run: %v", gotODE.Amounts, want.Amounts)
+	}
+	rest.Initial = []float64{1, 2}
+	if _, err := caseBModel.Simulate(caseBParams, rest, times); err == nil || !strings.Contains(err.Error(), "Initial") {
+		t.Errorf("wrong Initial length: %v", err)
 	}
 }

@@ -318,6 +318,13 @@ type Schedule struct {
 	Obs []int
 	// NumCmt is the number of compartments of the model.
 	NumCmt int
+	// Initial, if not nil, holds the amounts in mg of every compartment at
+	// the start of the simulation (the earliest of the first event and the
+	// first output time); nil means an empty system. With it a simulation
+	// continues from a snapshot (Profile amounts) of an earlier one; an
+	// infusion running at the snapshot is entered as a new record with its
+	// remaining amount. Resets still empty every compartment.
+	Initial []float64
 }
 
 // ScheduleOptions tunes NewSchedule; the zero value is NONMEM's behaviour.

@@ -75,6 +75,17 @@ func runSchedule(st stepper, s *Schedule, times []float64, y, rate []float64, co
 	clear(y)
 	clear(rate)
 	clear(count)
+	if s.Initial != nil {
+		if len(s.Initial) != n {
+			return fmt.Errorf("pkpd: Schedule.Initial has %d amounts, the model %d compartments", len(s.Initial), n)
+		}
+		for i, a := range s.Initial {
+			if math.IsNaN(a) || math.IsInf(a, 0) {
+				return fmt.Errorf("pkpd: Schedule.Initial[%d] is not finite", i)
+			}
+		}
+		copy(y, s.Initial)
+	}
 	if len(times) == 0 && len(s.Events) == 0 {
 		return nil
 	}

@@ -164,9 +164,10 @@ type DoseResult struct {
 // Rule: candidates (every dose k·RoundTo in [MinDose, MaxDose] × every
 // interval × every infusion duration) are ranked by Distance =
 // |metric − target|/target, where the metric is AUC24, the trough or Cmax at
-// steady state (NONMEM SS=1, exact for these linear models); ties (Distance
-// equal within 1e-9) go to the smaller daily dose, then the longer interval,
-// then the shorter infusion.
+// steady state (NONMEM SS=1, exact for these linear models); ties
+// (Distances within 1e-9, i.e. metrics within 1e-9·target of each other) go
+// to the smaller daily dose, then the longer interval, then the shorter
+// infusion.
 func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 	c, err := m.compile()
 	if err != nil {
@@ -271,7 +272,7 @@ func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 		}
 	}
 	slices.SortStableFunc(all, func(a, b Exposure) int {
-		if d := a.Distance - b.Distance; math.Abs(d) > 1e-9*math.Max(a.Distance, b.Distance) {
+		if d := a.Distance - b.Distance; math.Abs(d) > distanceTie {
 			if d < 0 {
 				return -1
 			}
@@ -291,6 +292,10 @@ func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 	res.Alternatives = append([]Exposure(nil), all[1:1+n]...)
 	return res, nil
 }
+
+// distanceTie is the difference of Distance (relative to the target) under
+// which two candidates tie.
+const distanceTie = 1e-9
 
 func cmpFloat(a, b float64) int {
 	switch {

@@ -448,3 +448,19 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("wrong Initial length: %v", err)
 	}
 }
+
+// TestFarEvents: events beyond the last output time are not simulated, so
+// an II so large that later doses lie at +Inf is harmless.
+func TestFarEvents(t *testing.T) {
+	s, err := oneCmtIV.NewSchedule([]Record{{ID: 1, EVID: 1, AMT: 100, II: 1e308, ADDL: 3}}, Dosing{}, ScheduleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := oneCmtIV.Predict(oneCmtP, s, []float64{1, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{bolusConc(1, [2]float64{0, 100}), bolusConc(10, [2]float64{0, 100})}; !cmp.Equal(c, want, cmpopts.EquateApprox(1e-14, 0)) {
+		t.Errorf("C = %v, want %v", c, want)
+	}
+}

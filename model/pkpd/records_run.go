@@ -126,11 +126,25 @@ func runSchedule(st stepper, s *Schedule, times []float64, y, rate []float64, co
 		tcur = t
 		return nil
 	}
+	// Nothing after the last output time or observation record matters.
+	tEnd := math.Inf(-1)
+	if len(times) > 0 {
+		tEnd = times[len(times)-1]
+	}
+	for i := len(s.Events) - 1; i >= 0; i-- {
+		if s.Events[i].Kind == Observe {
+			tEnd = math.Max(tEnd, s.Events[i].Time)
+			break
+		}
+	}
 	epoch := 0
 	var ss [maxCmt]float64
 	var ssDyn []float64
 	for i := range s.Events {
 		e := &s.Events[i]
+		if e.Time > tEnd {
+			break
+		}
 		if e.Implied && e.epoch < epoch {
 			continue // cancelled by a reset
 		}

@@ -452,3 +452,35 @@ func TestCarrySimulation(t *testing.T) {
 		t.Errorf("bad parameters: %v", err)
 	}
 }
+
+// FuzzSimulate: any data set ReadCSV accepts either gives a schedule
+// error or a simulation with finite, non-negative amounts (to rounding) on
+// the closed form, never a panic.
+func FuzzSimulate(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "b_2cmt_multidose_nonmem.csv")); err == nil {
+		f.Add(string(b))
+	}
+	f.Add("ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS\n1,0,1,100,1,0,12,4,0\n1,72,1,200,2,200,0,0,0\n1,80,3,0,0,0,0,0,0\n1,90,4,50,2,-2,8,0,1\n")
+	f.Add("ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS\n1,0,1,100,2,7,3,0,1\n1,5,1,100,1,0,3,2,2\n1,5,0,0,0,0,0,0,0\n")
+	d := Dosing{F: map[int]float64{1: 0.8}, Lag: map[int]float64{1: 1.5}, Rate: map[int]float64{1: 30, 2: 40}, Duration: map[int]float64{1: 2, 2: 0.5}}
+	f.Fuzz(func(t *testing.T, in string) {
+		ds, err := ReadCSV(strings.NewReader(in))
+		if err != nil || len(ds.Records) == 0 {
+			return
+		}
+		first := Subjects(ds.Records)[0]
+		s, err := caseBModel.NewSchedule(ds.Records[first[0]:first[1]], d, ScheduleOptions{})
+		if err != nil || len(s.Events) > 100000 {
+			return
+		}
+		prof, err := caseBModel.Simulate(caseBParams, s, []float64{0, 1, 10, 100})
+		if err != nil {
+			return
+		}
+		for _, a := range append(prof.Amounts, prof.ObsAmounts...) {
+			if math.IsNaN(a) || math.IsInf(a, 0) || a < -1e-9*(1+math.Abs(a)) {
+				t.Fatalf("amount %g", a)
+			}
+		}
+	})
+}

@@ -162,7 +162,8 @@ type DoseResult struct {
 // is closest to the target.
 //
 // Rule: candidates (every dose k·RoundTo in [MinDose, MaxDose] × every
-// interval × every infusion duration) are ranked by Distance =
+// interval × every infusion duration, less those whose infusion would last
+// longer than the interval) are ranked by Distance =
 // |metric − target|/target, where the metric is AUC24, the trough or Cmax at
 // steady state (NONMEM SS=1, exact for these linear models); ties
 // (Distances within 1e-9, i.e. metrics within 1e-9·target of each other) go
@@ -232,6 +233,17 @@ func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 		for _, inf := range infusions {
 			lo := math.Max(search.MinDose, search.RoundTo)
 			kLo := math.Ceil(lo/search.RoundTo - 1e-9)
+			// An infusion longer than the interval is not a candidate
+			// (with a fixed rate, larger doses last longer still).
+			tooLong := func(amount float64) bool {
+				if search.Rate > 0 {
+					return amount/search.Rate > tau
+				}
+				return inf > tau
+			}
+			if tooLong(kLo * search.RoundTo) {
+				continue
+			}
 			hi := search.MaxDose
 			if hi == 0 {
 				// Exposure per mg at a reference dose, scaled (exact for
@@ -256,6 +268,9 @@ func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 				return nil, fmt.Errorf("pkpd: dose search: %v candidate doses of %v mg every %v h, more than %d: raise round_to or set max_dose", kHi-kLo+1, search.RoundTo, tau, maxCandidates)
 			}
 			for k := kLo; k <= kHi; k++ {
+				if tooLong(k * search.RoundTo) {
+					break
+				}
 				e, err := c.exposure(p, k*search.RoundTo, tau, inf, search.Rate)
 				if err != nil {
 					return nil, err
@@ -287,6 +302,9 @@ func Dose(m *DrugModel, p Params, search DoseSearch) (*DoseResult, error) {
 		}
 		return cmpFloat(a.Infusion, b.Infusion)
 	})
+	if len(all) == 0 {
+		return nil, fmt.Errorf("pkpd: dose search: no candidate regimen: every infusion is longer than its interval")
+	}
 	res := &DoseResult{Recommended: all[0], Target: tg}
 	n := min(len(all)-1, 10)
 	res.Alternatives = append([]Exposure(nil), all[1:1+n]...)

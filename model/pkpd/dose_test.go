@@ -295,6 +295,27 @@ func TestDoseTargets(t *testing.T) {
 		}
 	})
 
+	t.Run("slow rate drops infusions longer than the interval", func(t *testing.T) {
+		res, err := pkpd.Dose(m, p, pkpd.DoseSearch{
+			Target:  pkpd.Target{Metric: pkpd.MetricAUC24, Value: 500},
+			RoundTo: 100,
+			Every:   []float64{8, 12},
+			Rate:    100, // 100 mg/h: at most 800 mg q8h, 1200 mg q12h
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range append([]pkpd.Exposure{res.Recommended}, res.Alternatives...) {
+			if e.Infusion > e.Every || e.Infusion != e.Amount/100 {
+				t.Errorf("candidate %v mg q%vh over %v h", e.Amount, e.Every, e.Infusion)
+			}
+		}
+		// 2·D/CL = 500 needs 639 mg q12h (or 426 mg q8h): 600 mg q12h.
+		if r := res.Recommended; r.Amount != 600 || r.Every != 12 {
+			t.Errorf("recommended %v mg q%vh, want 600 mg q12h", r.Amount, r.Every)
+		}
+	})
+
 	t.Run("tie goes to the smaller daily dose", func(t *testing.T) {
 		// Halfway between the AUC24 of 500 and 750 mg q12h.
 		target := 2 * 625 / p.CL
@@ -350,7 +371,7 @@ func TestDoseErrors(t *testing.T) {
 		{"both", func(s *pkpd.DoseSearch) { s.Infusions = []float64{1} }, nil, "infusions or rate"},
 		{"max", func(s *pkpd.DoseSearch) { s.MinDose, s.MaxDose = 1000, 500 }, nil, "max_dose 500 < min_dose 1000"},
 		{"too many", func(s *pkpd.DoseSearch) { s.RoundTo = 1e-3 }, nil, "candidate doses"},
-		{"infusion longer than interval", func(s *pkpd.DoseSearch) { s.Rate = 10 }, nil, "longer than the interval"},
+		{"infusion longer than interval", func(s *pkpd.DoseSearch) { s.Rate = 10 }, nil, "no candidate regimen"},
 		{"params", nil, &pkpd.Params{CL: -1, V1: 1, Q2: 1, V2: 1}, "CL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -380,6 +401,7 @@ func TestDoseErrors(t *testing.T) {
 		{"doses", pkpd.Regimen{Amount: 1, Doses: -2}, "doses = -2"},
 		{"both", pkpd.Regimen{Amount: 1, Rate: 1, Infusion: 1}, "infusion or rate"},
 	} {
+
 		if _, err := c.r.Records(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("regimen %s: error %v, want one containing %q", c.name, err, c.want)
 		}

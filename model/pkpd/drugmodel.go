@@ -43,7 +43,7 @@ type Structure struct {
 // EffectModel names a covariate model.
 type EffectModel string
 
-// Covariate models of an Effect (see the CovariateEffect implementations).
+// Covariate models of a CovariateEffectSpec (see the CovariateEffect implementations).
 const (
 	EffectPower       EffectModel = "power"       // (x/Ref)^Theta: PowerCovariate
 	EffectExponential EffectModel = "exponential" // exp(Theta·(x − Ref)): ExpCovariate
@@ -51,8 +51,8 @@ const (
 	EffectTable       EffectModel = "table"       // Factors[x] for integer codes x: TableCovariate
 )
 
-// Effect is one multiplicative covariate effect on a typical value.
-type Effect struct {
+// CovariateEffectSpec is one multiplicative covariate effect on a typical value.
+type CovariateEffectSpec struct {
 	Covariate string      // covariate name, one of DrugModel.Covariates
 	Model     EffectModel // power, exponential, categorical or table
 	// Ref is the reference value of a power or exponential model, in the
@@ -73,7 +73,7 @@ type Parameter struct {
 	// written.
 	Name    string
 	Typical float64 // θ in the parameter's unit (L/h, L or 1/h) at the reference covariates
-	Effects []Effect
+	Effects []CovariateEffectSpec
 }
 
 // CovariateDef declares a covariate a DrugModel uses.
@@ -301,7 +301,7 @@ func (c *compiledModel) route() Route {
 	return RouteIV
 }
 
-func (c *compiledModel) effect(param string, j int, e Effect) (CovariateEffect, error) {
+func (c *compiledModel) effect(param string, j int, e CovariateEffectSpec) (CovariateEffect, error) {
 	m := c.m
 	if _, ok := c.covIdx[e.Covariate]; !ok {
 		return nil, m.errorf("parameter %q: effects[%d].covariate %q is not declared in covariates", param, j, e.Covariate)

@@ -30,16 +30,16 @@ func gotiVancomycin() *pkpd.DrugModel {
 		Citation:  "Goti V et al. Ther Drug Monit 2018;40(2):212-221",
 		Structure: pkpd.Structure{Compartments: 2, Route: pkpd.RouteIV},
 		Parameters: []pkpd.Parameter{
-			{Name: "CL", Typical: 4.5, Effects: []pkpd.Effect{
+			{Name: "CL", Typical: 4.5, Effects: []pkpd.CovariateEffectSpec{
 				{Covariate: "CRCL", Model: pkpd.EffectPower, Ref: 120, Theta: 0.8},
 				{Covariate: "HD", Model: pkpd.EffectCategorical, Theta: 0.7},
 			}},
-			{Name: "Vc", Typical: 58.4, Effects: []pkpd.Effect{
+			{Name: "Vc", Typical: 58.4, Effects: []pkpd.CovariateEffectSpec{
 				{Covariate: "WT", Model: pkpd.EffectPower, Ref: 70, Theta: 1},
 				{Covariate: "HD", Model: pkpd.EffectCategorical, Theta: 0.5},
 			}},
 			{Name: "Q", Typical: 6.5},
-			{Name: "Vp", Typical: 38.4, Effects: []pkpd.Effect{
+			{Name: "Vp", Typical: 38.4, Effects: []pkpd.CovariateEffectSpec{
 				{Covariate: "WT", Model: pkpd.EffectPower, Ref: 70, Theta: 1},
 			}},
 		},
@@ -177,6 +177,37 @@ func TestDrugModelCovariateRules(t *testing.T) {
 			}
 		})
 	}
+	// Exponential and table effects, a lower clamp and a full Ω.
+	oral := &pkpd.DrugModel{
+		Name:      "oral",
+		Structure: pkpd.Structure{Compartments: 1, Route: pkpd.RouteOral},
+		Parameters: []pkpd.Parameter{
+			{Name: "cl", Typical: 10, Effects: []pkpd.CovariateEffectSpec{
+				{Covariate: "AGE", Model: pkpd.EffectExponential, Ref: 40, Theta: -0.01},
+				{Covariate: "PHENO", Model: pkpd.EffectTable, Factors: map[int]float64{0: 0.5, 1: 1, 2: 1.6}},
+			}},
+			{Name: "V", Typical: 100},
+			{Name: "ka", Typical: 1.2},
+		},
+		Covariates: []pkpd.CovariateDef{{Name: "AGE", Unit: "y", Min: ptr(18)}, {Name: "PHENO"}},
+		IIV:        pkpd.Variability{Params: []string{"cl", "V"}, Omega: [][]float64{{0.09, 0.03}, {0.03, 0.04}}},
+		Error:      pkpd.ResidualError{Model: pkpd.ProportionalError, Prop: 0.2},
+	}
+	po, err := oral.Individual(map[string]float64{"AGE": 10, "PHENO": 2}, []float64{0.2, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// AGE 10 is clamped to 18.
+	if want := 10 * math.Exp(-0.01*(18-40)) * 1.6 * math.Exp(0.2); eRelErr(po.CL, want) > 1e-15 || po.V1 != 100 || po.KA != 1.2 {
+		t.Errorf("oral: CL %v (want %v), V %v, KA %v", po.CL, want, po.V1, po.KA)
+	}
+	if _, err := oral.Individual(map[string]float64{"AGE": 50, "PHENO": 3}, []float64{0, 0}); err == nil || !strings.Contains(err.Error(), `parameter "cl"`) {
+		t.Errorf("unknown table code: error %v", err)
+	}
+	if got := oral.Named(po); len(got) != 3 || got["cl"] != po.CL || got["V"] != 100 || got["ka"] != 1.2 {
+		t.Errorf("Named = %v", got)
+	}
+
 	// η scales log-normally.
 	eta := []float64{0.1, -0.2, 0.3}
 	p0, _ := m.Typical(map[string]float64{"WT": 80, "CRCL": 80})

@@ -275,7 +275,7 @@ func BenchmarkFitVancomycin(b *testing.B) {
 // objective by hand at the estimate: Σ NegTwoLogLik(y, IPRED) + η̂ᵀΩ⁻¹η̂,
 // and the gradient of OFV zero there: central differences, step 1e-4, below
 // 1e-3 per unit η; the curvature of OFV is 300–900 here (four levels at
-// 10 % error), so that is an η within 1e-6 of the mode, a hundredth of
+// 10 % error), so that is an η within about 3e-6 of the mode, far inside
 // assim's convergence test (1e-4 posterior SD; SE here 0.05 and 0.08).
 func TestFitOralFullOmega(t *testing.T) {
 	m := &pkpd.DrugModel{

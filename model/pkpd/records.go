@@ -279,8 +279,7 @@ type Event struct {
 	// the lag time of the dose in h, and SS (1 or 2).
 	II, Lag float64
 	SS      int
-	// Record is the index of the record that caused the event, or −1 for a
-	// requested output time.
+	// Record is the index of the record that caused the event.
 	Record int
 	// Cov is the index of the record whose covariates apply to the advance
 	// that ends at this event (see Carry).

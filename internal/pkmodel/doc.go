@@ -1,0 +1,45 @@
+// Package pkmodel reads the files of precision dosing: population PK model
+// files (a declarative YAML form of a published model, so that a
+// pharmacometrician can enter one without writing Go), the embedded library
+// of published models, and the dosing files of `doppel fit` and `doppel
+// dose` (patient covariates, doses given, measured levels, target).
+//
+// Quantities are written with UCUM units ("80 kg", "2 h", "80 mL/min",
+// "39.8 mg/L", "500 mg.h/L", "22.7 %") and converted to the model's units:
+// amounts mg, volumes L, times h, clearances L/h, concentrations mg/L, AUC
+// mg·h/L; covariates to the unit the model file declares for each.
+//
+// # Model files
+//
+//	name: vancomycin-goti2018          # library name
+//	title: ...
+//	drug: vancomycin
+//	citation: {reference: ..., doi: 10.1097/FTD.0000000000000490, source: ...}
+//	structure: {compartments: 2, route: iv}   # 1-3 compartments; iv or oral
+//	parameters:                        # typical values at the covariate references
+//	  CL: {value: 4.5 L/h}             # 1 cmt: CL V; 2: CL Vc Q Vp;
+//	  Vc: {value: 58.4 L}              # 3: CL Vc Q2 Vp2 Q3 Vp3; oral adds KA (1/h)
+//	  ...
+//	covariates:
+//	  - name: crcl                     # the name dosing files use
+//	    type: continuous               # or boolean (true/false)
+//	    unit: mL/min
+//	    max: 150 mL/min                # clamps, optional: min, max
+//	    effects:
+//	      - {on: CL, power: 0.8, reference: 120 mL/min}        # (x/ref)^θ
+//	      - {on: CL, exponential: -0.01, reference: 120 mL/min} # exp(θ(x-ref))
+//	  - name: dialysis
+//	    type: boolean
+//	    effects: [{on: CL, factor: 0.7}]                        # θ^x
+//	iiv:                               # log-normal: P = TV·exp(η), η ~ N(0, Ω)
+//	  cv_convention: lognormal         # ω² = ln(CV²+1); approximate: ω² = CV²
+//	  cv: {CL: 39.8 %, Vc: 81.6 %}
+//	  correlation: {CL-Vc: 0.21}       # optional: cov = r·ω_CL·ω_Vc
+//	  # or instead of cv: omega: {parameters: [CL, Vc], matrix: [[0.147], [0.03, 0.51]]}
+//	residual: {model: combined, additive: 3.4 mg/L, proportional: 22.7 %}
+//	notes: ...
+//
+// The residual variance of the combined model is additive² + (proportional·f)².
+//
+// Errors are *scenario.Error values naming file:line and field.
+package pkmodel

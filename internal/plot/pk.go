@@ -1,0 +1,125 @@
+package plot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// PK is a drug-concentration figure of one patient: the population
+// prediction (typical parameters for the covariates), the individual
+// prediction (parameters fitted to the levels), optionally the individual
+// prediction continued on a proposed regimen, and the measured levels.
+// Times are in h from the first dose, concentrations in mg/L.
+type PK struct {
+	Title string
+	Time  []float64 // h, increasing
+	PRED  []float64 // population prediction at Time, mg/L
+	IPRED []float64 // individual prediction at Time, mg/L; nil: none
+	// Proposed is the individual prediction on the proposed regimen at
+	// ProposedTime (nil: none), labelled ProposedLabel.
+	ProposedTime  []float64
+	Proposed      []float64
+	ProposedLabel string
+	// LevelTime and Level are the measured levels (h, mg/L).
+	LevelTime, Level []float64
+	// Doses are the dose times (h), marked on the time axis.
+	Doses []float64
+
+	// Width and Height of the figure; zero means 24 cm × 13 cm.
+	Width, Height vg.Length
+}
+
+// WritePK draws k in format ("png" or "svg") to w.
+func WritePK(w io.Writer, format string, k PK) error {
+	if format != "png" && format != "svg" {
+		return fmt.Errorf("plot: unknown image format %q; valid: png, svg", format)
+	}
+	n := len(k.Time)
+	if n < 2 {
+		return errors.New("plot: concentration profile needs at least two times")
+	}
+	if len(k.PRED) != n || (k.IPRED != nil && len(k.IPRED) != n) {
+		return fmt.Errorf("plot: PRED and IPRED need %d values, one per time", n)
+	}
+	if len(k.ProposedTime) != len(k.Proposed) || len(k.LevelTime) != len(k.Level) {
+		return errors.New("plot: proposed or level times and values differ in length")
+	}
+	for i := 1; i < n; i++ {
+		if !(k.Time[i] > k.Time[i-1]) {
+			return fmt.Errorf("plot: times are not increasing at %d (%g h)", i, k.Time[i])
+		}
+	}
+	if k.Width == 0 {
+		k.Width = 24 * vg.Centimeter
+	}
+	if k.Height == 0 {
+		k.Height = 13 * vg.Centimeter
+	}
+	p := gplot.New()
+	p.Title.Text = k.Title
+	p.X.Label.Text = "Time after the first dose (h)"
+	p.Y.Label.Text = "Concentration (mg/L)"
+	p.Add(plotter.NewGrid())
+
+	ymax := 1.0
+	xmax := k.Time[n-1]
+	for _, s := range [][]float64{k.PRED, k.IPRED, k.Proposed, k.Level} {
+		for _, v := range s {
+			if !math.IsNaN(v) {
+				ymax = math.Max(ymax, v)
+			}
+		}
+	}
+	for _, t := range append(append([]float64(nil), k.ProposedTime...), k.LevelTime...) {
+		xmax = math.Max(xmax, t)
+	}
+	addLines(p, "population prediction (PRED)", xy(k.Time, k.PRED),
+		draw.LineStyle{Color: oiSkyBlue, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}, plotter.NoStep, nil)
+	if k.IPRED != nil {
+		addLines(p, "individual prediction (IPRED, MAP)", xy(k.Time, k.IPRED),
+			draw.LineStyle{Color: oiBlue, Width: vg.Points(1.5)}, plotter.NoStep, nil)
+	}
+	if k.Proposed != nil {
+		label := k.ProposedLabel
+		if label == "" {
+			label = "individual prediction, proposed regimen"
+		}
+		addLines(p, label, xy(k.ProposedTime, k.Proposed),
+			draw.LineStyle{Color: oiGreen, Width: vg.Points(1.5)}, plotter.NoStep, nil)
+	}
+	if len(k.Level) > 0 {
+		sc, err := plotter.NewScatter(xy(k.LevelTime, k.Level))
+		if err != nil {
+			return fmt.Errorf("plot: %w", err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: oiVermilion, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
+		p.Add(sc)
+		p.Legend.Add("measured level", sc)
+	}
+	if len(k.Doses) > 0 {
+		pts := make(plotter.XYs, len(k.Doses))
+		for i, t := range k.Doses {
+			pts[i] = plotter.XY{X: t, Y: 0}
+		}
+		sc, err := plotter.NewScatter(pts)
+		if err != nil {
+			return fmt.Errorf("plot: %w", err)
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: oiOrange, Radius: vg.Points(3.5), Shape: draw.TriangleGlyph{}}
+		p.Add(sc)
+		p.Legend.Add("dose", sc)
+	}
+	p.X.Min, p.X.Max = math.Min(0, k.Time[0]), xmax
+	p.Y.Min, p.Y.Max = 0, ymax*1.25 // headroom for the legend
+	p.Legend.Top = true
+	p.Legend.TextStyle.Font.Size = vg.Points(8)
+	p.Legend.ThumbnailWidth = vg.Points(14)
+	return writeGrid(w, format, k.Width, k.Height, [][]*gplot.Plot{{p}})
+}

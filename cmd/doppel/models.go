@@ -23,12 +23,12 @@ type modelInfo struct {
 }
 
 func modelList() []modelInfo {
-	return []modelInfo{{
+	return append([]modelInfo{{
 		Name:    "t1d",
 		Summary: "UVA/Padova S2008 type-1 diabetes glucose-insulin model as in simglucose v0.2.11: 30 virtual patients, CGM sensors, insulin pumps, controllers",
 		detail:  func() (any, error) { return t1dDetail() },
 		print:   func(w io.Writer, d any) error { return printT1D(w, d.(*t1dInfo)) },
-	}}
+	}}, pkModelList()...) // population PK models: pkmodels.go
 }
 
 func newModelsCmd(e *env) *cobra.Command {

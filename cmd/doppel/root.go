@@ -35,6 +35,8 @@ func commands(e *env) []*cobra.Command {
 		newValidateCmd(e),
 		newModelsCmd(e),
 		newTrialCmd(e),
+		newFitCmd(e),
+		newDoseCmd(e),
 	}
 }
 

@@ -307,6 +307,9 @@ func TestExamples(t *testing.T) {
 		if strings.HasPrefix(filepath.Base(f), "trial") {
 			continue // trial files are for doppel trial
 		}
+		if strings.HasSuffix(f, "_tdm.yaml") {
+			continue // drug-level (TDM) files are for doppel fit and dose: dose_test.go
+		}
 		dir := t.TempDir()
 		code, _, stderr := doppel(t, "sim", f, "--out", filepath.Join(dir, "run.csv"))
 		if code != exitOK {

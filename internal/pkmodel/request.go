@@ -203,7 +203,7 @@ func patient(d *scenario.Decoder, n *yaml.Node, m *Model) map[string]float64 {
 		d.Errorf(k, "patient."+k.Value, "unknown covariate; the model %s uses none (write patient: {})", m.Name)
 		return nil
 	}
-	f := d.Fields(n, "patient", names)
+	f := d.FieldsOf(n, "patient", "covariate of the model "+m.Name, names)
 	out := make(map[string]float64, len(names))
 	var missing []string
 	for _, c := range m.Covariates {

@@ -80,7 +80,7 @@ func TestParseRequestErrors(t *testing.T) {
 		{"model file not allowed", edit(t, "model: vancomycin-goti2018", "model: mine.yaml"),
 			"f.yaml:1: model: model files are not allowed here; use a library model: amikacin-jin2020, gentamicin-hodiamont2017, vancomycin-goti2018"},
 		{"unknown covariate", edit(t, "dialysis: false}", "dialysis: false, age: 70 a}"),
-			"f.yaml:2: patient.age: unknown field; valid: crcl, weight, dialysis"},
+			"f.yaml:2: patient.age: unknown covariate of the model vancomycin-goti2018; valid: crcl, weight, dialysis"},
 		{"missing covariate", edit(t, "crcl: 80 mL/min, ", ""),
 			"f.yaml:2: patient: missing covariate crcl of the model vancomycin-goti2018; add crcl: ... mL/min"},
 		{"pounds", edit(t, "80 kg", "176 lb"),

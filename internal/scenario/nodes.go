@@ -47,6 +47,17 @@ func (d *Decoder) Fields(n *yaml.Node, path string, known []string) map[string]F
 	return out
 }
 
+// FieldsOf is Fields with the noun used for unknown keys ("covariate of
+// the model x" for "unknown covariate of the model x; valid: ...").
+func (d *Decoder) FieldsOf(n *yaml.Node, path, noun string, known []string) map[string]Field {
+	in := d.d.fieldsOf(n, path, noun, known)
+	out := make(map[string]Field, len(in))
+	for k, f := range in {
+		out[k] = Field{f.key, f.val}
+	}
+	return out
+}
+
 // Required returns the value of field name of mapping root, whose fields
 // are f, or records it missing with an example.
 func (d *Decoder) Required(root *yaml.Node, f map[string]Field, name, path, example string) (*yaml.Node, bool) {

@@ -162,3 +162,16 @@ func TestFitBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestFitDoseHelp(t *testing.T) {
+	for _, cmd := range []string{"fit", "dose"} {
+		code, out, stderr := doppel(t, cmd, "--help")
+		if code != exitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "doppel "+cmd+" examples/vanco_tdm.yaml") {
+			t.Errorf("doppel %s --help: exit %d, %s\n%s", cmd, code, stderr, out)
+		}
+	}
+	code, _, stderr := doppel(t, "fit", filepath.Join(t.TempDir(), "missing.yaml"))
+	if code != exitUsage || !strings.Contains(stderr, "no such file or directory") {
+		t.Errorf("missing file: exit %d, %q", code, stderr)
+	}
+}

@@ -122,7 +122,7 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 	var params pkpd.Params
 	var fit *pkpd.FitResult
 	if len(req.Levels) > 0 {
-		if fit, err = fitRequest(req); err != nil {
+		if fit, err = fitRequest(e, req); err != nil {
 			return err
 		}
 		params = fit.Params

@@ -52,7 +52,7 @@ dimensionless.`,
 			if err != nil {
 				return usageError(err)
 			}
-			res, err := fitRequest(req)
+			res, err := fitRequest(e, req)
 			if err != nil {
 				return err
 			}
@@ -68,9 +68,9 @@ dimensionless.`,
 }
 
 // fitRequest runs the MAP fit of a dosing file; a Hessian that is not
-// positive definite leaves SE NaN with a warning in the output, not an
-// error.
-func fitRequest(req *pkmodel.Request) (*pkpd.FitResult, error) {
+// positive definite leaves SE NaN (null in JSON) with a warning on stderr,
+// not an error.
+func fitRequest(e *env, req *pkmodel.Request) (*pkpd.FitResult, error) {
 	recs, err := doseRecords(req)
 	if err != nil {
 		return nil, err
@@ -78,6 +78,9 @@ func fitRequest(req *pkmodel.Request) (*pkpd.FitResult, error) {
 	res, err := pkpd.Fit(req.Model.PK, req.Covariates, recs, req.Levels, nil)
 	if err != nil && !(errors.Is(err, assim.ErrHessian) && res != nil) {
 		return nil, fmt.Errorf("fit %s: %w", req.File, err)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "doppel: warning: %s: no standard errors: %v\n", req.File, err)
 	}
 	return res, nil
 }

@@ -88,6 +88,17 @@ func exposureOf(x pkpd.Exposure) exposureJSON {
 	return exposureJSON{x.Amount, x.Every, x.Infusion, x.AUC24, x.Trough, x.Cmax, x.InTarget}
 }
 
+// metric returns the exposure measure a target of that metric is set on.
+func (x exposureJSON) metric(m string) float64 {
+	switch m {
+	case "trough":
+		return x.Trough
+	case "peak":
+		return x.Peak
+	}
+	return x.AUC24
+}
+
 func runDose(e *env, path string, asJSON bool, plotPath string) error {
 	var format string
 	if plotPath != "" {
@@ -268,11 +279,20 @@ func printDose(w io.Writer, d doseJSON) error {
 	fmt.Fprintf(w, "Predicted at steady state: AUC24 %.1f mg.h/L, trough %.2f mg/L, peak %.2f mg/L\n\n", r.AUC24, r.Trough, r.Peak)
 	fmt.Fprintln(w, "Candidates, closest to the target first:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "DOSE (mg)\tEVERY (h)\tINFUSION (h)\tAUC24 (mg.h/L)\tTROUGH (mg/L)\tPEAK (mg/L)\tIN TARGET\t")
+	// With a window the last column says whether the metric is inside it;
+	// with a single target value, how far the metric is from it.
+	last := "IN WINDOW"
+	if d.Target.High <= 0 {
+		last = "VS TARGET"
+	}
+	fmt.Fprintln(tw, "DOSE (mg)\tEVERY (h)\tINFUSION (h)\tAUC24 (mg.h/L)\tTROUGH (mg/L)\tPEAK (mg/L)\t"+last+"\t")
 	for _, a := range append([]exposureJSON{r}, d.Alternatives...) {
 		in := "no"
 		if a.InTarget {
 			in = "yes"
+		}
+		if d.Target.High <= 0 {
+			in = fmt.Sprintf("%+.0f %%", 100*(a.metric(d.Target.Metric)/d.Target.Value-1))
 		}
 		fmt.Fprintf(tw, "%g\t%g\t%g\t%.1f\t%.2f\t%.2f\t%s\t\n", a.Amount, a.Every, a.Infusion, a.AUC24, a.Trough, a.Peak, in)
 	}

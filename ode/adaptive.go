@@ -29,7 +29,7 @@ type stepper interface {
 	accept(y []float64, t, h, errn float64, dense bool) (hnew float64)
 }
 
-// adaptive is what DoPri5 and Rodas4 share: the settings, the driver that
+// adaptive is what DoPri5, DOP853 and Rodas4 share: the settings, the driver that
 // chooses the steps and reports to an Observer, and the work counters. It
 // provides their Integrate, Solve and Stats methods.
 type adaptive struct {
@@ -151,12 +151,11 @@ func (a *adaptive) solve(y []float64, t0, t1 float64, obs *Observer) (res Result
 			return res, fmt.Errorf("%w: h = %v at t = %v", ErrStepSize, h, t)
 		}
 		last := false
-		if t+a.reach*h >= t1 {
-			h, last = t1-t, true
-		}
 		tn := t + h
-		if last {
-			tn = t1
+		if stop := a.o.nextStop(); stop < t1 && t+a.reach*h >= stop {
+			h, tn = stop-t, stop // Observer.StepToTimes
+		} else if t+a.reach*h >= t1 {
+			h, last, tn = t1-t, true, t1
 		}
 		errn, ok, err := m.try(y, t, tn, h)
 		if err != nil {
@@ -176,10 +175,10 @@ func (a *adaptive) solve(y []float64, t0, t1 float64, obs *Observer) (res Result
 			}
 			continue
 		}
-		dense := a.o.active(tn)
-		hnew := m.accept(y, t, h, errn, dense)
+		report := a.o.active(tn)
+		hnew := m.accept(y, t, h, errn, report && a.o.dense(tn))
 		a.st.Steps++
-		if dense {
+		if report {
 			if ev, te := a.o.step(m, t, tn, a.y1); ev >= 0 {
 				copy(y, a.o.y)
 				res.T, res.Event = te, ev

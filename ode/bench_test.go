@@ -27,6 +27,7 @@ func TestNoAllocations(t *testing.T) {
 	}{
 		{"RK4", ode.NewRK4(p.F, 2, 1e-2)},
 		{"DoPri5", ode.NewDoPri5(p.F, 2, s)},
+		{"DOP853", ode.NewDOP853(p.F, 2, s)},
 		{"Rodas4", ode.NewRodas4(p.F, p.Jac, 2, s)},
 		{"Rodas4 finite differences", ode.NewRodas4(p.F, nil, 2, s)},
 	} {

@@ -15,6 +15,11 @@
 //     dense output of order 4 and event location (Hairer, Nørsett, Wanner,
 //     Solving ODEs I, 2nd ed., Springer 1993, §II.4-II.6). The method for
 //     non-stiff problems.
+//   - DOP853: the adaptive Dormand-Prince method of order 8 with Hairer's
+//     error estimator of orders 5 and 3, dense output of order 7 and event
+//     location (Solving ODEs I, §II.10). The method for non-stiff problems
+//     at tight tolerances (RelTol below about 1e-7), where it needs far
+//     fewer evaluations of f than DoPri5.
 //   - Rodas4: the L-stable Rosenbrock method RODAS of order 4(3), with an
 //     analytic or finite-difference Jacobian, LU factorization by gonum's
 //     LAPACK, dense output of order 3 and event location (Hairer, Wanner,

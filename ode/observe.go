@@ -45,9 +45,21 @@ type Observer struct {
 	// interval makes a chain of restarts report every time exactly once.
 	Times []float64
 	// Output receives the state at each output time, computed by the
-	// method's continuous extension (dense output) without shortening steps.
-	// It must not retain or modify y.
+	// method's continuous extension (dense output) without shortening steps,
+	// or, with StepToTimes, at the end of a step. It must not retain or
+	// modify y.
 	Output func(t float64, y []float64)
+	// StepToTimes ends a step at every output time instead of interpolating:
+	// each output is then the end of a step, under the method's local error
+	// control, at the price of shorter steps where output times are closer
+	// than the step the controller would choose. The continuous extension
+	// carries no error control of its own; for a method of high order with
+	// long steps, such as DOP853, it can be far less accurate than the steps
+	// (for instance a fast mode, decayed to nothing, that the step-size
+	// controller rightly ignores but the polynomial amplifies), and for
+	// DOP853 it costs three more evaluations of f per step. Events are still
+	// located on the continuous extension.
+	StepToTimes bool
 	// Events are the event functions to locate.
 	Events []Event
 	// OnEvent, if not nil, is called at every located crossing, terminal or
@@ -136,12 +148,29 @@ func (o *observer) stop() {
 	o.obs, o.on = Observer{}, false
 }
 
-// active reports whether the step (t, tn] needs the continuous extension.
+// active reports whether the step (t, tn] has anything to report: output
+// times or events to look for.
 func (o *observer) active(tn float64) bool {
 	if !o.on {
 		return false
 	}
 	return len(o.obs.Events) > 0 || (o.next < len(o.obs.Times) && o.obs.Times[o.next] <= tn)
+}
+
+// dense reports whether the step (t, tn] needs the continuous extension:
+// events to locate, or an output time before tn (one at tn is the step's
+// end). Call it only when active.
+func (o *observer) dense(tn float64) bool {
+	return len(o.obs.Events) > 0 || o.obs.Times[o.next] < tn
+}
+
+// nextStop returns the next output time at which a step must end
+// (Observer.StepToTimes), or +Inf.
+func (o *observer) nextStop() float64 {
+	if !o.on || !o.obs.StepToTimes || o.next >= len(o.obs.Times) {
+		return math.Inf(1)
+	}
+	return o.obs.Times[o.next]
 }
 
 // crosses reports whether an event with direction dir crosses zero between

@@ -11,11 +11,12 @@ import (
 	"github.com/doppelhealth/doppel/ode/odetest"
 )
 
-// newSolvers returns DoPri5 and Rodas4 for p at RelTol 1e-10.
+// newSolvers returns DoPri5, DOP853 and Rodas4 for p at RelTol 1e-10.
 func newSolvers(p odetest.Problem) map[string]solver {
 	s := ode.Settings{RelTol: 1e-10, AbsTol: 1e-12}
 	return map[string]solver{
 		"DoPri5": ode.NewDoPri5(p.F, len(p.Y0), s),
+		"DOP853": ode.NewDOP853(p.F, len(p.Y0), s),
 		"Rodas4": ode.NewRodas4(p.F, p.Jac, len(p.Y0), s),
 	}
 }
@@ -138,6 +139,7 @@ func TestBouncingBall(t *testing.T) {
 	s := ode.Settings{RelTol: 1e-10, AbsTol: 1e-12}
 	for name, in := range map[string]solver{
 		"DoPri5": ode.NewDoPri5(f, 2, s),
+		"DOP853": ode.NewDOP853(f, 2, s),
 		"Rodas4": ode.NewRodas4(f, jac, 2, s),
 	} {
 		tk := math.Sqrt(2 * h0 / g)
@@ -254,6 +256,7 @@ func TestSettingsErrors(t *testing.T) {
 	} {
 		for name, in := range map[string]odetest.Integrator{
 			"DoPri5": ode.NewDoPri5(f, 1, tc.s),
+			"DOP853": ode.NewDOP853(f, 1, tc.s),
 			"Rodas4": ode.NewRodas4(f, nil, 1, tc.s),
 		} {
 			y := []float64{1}
@@ -300,6 +303,7 @@ func TestMaxStepsAndStepSize(t *testing.T) {
 	blowUp := func(dy []float64, _ float64, y []float64) { dy[0] = y[0] * y[0] }
 	for name, in := range map[string]odetest.Integrator{
 		"DoPri5": ode.NewDoPri5(blowUp, 1, ode.Settings{}),
+		"DOP853": ode.NewDOP853(blowUp, 1, ode.Settings{}),
 		"Rodas4": ode.NewRodas4(blowUp, nil, 1, ode.Settings{}),
 	} {
 		y := []float64{1}
@@ -336,6 +340,44 @@ func TestStats(t *testing.T) {
 		sum.Factorizations += r2.Stats.Factorizations
 		if total != sum || r1.Stats.Steps == 0 || r1.Stats.Evals < 6*r1.Stats.Steps {
 			t.Errorf("%s: Stats %+v, per call %+v and %+v", name, total, r1.Stats, r2.Stats)
+		}
+	}
+}
+
+// With Observer.StepToTimes every output is the end of a step: a call that
+// stops at an output time takes the same steps up to it, so its final state
+// is bit-identical to that output; and the outputs keep the accuracy of the
+// steps.
+func TestStepToTimes(t *testing.T) {
+	p := odetest.HarmonicOscillator()
+	times := []float64{0.7, 1.3, 2.9, 3, 7.5, 10}
+	for name, s := range newSolvers(p) {
+		var rec []record
+		obs := observe(&rec, times)
+		obs.StepToTimes = true
+		y := p.Start()
+		res, err := s.Solve(y, p.T0, p.T1, obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec) != len(times) || res.Stats.Steps < len(times) {
+			t.Fatalf("%s: %d outputs in %d steps, want %d outputs, as many steps at least", name, len(rec), res.Stats.Steps, len(times))
+		}
+		for k, r := range rec {
+			exact := []float64{math.Cos(r.t), -math.Sin(r.t)}
+			if math.Abs(r.y[0]-exact[0]) > 1e-9 || math.Abs(r.y[1]-exact[1]) > 1e-9 {
+				t.Errorf("%s: y(%v) = %v, want %v", name, r.t, r.y, exact)
+			}
+			var rec2 []record
+			obs := observe(&rec2, times[:k+1])
+			obs.StepToTimes = true
+			y := p.Start()
+			if _, err := s.Solve(y, p.T0, times[k], obs); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(y, r.y) {
+				t.Errorf("%s: Solve to %v gives %v, the output there %v: not a step's end", name, times[k], y, r.y)
+			}
 		}
 	}
 }

@@ -60,7 +60,7 @@ const (
 	DefaultMaxSteps = 100000
 )
 
-// Settings configures the adaptive integrators DoPri5 and Rodas4. The zero
+// Settings configures the adaptive integrators DoPri5, DOP853 and Rodas4. The zero
 // value is valid: every zero field takes the documented default.
 //
 // The step-size controller keeps, for every component i,

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/doppelhealth/doppel/model/pkpd"
 	"github.com/doppelhealth/doppel/model/t1d"
 )
 
@@ -29,6 +31,7 @@ type validationCheck struct {
 	Unit      string  `json:"unit"`
 	MaxError  float64 `json:"max_error"`
 	AtMinute  float64 `json:"at_minute"`
+	Where     string  `json:"where,omitempty"`
 	Tolerance float64 `json:"tolerance"`
 	Pass      bool    `json:"pass"`
 }
@@ -44,16 +47,29 @@ each compared quantity is printed with its largest error, its tolerance and
 PASS or FAIL. The exit status is 1 if any check fails.
 
 The t1d cases are runs of simglucose v0.2.11 (commit a6f6777): the plain
-patient ODE and closed-loop basal-bolus days; the data are embedded in the
-binary.`,
+patient ODE and closed-loop basal-bolus days. The pkpd cases are the PK/PD
+reference set (R 4.2.2 with deSolve and nlme): 1- and 2-compartment models
+in closed form and on the ODE path (a NONMEM data set, steady state, 1000
+simulated subjects), pharmacodynamic models, the vancomycin MAP fit and dose
+recommendation, and the DDI and pharmacogenomics vectors. The data are
+embedded in the binary.`,
 		Example: `  doppel validate
+  doppel validate pkpd
   doppel validate t1d --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 && args[0] != "t1d" {
-				return usageError(fmt.Errorf("unknown model %q; valid: t1d", args[0]))
+			var cases []validationCase
+			if len(args) == 1 {
+				var ok bool
+				if cases, ok = runValidation(args[0]); !ok {
+					return usageError(fmt.Errorf("unknown model %q; valid: %s", args[0], strings.Join(validationModels(), ", ")))
+				}
+			} else {
+				for _, m := range validationModels() {
+					c, _ := runValidation(m)
+					cases = append(cases, c...)
+				}
 			}
-			cases := runValidation()
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -79,12 +95,54 @@ binary.`,
 	return c
 }
 
-// runValidation runs the reference cases of model/t1d.
-func runValidation() []validationCase {
-	var out []validationCase
-	for _, vc := range t1d.ValidationCases() {
-		c := validationCase{Model: "t1d", Name: vc.Name, Description: vc.Description, Reference: vc.Reference, Pass: true}
-		checks, err := vc.Run()
+// validationModels lists the models with reference cases, in the order
+// printed.
+func validationModels() []string { return []string{"t1d", "pkpd"} }
+
+// runValidation runs the reference cases of one model; ok is false for a
+// model without cases.
+func runValidation(model string) (cases []validationCase, ok bool) {
+	type result struct {
+		quantity, unit, where string
+		maxError, atMinute    float64
+		tolerance             float64
+		pass                  bool
+	}
+	type refCase struct {
+		name, description, reference string
+		run                          func() ([]result, error)
+	}
+	var refs []refCase
+	switch model {
+	case "t1d":
+		for _, vc := range t1d.ValidationCases() {
+			refs = append(refs, refCase{vc.Name, vc.Description, vc.Reference, func() ([]result, error) {
+				checks, err := vc.Run()
+				out := make([]result, len(checks))
+				for i, ch := range checks {
+					out[i] = result{quantity: ch.Quantity, unit: ch.Unit, maxError: ch.MaxError, atMinute: ch.At, tolerance: ch.Tolerance, pass: ch.Pass()}
+				}
+				return out, err
+			}})
+		}
+	case "pkpd":
+		for _, vc := range pkpd.ValidationCases() {
+			refs = append(refs, refCase{vc.Name, vc.Description, vc.Reference, func() ([]result, error) {
+				checks, err := vc.Run()
+				out := make([]result, len(checks))
+				for i, ch := range checks {
+					// pkpd times are in h.
+					out[i] = result{quantity: ch.Quantity, unit: ch.Unit, where: ch.Where, maxError: ch.MaxError, atMinute: 60 * ch.At, tolerance: ch.Tolerance, pass: ch.Pass()}
+				}
+				return out, err
+			}})
+		}
+	default:
+		return nil, false
+	}
+	for _, rc := range refs {
+		c := validationCase{Model: model, Name: rc.name, Description: rc.description, Reference: rc.reference, Pass: true}
+		checks, err := rc.run()
 		if err != nil {
 			c.Error, c.Pass = err.Error(), false
 		}
@@ -92,15 +150,14 @@ func runValidation() []validationCase {
 			c.Error, c.Pass = errors.New("no checks").Error(), false
 		}
 		for _, ch := range checks {
-			pass := ch.Pass()
 			c.Checks = append(c.Checks, validationCheck{
-				Quantity: ch.Quantity, Unit: ch.Unit, MaxError: ch.MaxError, AtMinute: ch.At, Tolerance: ch.Tolerance, Pass: pass,
+				Quantity: ch.quantity, Unit: ch.unit, MaxError: ch.maxError, AtMinute: ch.atMinute, Where: ch.where, Tolerance: ch.tolerance, Pass: ch.pass,
 			})
-			c.Pass = c.Pass && pass
+			c.Pass = c.Pass && ch.pass
 		}
-		out = append(out, c)
+		cases = append(cases, c)
 	}
-	return out
+	return cases, true
 }
 
 func printValidation(e *env, cases []validationCase) {

@@ -13,6 +13,14 @@ import "math"
 // At tight tolerances (RelTol below about 1e-7) it takes far fewer steps
 // than DoPri5 for the same accuracy; at loose ones DoPri5 is cheaper.
 //
+// Its stability interval on the negative real axis is about [-6.1, 0] in
+// h·λ. Beyond it, on a mildly stiff problem whose fast mode has decayed
+// (an emptied depot compartment), its error estimator can miss the growth
+// of that mode, and the error can exceed the tolerance hundreds of times
+// (400 times seen at RelTol 1e-10, where DoPri5 stays within it): when the
+// largest rate λmax of the problem is known, bound Settings.MaxStep by about
+// 5/λmax, or use Rodas4.
+//
 // Every call of Integrate or Solve is a restart: it chooses its first step by
 // Settings.InitialStep or Hairer's heuristic and carries nothing over from
 // earlier calls, so its result depends only on its arguments and Settings.

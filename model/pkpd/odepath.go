@@ -31,9 +31,20 @@ type ODEModel struct {
 	// differences when nil).
 	Jac ode.Jacobian
 	// Stiff selects ode.Rodas4. Otherwise the method is ode.DOP853 (order
-	// 8) when Settings.RelTol is at most 1e-7, as by default, and
-	// ode.DoPri5 (order 5) at looser tolerances.
+	// 8) when Settings.RelTol is at most 1e-7, as by default, and MaxRate
+	// is set; else ode.DoPri5 (order 5).
 	Stiff bool
+	// MaxRate, if not 0, is an upper bound in 1/h of the magnitude of the
+	// eigenvalues of the Jacobian of RHS along the solution (for instance
+	// its largest absolute row sum; the built-in models set it). DOP853
+	// needs it: its steps are bounded by 5/MaxRate, inside its stability
+	// interval on the negative real axis (about [-6.1, 0]), where its
+	// error estimator is reliable. Beyond it, where a fast mode has decayed
+	// to nothing (an emptied depot, a distribution phase), the estimator
+	// misses the growth of that mode: on reference case f with outputs
+	// every 24 h the error reached 4e-8 relative at RelTol 1e-10, against
+	// 4e-11 with the bound.
+	MaxRate float64
 	// Linear declares RHS linear in the amounts (no constant term): steady
 	// states are then solved as a geometric series instead of by
 	// repeating the dose interval until the state settles.
@@ -69,18 +80,27 @@ func (m ODEModel) check() error {
 	if m.RHS == nil {
 		return fmt.Errorf("pkpd: ODEModel.RHS is nil")
 	}
+	if !(m.MaxRate >= 0) || math.IsInf(m.MaxRate, 0) {
+		return fmt.Errorf("pkpd: ODEModel.MaxRate is %g, want a finite value >= 0", m.MaxRate)
+	}
 	return nil
 }
 
 // tightRelTol is the largest RelTol at which the non-stiff ODE path uses
-// DOP853: at tight tolerances the method of order 8 needs far fewer
-// evaluations of f than DoPri5 (Hairer, Nørsett, Wanner, Solving ODEs I,
-// §II.10; on reference case f at RelTol 1e-10, 5 times fewer in all and 5
-// times less time, see BenchmarkPopsimODE). It ends its steps at the output
-// times (ode.Observer.StepToTimes): its continuous extension, applied to
-// long steps across a decayed fast mode (an emptied depot), is far less
-// accurate than its steps (1.9e-5 relative on case f, against 2e-11).
+// DOP853 (when MaxRate is known): at tight tolerances the method of order 8
+// needs far fewer evaluations of f than DoPri5 (Hairer, Nørsett, Wanner,
+// Solving ODEs I, §II.10; on reference case f at RelTol 1e-10, 2.5 times
+// fewer and 4 to 5 times less time, see BenchmarkPopsimODE). It ends its
+// steps at the output times (ode.Observer.StepToTimes), so that every
+// output is under its error control: on case f its continuous extension
+// was 25 times less accurate than its steps (5e-10 against 2e-11).
 const tightRelTol = 1e-7
+
+// d8StableStep bounds h·MaxRate for DOP853, inside its real stability
+// interval of length about 6.1 (the threshold of h·λ at which Hairer's
+// DOP853 code reports stiffness, Solving ODEs I, §II.10 and §IV.2), with a
+// margin.
+const d8StableStep = 5
 
 // odeStepper integrates an ODEModel between events.
 type odeStepper struct {
@@ -115,7 +135,10 @@ func newODEStepper(m ODEModel) *odeStepper {
 	switch {
 	case m.Stiff:
 		st.integ = ode.NewRodas4(f, m.Jac, m.NumCmt, set)
-	case set.RelTol != 0 && set.RelTol <= tightRelTol && !m.dopri5:
+	case set.RelTol != 0 && set.RelTol <= tightRelTol && m.MaxRate > 0 && !m.dopri5:
+		if hs := d8StableStep / m.MaxRate; set.MaxStep == 0 || set.MaxStep > hs {
+			set.MaxStep = hs
+		}
 		st.integ = ode.NewDOP853(f, m.NumCmt, set)
 		st.stepToTimes = true
 	default:
@@ -220,9 +243,13 @@ func LinearODE(m Linear, p Params) (ODEModel, error) {
 	}
 	spec := m.Spec()
 	rhs := rhsWith(make([]float64, spec.NumCmt))
+	// The largest absolute row sum of the Jacobian: the depot, central and
+	// peripheral rows.
+	maxRate := math.Max(ka, ke+k21+k31+ka)
+	maxRate = math.Max(maxRate, math.Max(k12+k21, k13+k31))
 	return ODEModel{
 		NumCmt: spec.NumCmt, DoseCmt: spec.DoseCmt, ObsCmt: spec.ObsCmt,
-		Volume: p.V1, RHS: rhs, Linear: true, rhsWith: rhsWith,
+		Volume: p.V1, RHS: rhs, Linear: true, MaxRate: maxRate, rhsWith: rhsWith,
 	}, nil
 }
 
@@ -267,7 +294,10 @@ func (p MichaelisMenten) ODE() (ODEModel, error) {
 		c := a[o] / p.V
 		dy[o] = in - p.Vmax*c/(p.Km+c) - p.CL*c
 	}
-	return ODEModel{NumCmt: 1 + o, DoseCmt: 1, ObsCmt: 1 + o, Volume: p.V, RHS: rhs}, nil
+	// |∂(dA/dt)/∂A| = Vmax·Km/(V·(Km+C)²) + CL/V <= Vmax/(V·Km) + CL/V,
+	// plus KA in the central row from the depot (0 without one).
+	maxRate := p.KA + p.Vmax/(p.V*p.Km) + p.CL/p.V
+	return ODEModel{NumCmt: 1 + o, DoseCmt: 1, ObsCmt: 1 + o, Volume: p.V, RHS: rhs, MaxRate: maxRate}, nil
 }
 
 // Transit is a 1-compartment model with transit-compartment absorption
@@ -316,5 +346,7 @@ func (p Transit) ODE() (ODEModel, error) {
 		dy[nc] = ktr*a[nc-1] - ka*a[nc]
 		dy[nc+1] = ka*a[nc] - k*a[nc+1]
 	}
-	return ODEModel{NumCmt: nc + 2, DoseCmt: 1, ObsCmt: nc + 2, Volume: p.V, RHS: rhs, Linear: true}, nil
+	// The largest absolute row sum of the Jacobian.
+	maxRate := math.Max(2*ktr, math.Max(ktr+ka, ka+k))
+	return ODEModel{NumCmt: nc + 2, DoseCmt: 1, ObsCmt: nc + 2, Volume: p.V, RHS: rhs, Linear: true, MaxRate: maxRate}, nil
 }

@@ -84,6 +84,19 @@ func BenchmarkDoPri5HarmonicOscillator(b *testing.B) {
 	benchmark(b, p, ode.NewDoPri5(p.F, 2, ode.Settings{RelTol: 1e-8}))
 }
 
+// At RelTol 1e-10 on the harmonic oscillator over [0, 10] (errors 7.7e-11
+// and 6.5e-11), DOP853 takes 33 steps and 398 evaluations of f, DoPri5 338
+// and 2030: about 12 µs against 100 µs.
+func BenchmarkDoPri5HarmonicOscillatorTight(b *testing.B) {
+	p := odetest.HarmonicOscillator()
+	benchmark(b, p, ode.NewDoPri5(p.F, 2, ode.Settings{RelTol: 1e-10, AbsTol: 1e-12}))
+}
+
+func BenchmarkDOP853HarmonicOscillatorTight(b *testing.B) {
+	p := odetest.HarmonicOscillator()
+	benchmark(b, p, ode.NewDOP853(p.F, 2, ode.Settings{RelTol: 1e-10, AbsTol: 1e-12}))
+}
+
 func BenchmarkDoPri5HarmonicOscillatorDense(b *testing.B) {
 	p := odetest.HarmonicOscillator()
 	d := ode.NewDoPri5(p.F, 2, ode.Settings{RelTol: 1e-8})

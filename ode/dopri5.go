@@ -57,13 +57,14 @@ type DoPri5 struct {
 	told      float64      // start of the last accepted step
 	h         float64      // length of the last accepted step
 	logFacOld float64      // log of the previous error norm, for the PI controller
+	logFacMin float64      // log(1e-4), the floor of logFacOld, computed once
 }
 
 // NewDoPri5 returns a DoPri5 integrator for an n-dimensional system. Invalid
 // Settings are reported, naming the field, by every call of Integrate and
 // Solve. It panics if f is nil or n < 1 (programmer errors).
 func NewDoPri5(f Func, n int, s Settings) *DoPri5 {
-	d := &DoPri5{}
+	d := &DoPri5{logFacMin: math.Log(1e-4)}
 	buf := d.setup(d, "DoPri5", 5, 1.01, f, n, s, 12*n)
 	for i := range d.k {
 		d.k[i] = buf.next(n)
@@ -75,7 +76,7 @@ func NewDoPri5(f Func, n int, s Settings) *DoPri5 {
 }
 
 func (d *DoPri5) begin() []float64 {
-	d.logFacOld = math.Log(1e-4)
+	d.logFacOld = d.logFacMin
 	return d.k[0]
 }
 
@@ -128,7 +129,7 @@ func (d *DoPri5) accept(y []float64, t, h, errn float64, dense bool) float64 {
 	logErr := math.Log(errn)
 	fac := math.Exp(dpExpo1*logErr - dpBeta*d.logFacOld)
 	fac = math.Max(1/dpFacMax, math.Min(1/dpFacMin, fac/dpSafe))
-	d.logFacOld = math.Max(logErr, math.Log(1e-4))
+	d.logFacOld = math.Max(logErr, d.logFacMin)
 	if dense {
 		d.prepareDense(y, t, h)
 	}

@@ -41,7 +41,8 @@
 // # Dense output and events
 //
 // Solve is Integrate with an Observer: the state at requested output times,
-// computed by the method's continuous extension without shortening steps,
+// computed by the method's continuous extension without shortening steps
+// (or, with Observer.StepToTimes, at the ends of steps that land on them),
 // and the zero crossings of event functions g(t, y), located by the Illinois
 // method on the continuous extension. A terminal event stops the
 // integration there, with y holding the state at the crossing, so that the

@@ -3,7 +3,9 @@
 //
 //	doppel sim FILE.yaml [--out run.csv] [--plot run.png] [--json]
 //	doppel trial FILE.yaml [flags]
-//	doppel validate [--json]
+//	doppel validate [t1d|pkpd] [--json]
+//	doppel fit FILE.yaml [--json]
+//	doppel dose FILE.yaml [--json] [--plot dose.png]
 //	doppel models [NAME] [--json]
 //
 // Exit status: 0 success; 1 the run failed (a model error, a failed

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/doppelhealth/doppel/model/pkpd"
+	"github.com/doppelhealth/doppel/model/refcheck"
 	"github.com/doppelhealth/doppel/model/t1d"
 )
 
@@ -102,47 +103,19 @@ func validationModels() []string { return []string{"t1d", "pkpd"} }
 // runValidation runs the reference cases of one model; ok is false for a
 // model without cases.
 func runValidation(model string) (cases []validationCase, ok bool) {
-	type result struct {
-		quantity, unit, where string
-		maxError, atMinute    float64
-		tolerance             float64
-		pass                  bool
-	}
-	type refCase struct {
-		name, description, reference string
-		run                          func() ([]result, error)
-	}
-	var refs []refCase
+	var refs []refcheck.Case
+	minutesPer := 1.0 // the model's time unit, in min
 	switch model {
 	case "t1d":
-		for _, vc := range t1d.ValidationCases() {
-			refs = append(refs, refCase{vc.Name, vc.Description, vc.Reference, func() ([]result, error) {
-				checks, err := vc.Run()
-				out := make([]result, len(checks))
-				for i, ch := range checks {
-					out[i] = result{quantity: ch.Quantity, unit: ch.Unit, maxError: ch.MaxError, atMinute: ch.At, tolerance: ch.Tolerance, pass: ch.Pass()}
-				}
-				return out, err
-			}})
-		}
+		refs = t1d.ValidationCases()
 	case "pkpd":
-		for _, vc := range pkpd.ValidationCases() {
-			refs = append(refs, refCase{vc.Name, vc.Description, vc.Reference, func() ([]result, error) {
-				checks, err := vc.Run()
-				out := make([]result, len(checks))
-				for i, ch := range checks {
-					// pkpd times are in h.
-					out[i] = result{quantity: ch.Quantity, unit: ch.Unit, where: ch.Where, maxError: ch.MaxError, atMinute: 60 * ch.At, tolerance: ch.Tolerance, pass: ch.Pass()}
-				}
-				return out, err
-			}})
-		}
+		refs, minutesPer = pkpd.ValidationCases(), 60 // pkpd times are in h
 	default:
 		return nil, false
 	}
 	for _, rc := range refs {
-		c := validationCase{Model: model, Name: rc.name, Description: rc.description, Reference: rc.reference, Pass: true}
-		checks, err := rc.run()
+		c := validationCase{Model: model, Name: rc.Name, Description: rc.Description, Reference: rc.Reference, Pass: true}
+		checks, err := rc.Run()
 		if err != nil {
 			c.Error, c.Pass = err.Error(), false
 		}
@@ -151,9 +124,9 @@ func runValidation(model string) (cases []validationCase, ok bool) {
 		}
 		for _, ch := range checks {
 			c.Checks = append(c.Checks, validationCheck{
-				Quantity: ch.quantity, Unit: ch.unit, MaxError: ch.maxError, AtMinute: ch.atMinute, Where: ch.where, Tolerance: ch.tolerance, Pass: ch.pass,
+				Quantity: ch.Quantity, Unit: ch.Unit, MaxError: ch.MaxError, AtMinute: minutesPer * ch.At, Where: ch.Where, Tolerance: ch.Tolerance, Pass: ch.Pass(),
 			})
-			c.Pass = c.Pass && ch.pass
+			c.Pass = c.Pass && ch.Pass()
 		}
 		cases = append(cases, c)
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/doppelhealth/doppel/model/refcheck"
 )
 
 // Reference files of the validation cases (refdata/README.md): outputs of
@@ -18,33 +20,6 @@ import (
 //
 //go:embed refdata/*.csv
 var valRefFiles embed.FS
-
-// ValidationCase is one reference case of the package: a published or
-// peer-tool (R deSolve/nlme) result that the models reproduce. Run computes
-// it and compares; it does no I/O (the reference data are embedded).
-type ValidationCase struct {
-	Name        string // short identifier, e.g. "b_2cmt_multidose_nonmem"
-	Description string // what is computed
-	Reference   string // the reference files and their origin
-	Run         func() ([]Check, error)
-}
-
-// Check is one quantity of a validation case compared with its reference.
-type Check struct {
-	Quantity string // what is compared, e.g. "C vs R closed form, closed form"
-	// Unit is the unit of MaxError and Tolerance: "relative" for
-	// |got − ref|/max(|ref|, floor), the floor (stated in Quantity) keeping
-	// values near 0 from dominating; otherwise the unit of an absolute
-	// error or a count.
-	Unit      string
-	MaxError  float64 // largest deviation from the reference (NaN fails)
-	At        float64 // time of the largest deviation, h (0 when the reference has no time axis)
-	Where     string  // where the largest deviation is, in words ("t = 72 h", "row 12 (fm 0.9, [I]/Ki 10)")
-	Tolerance float64 // the bar MaxError must not exceed
-}
-
-// Pass reports whether the check is within its tolerance.
-func (c Check) Pass() bool { return c.MaxError <= c.Tolerance }
 
 // ValidationCases returns the package's reference cases, a to h of the
 // Doppel PK/PD reference set (R 4.2.2, deSolve 1.34, nlme; refdata/README.md):
@@ -63,9 +38,10 @@ func (c Check) Pass() bool { return c.MaxError <= c.Tolerance }
 // comments of each case: closed form against R's closed form 1e-10
 // relative (both exact to rounding; the files hold 12–15 digits), against
 // R's lsoda (rtol 1e-10) 1e-9, and the ODE path (RelTol 1e-10) 1e-8.
-func ValidationCases() []ValidationCase {
+// Each check's At is in h and its Where names the place in words.
+func ValidationCases() []refcheck.Case {
 	const rScripts = " (R 4.2.2 + deSolve 1.34 lsoda rtol 1e-10, atol 1e-12; "
-	return []ValidationCase{
+	return []refcheck.Case{
 		{
 			Name:        "a_1cmt_oral",
 			Description: "1-compartment oral: 320 mg at 0, ka 1.5/h, ke 0.08/h, V 40 L; closed form and ODE path 0–24 h, Cmax, tmax, AUC",
@@ -82,7 +58,7 @@ func ValidationCases() []ValidationCase {
 			Name:        "h_ss_1cmt_oral",
 			Description: "NONMEM SS=1: 1-compartment oral 320 mg q12h (ka 1.5/h, CL 3.2 L/h, V 40 L), one interval; closed form and ODE path",
 			Reference:   "refdata/h_ss_1cmt_oral.csv (R closed form and 80 explicit doses with lsoda; h_steady_state.R)",
-			Run: func() ([]Check, error) {
+			Run: func() ([]refcheck.Check, error) {
 				return valCaseH("h_ss_1cmt_oral.csv", Linear{Depot: true}, Params{CL: 3.2, V1: 40, KA: 1.5},
 					Record{ID: 1, EVID: 1, AMT: 320, II: 12, SS: 1, CMT: 1}, "conc_ode_80_doses")
 			},
@@ -91,7 +67,7 @@ func ValidationCases() []ValidationCase {
 			Name:        "h_ss_2cmt_infusion",
 			Description: "NONMEM SS=1: 2-compartment model b, 100 mg over 1 h q8h into the central compartment, one interval; closed form and ODE path",
 			Reference:   "refdata/h_ss_2cmt_infusion.csv (R closed form and 120 explicit doses with lsoda; h_steady_state.R)",
-			Run: func() ([]Check, error) {
+			Run: func() ([]refcheck.Check, error) {
 				return valCaseH("h_ss_2cmt_infusion.csv", valModelB, valParamsB,
 					Record{ID: 1, EVID: 1, AMT: 100, RATE: 100, II: 8, SS: 1, CMT: 2}, "conc_ode_120_doses")
 			},
@@ -142,7 +118,7 @@ var (
 	valParamsB = Params{CL: 5, V1: 20, Q2: 10, V2: 50, KA: 1}
 )
 
-func valCaseA() ([]Check, error) {
+func valCaseA() ([]refcheck.Check, error) {
 	ref, err := valRead("a_1cmt_oral.csv")
 	if err != nil {
 		return nil, err
@@ -185,7 +161,7 @@ func valCaseA() ([]Check, error) {
 		{"closed form", func(t []float64) ([]float64, error) { return m.Predict(p, s, t) }},
 		{"ODE path", func(t []float64) ([]float64, error) { return om.Predict(so, t) }},
 	}
-	var checks []Check
+	var checks []refcheck.Check
 	for k, path := range paths {
 		c, err := path.predict(times)
 		if err != nil {
@@ -298,7 +274,7 @@ func valArgmax(c func([]float64) ([]float64, error), lo, hi float64) (tmax, cmax
 	return tmax, cmax, err
 }
 
-func valCaseB() ([]Check, error) {
+func valCaseB() ([]refcheck.Check, error) {
 	data, err := valRefFiles.ReadFile("refdata/b_2cmt_multidose_nonmem.csv")
 	if err != nil {
 		return nil, err
@@ -345,7 +321,7 @@ func valCaseB() ([]Check, error) {
 		{"closed form", valModelB.Spec(), func(s *Schedule) (*Profile, error) { return valModelB.Simulate(valParamsB, s, times) }},
 		{"ODE path", om.Spec(), func(s *Schedule) (*Profile, error) { return om.Simulate(s, times) }},
 	}
-	var checks []Check
+	var checks []refcheck.Check
 	for k, path := range paths {
 		spec := path.spec
 		spec.Covariates = ds.Covariates
@@ -406,7 +382,7 @@ func valCaseB() ([]Check, error) {
 	return append(checks, eM.check("macro-constants alpha, beta", "relative", 1e-13)), nil
 }
 
-func valCaseH(file string, m Linear, p Params, rec Record, odeCol string) ([]Check, error) {
+func valCaseH(file string, m Linear, p Params, rec Record, odeCol string) ([]refcheck.Check, error) {
 	ref, err := valRead(file)
 	if err != nil {
 		return nil, err
@@ -433,7 +409,7 @@ func valCaseH(file string, m Linear, p Params, rec Record, odeCol string) ([]Che
 	if err != nil {
 		return nil, err
 	}
-	var checks []Check
+	var checks []refcheck.Check
 	for k, path := range []struct {
 		name string
 		spec Spec
@@ -484,7 +460,7 @@ func valCaseH(file string, m Linear, p Params, rec Record, odeCol string) ([]Che
 	return checks, nil
 }
 
-func valCaseF() ([]Check, error) {
+func valCaseF() ([]refcheck.Check, error) {
 	pt, err := valRead("f_popsim_params.csv")
 	if err != nil {
 		return nil, err
@@ -546,7 +522,7 @@ func valCaseF() ([]Check, error) {
 			return nil, fmt.Errorf("pkpd: subject %d: %w", i+1, err)
 		}
 	}
-	var checks []Check
+	var checks []refcheck.Check
 	// Closed form vs R's closed form, 12 digits: 1e-10 relative, floor
 	// 1e-4 mg/L (1e-14 absolute); the ODE path (RelTol 1e-10) 1e-8, floor
 	// 1e-3 mg/L (1e-11 absolute): TestPopsim.
@@ -597,14 +573,14 @@ func valQuantile7(x []float64, p float64) float64 {
 }
 
 // valCaseD wraps PDValidationCases (its tolerances are documented there).
-func valCaseD() ([]Check, error) {
+func valCaseD() ([]refcheck.Check, error) {
 	pd, err := PDValidationCases()
 	if err != nil {
 		return nil, err
 	}
-	checks := make([]Check, len(pd))
+	checks := make([]refcheck.Check, len(pd))
 	for i, c := range pd {
-		checks[i] = Check{Quantity: c.Name, Unit: "relative", MaxError: c.MaxError, At: c.At,
+		checks[i] = refcheck.Check{Quantity: c.Name, Unit: "relative", MaxError: c.MaxError, At: c.At,
 			Where: fmt.Sprintf("t = %g h", c.At), Tolerance: c.Tolerance}
 	}
 	return checks, nil
@@ -674,7 +650,7 @@ func valFitE() (*DrugModel, *FitResult, map[string]float64, error) {
 	return m, res, ref, nil
 }
 
-func valCaseEFit() ([]Check, error) {
+func valCaseEFit() ([]refcheck.Check, error) {
 	_, res, ref, err := valFitE()
 	if err != nil {
 		return nil, err
@@ -682,7 +658,7 @@ func valCaseEFit() ([]Check, error) {
 	// The bar is 1e-3 relative; the estimate agrees with R's
 	// BFGS to about 1e-7 (R's BFGS and Nelder-Mead differ by 4e-7), and
 	// TestFitVancomycin holds it to 1e-6.
-	var checks []Check
+	var checks []refcheck.Check
 	for _, c := range []struct {
 		name, key string
 		got       float64
@@ -696,13 +672,13 @@ func valCaseEFit() ([]Check, error) {
 		if !ok {
 			return nil, fmt.Errorf("pkpd: refdata/e_vanco_map.csv: no quantity %q", c.key)
 		}
-		checks = append(checks, Check{Quantity: c.name, Unit: "relative", MaxError: valRel(c.got, want, 0),
+		checks = append(checks, refcheck.Check{Quantity: c.name, Unit: "relative", MaxError: valRel(c.got, want, 0),
 			Where: fmt.Sprintf("%.10g vs %.10g", c.got, want), Tolerance: 1e-3})
 	}
 	return checks, nil
 }
 
-func valCaseEDose() ([]Check, error) {
+func valCaseEDose() ([]refcheck.Check, error) {
 	m, fit, ref, err := valFitE()
 	if err != nil {
 		return nil, err
@@ -724,7 +700,7 @@ func valCaseEDose() ([]Check, error) {
 	// The recommendation is exact (a choice among 250 mg steps); the AUC24
 	// 2·dose/CL to 1e-7 relative with our fit, whose CL agrees with R's
 	// to about 2e-8 (TestDoseVancomycin).
-	return []Check{
+	return []refcheck.Check{
 		{Quantity: "recommended dose", Unit: "mg", MaxError: math.Abs(r.Amount - wantDose),
 			Where: fmt.Sprintf("%g mg q%gh over %g h", r.Amount, r.Every, r.Infusion), Tolerance: 0},
 		{Quantity: "recommended interval", Unit: "h", MaxError: math.Abs(r.Every - 12),
@@ -734,8 +710,8 @@ func valCaseEDose() ([]Check, error) {
 	}, nil
 }
 
-func valCaseGDDI() ([]Check, error) {
-	var checks []Check
+func valCaseGDDI() ([]refcheck.Check, error) {
+	var checks []refcheck.Check
 	rev, err := valRead("g_ddi_static_reversible.csv")
 	if err != nil {
 		return nil, err
@@ -815,7 +791,7 @@ func valCaseGDDI() ([]Check, error) {
 	return append(checks, e.check("FDA basic models Igut, R1, R1,gut, R2, R3, 3 inhibitors", "relative", 1e-9)), nil
 }
 
-func valCaseGPGx() ([]Check, error) {
+func valCaseGPGx() ([]refcheck.Check, error) {
 	t, err := valRead("g_pgx_activity_scores.csv")
 	if err != nil {
 		return nil, err
@@ -865,7 +841,7 @@ func valCaseGPGx() ([]Check, error) {
 		// 8 significant digits: 1e-7 relative (TestPGxActivityScores).
 		eAUC.add(valRel(1/f, v[0], 0), 0, where)
 	}
-	return []Check{
+	return []refcheck.Check{
 		{Quantity: fmt.Sprintf("phenotype mismatches, %d diplotypes", len(t.rows)), Unit: "diplotypes",
 			MaxError: float64(mismatches), Where: firstMismatch, Tolerance: 0},
 		eAS.check("activity score (diplotypes with a score)", "activity score", 0),
@@ -904,15 +880,15 @@ func (m *valMax) add(e, at float64, where string) {
 	m.n++
 }
 
-func (m *valMax) check(quantity, unit string, tol float64) Check {
+func (m *valMax) check(quantity, unit string, tol float64) refcheck.Check {
 	if m.n == 0 {
-		return Check{Quantity: quantity, Unit: unit, MaxError: math.NaN(), Where: "nothing compared", Tolerance: tol}
+		return refcheck.Check{Quantity: quantity, Unit: unit, MaxError: math.NaN(), Where: "nothing compared", Tolerance: tol}
 	}
-	return Check{Quantity: quantity, Unit: unit, MaxError: m.err, At: m.at, Where: m.where, Tolerance: tol}
+	return refcheck.Check{Quantity: quantity, Unit: unit, MaxError: m.err, At: m.at, Where: m.where, Tolerance: tol}
 }
 
-func valSingle(quantity, unit string, e, at, tol float64) Check {
-	return Check{Quantity: quantity, Unit: unit, MaxError: e, At: at, Where: fmt.Sprintf("t = %.10g h", at), Tolerance: tol}
+func valSingle(quantity, unit string, e, at, tol float64) refcheck.Check {
+	return refcheck.Check{Quantity: quantity, Unit: unit, MaxError: e, At: at, Where: fmt.Sprintf("t = %.10g h", at), Tolerance: tol}
 }
 
 // valTable is an embedded reference CSV: header and text cells.

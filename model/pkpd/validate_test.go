@@ -2,7 +2,6 @@ package pkpd_test
 
 import (
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/doppelhealth/doppel/model/pkpd"
@@ -45,24 +44,6 @@ func TestValidationCases(t *testing.T) {
 		"f_popsim_1000", "d_pd", "e_vanco_fit", "e_vanco_dose", "g_ddi", "g_pgx"} {
 		if !seen[name] {
 			t.Errorf("no case %q", name)
-		}
-	}
-}
-
-func TestCheckPass(t *testing.T) {
-	for _, tc := range []struct {
-		c    pkpd.Check
-		want bool
-	}{
-		{pkpd.Check{MaxError: 1e-9, Tolerance: 1e-8}, true},
-		{pkpd.Check{MaxError: 0, Tolerance: 0}, true},
-		{pkpd.Check{MaxError: 2e-8, Tolerance: 1e-8}, false},
-		{pkpd.Check{MaxError: 1, Tolerance: 0}, false},
-		{pkpd.Check{MaxError: math.NaN(), Tolerance: 1}, false},
-		{pkpd.Check{MaxError: math.Inf(1), Tolerance: 1}, false},
-	} {
-		if got := tc.c.Pass(); got != tc.want {
-			t.Errorf("%+v: Pass() = %v, want %v", tc.c, got, tc.want)
 		}
 	}
 }

@@ -10,34 +10,14 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/doppelhealth/doppel/model/refcheck"
 )
 
 // Reference runs of simglucose a6f6777 (refdata/README.md).
 //
 //go:embed refdata/*.csv refdata/simglucose30/*.csv.gz
 var refFiles embed.FS
-
-// ValidationCase is one reference run of simglucose that the model
-// reproduces. Run simulates it and compares; it does no I/O (the reference
-// data are embedded).
-type ValidationCase struct {
-	Name        string // short identifier, e.g. "bb_24h_adult_001"
-	Description string // what is simulated
-	Reference   string // the reference file and its origin
-	Run         func() ([]Check, error)
-}
-
-// Check is one quantity of a validation case compared with its reference.
-type Check struct {
-	Quantity  string  // what is compared, e.g. "BG (Gs/Vg) every minute"
-	Unit      string  // unit of MaxError and Tolerance
-	MaxError  float64 // largest deviation from the reference
-	At        float64 // time of the largest deviation, min
-	Tolerance float64 // the bar MaxError must not exceed
-}
-
-// Pass reports whether the check is within its tolerance.
-func (c Check) Pass() bool { return c.MaxError <= c.Tolerance }
 
 // Tolerances of the validation checks (MODEL.md §11): BG within 1e-3 mg/dL
 // (the accuracy bar; simglucose itself integrates with rtol 1e-6), delivered
@@ -53,19 +33,20 @@ const (
 
 // ValidationCases returns the model's reference cases: the plain patient ODE
 // and the closed-loop basal-bolus runs of simglucose.
+// Each check's At is in min from the start of the run; Where is empty.
 //
 // To add a closed-loop simglucose run with the columns of the bb_24h files
 // (t_min, BG, CHO, insulin, states x0_… to x12_…; basal-bolus controller,
 // Insulet pump, noiseless Navigator sensor, any meals), copy it into refdata/
 // with its provenance in refdata/README.md and add
 // closedLoopCase(file name without .csv, patient name) below.
-func ValidationCases() []ValidationCase {
-	cases := []ValidationCase{
+func ValidationCases() []refcheck.Case {
+	cases := []refcheck.Case{
 		{
 			Name:        "ode_adult_001_basal_meal50g_8h",
 			Description: "patient ODE only: adult#001, constant basal u2ss·BW/6000 U/min, 50 g announced at 60 min, 8 h",
 			Reference:   "refdata/ode_adult_001_basal_meal50g_8h.csv (simglucose a6f6777 T1DPatient.step)",
-			Run:         func() ([]Check, error) { return runODECase("ode_adult_001_basal_meal50g_8h.csv", "adult#001") },
+			Run:         func() ([]refcheck.Check, error) { return runODECase("ode_adult_001_basal_meal50g_8h.csv", "adult#001") },
 		},
 		closedLoopCase("bb_24h_adult_001", "adult#001"),
 		closedLoopCase("bb_24h_adolescent_001", "adolescent#001"),
@@ -91,12 +72,12 @@ func ValidationCases() []ValidationCase {
 // closedLoopCase is a simglucose run with the basal-bolus controller, the
 // Insulet pump and a noiseless Navigator sensor whose meals are read from the
 // CHO column of the reference (announced g/min during one sample).
-func closedLoopCase(name, patient string) ValidationCase {
-	return ValidationCase{
+func closedLoopCase(name, patient string) refcheck.Case {
+	return refcheck.Case{
 		Name:        strings.TrimPrefix(name, "simglucose30/"),
 		Description: "closed loop: " + patient + ", basal-bolus controller, Insulet pump, noiseless Navigator CGM, meals of the reference",
 		Reference:   "refdata/" + refFile(name) + " (simglucose a6f6777 T1DSimEnv + BBController + SimObj)",
-		Run: func() ([]Check, error) {
+		Run: func() ([]refcheck.Check, error) {
 			ref, err := readRef(refFile(name))
 			if err != nil {
 				return nil, err
@@ -168,7 +149,7 @@ func closedLoopConfig(ref *refTable, p Params) (Config, error) {
 // runODECase steps the patient model minute by minute with the announced
 // carbohydrate of the reference and a constant basal, and compares BG and
 // states.
-func runODECase(file, patient string) ([]Check, error) {
+func runODECase(file, patient string) ([]refcheck.Check, error) {
 	ref, err := readRef(file)
 	if err != nil {
 		return nil, err
@@ -204,12 +185,12 @@ func runODECase(file, patient string) ([]Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Check{c, sc}, nil
+	return []refcheck.Check{c, sc}, nil
 }
 
 // compareRecords compares BG and insulin of a closed-loop run with the
 // reference columns BG and insulin.
-func compareRecords(ref *refTable, recs []Record) ([]Check, error) {
+func compareRecords(ref *refTable, recs []Record) ([]refcheck.Check, error) {
 	if len(recs) != len(ref.rows) {
 		return nil, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(ref.rows), len(recs))
 	}
@@ -226,24 +207,24 @@ func compareRecords(ref *refTable, recs []Record) ([]Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Check{cb, ci}, nil
+	return []refcheck.Check{cb, ci}, nil
 }
 
 // compareColumn returns the largest |got − ref| over the rows where the
 // reference is a number; with scaled it divides by max(1, |ref|).
-func compareColumn(ref *refTable, col string, got []float64, quantity, unit string, tol float64, scaled bool) (Check, error) {
+func compareColumn(ref *refTable, col string, got []float64, quantity, unit string, tol float64, scaled bool) (refcheck.Check, error) {
 	want, err := ref.column(col)
 	if err != nil {
-		return Check{}, err
+		return refcheck.Check{}, err
 	}
 	if len(want) != len(got) {
-		return Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(want), len(got))
+		return refcheck.Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(want), len(got))
 	}
 	t, err := ref.column("t_min")
 	if err != nil {
-		return Check{}, err
+		return refcheck.Check{}, err
 	}
-	c := Check{Quantity: quantity, Unit: unit, Tolerance: tol}
+	c := refcheck.Check{Quantity: quantity, Unit: unit, Tolerance: tol}
 	for i, w := range want {
 		if math.IsNaN(w) {
 			continue
@@ -262,21 +243,21 @@ func compareColumn(ref *refTable, col string, got []float64, quantity, unit stri
 // compareStates checks the 13 states against the columns starting "x0_" …
 // "x12_" and returns the worst one relative to its tolerance
 // TolStateRel·max|column| + TolStateAbs.
-func compareStates(ref *refTable, xs [][NumStates]float64) (Check, error) {
+func compareStates(ref *refTable, xs [][NumStates]float64) (refcheck.Check, error) {
 	if len(xs) != len(ref.rows) {
-		return Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(ref.rows), len(xs))
+		return refcheck.Check{}, fmt.Errorf("t1d: %s has %d rows, the run %d", ref.file, len(ref.rows), len(xs))
 	}
 	t, err := ref.column("t_min")
 	if err != nil {
-		return Check{}, err
+		return refcheck.Check{}, err
 	}
 	info := StateInfos()
-	var worst Check
+	var worst refcheck.Check
 	worstRatio := -1.0
 	for k := range NumStates {
 		name, col, err := ref.prefixed(fmt.Sprintf("x%d_", k))
 		if err != nil {
-			return Check{}, err
+			return refcheck.Check{}, err
 		}
 		maxAbs := 0.0
 		for _, v := range col {
@@ -287,7 +268,7 @@ func compareStates(ref *refTable, xs [][NumStates]float64) (Check, error) {
 			d := math.Abs(xs[i][k] - w)
 			if r := d / tol; !(r <= worstRatio) {
 				worstRatio = r
-				worst = Check{
+				worst = refcheck.Check{
 					Quantity:  "worst of the 13 states: " + name + ", tolerance 1e-5·max|column|+1e-9",
 					Unit:      info[k].Unit,
 					MaxError:  d,

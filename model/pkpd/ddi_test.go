@@ -22,7 +22,7 @@ func TestReversibleAUCR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := gFloat(t, row, "AUCR_reversible"); gRelErr(got, want) > 1e-11 {
+		if want := gFloat(t, row, "AUCR_reversible"); relErr(got, want) > 1e-11 {
 			t.Errorf("fm %v, [I]/Ki %v: AUCR %.12g, want %.12g", fm, ratio, got, want)
 		}
 		// Same ratio with other units: [I] 5 µM vs Ki 5/ratio µM.
@@ -31,7 +31,7 @@ func TestReversibleAUCR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if gRelErr(got2, got) > 1e-12 {
+			if relErr(got2, got) > 1e-12 {
 				t.Errorf("fm %v, [I]/Ki %v: AUCR not scale-invariant: %v vs %v", fm, ratio, got2, got)
 			}
 		}
@@ -40,7 +40,7 @@ func TestReversibleAUCR(t *testing.T) {
 		lim := gFloat(t, row, "AUCR_limit_1_over_1_minus_fm")
 		if fm < 1 {
 			big, _ := ReversibleAUCR(fm, 1e12, 1)
-			if gRelErr(big, lim) > 1e-9 {
+			if relErr(big, lim) > 1e-9 {
 				t.Errorf("fm %v: AUCR at [I]/Ki 1e12 = %v, want limit %v", fm, big, lim)
 			}
 		} else if !math.IsInf(lim, 1) {
@@ -74,7 +74,7 @@ func TestStaticDDIMSMCases(t *testing.T) {
 			col string
 			got float64
 		}{{"AUCR", r.AUCR}, {"gut", r.Gut}, {"liver", r.Liver}} {
-			if want := gFloat(t, row, c.col); gRelErr(c.got, want) > 1e-9 {
+			if want := gFloat(t, row, c.col); relErr(c.got, want) > 1e-9 {
 				t.Errorf("case %s %s = %.10g, want %.10g", row["case"], c.col, c.got, want)
 			}
 		}
@@ -92,7 +92,7 @@ func TestStaticDDIReducesToReversible(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := ReversibleAUCR(fm, i, 2)
-			if gRelErr(r.AUCR, want) > 1e-14 {
+			if relErr(r.AUCR, want) > 1e-14 {
 				t.Errorf("fm %v I %v: %v, want %v", fm, i, r.AUCR, want)
 			}
 		}
@@ -126,7 +126,7 @@ func TestBasicModels(t *testing.T) {
 			col string
 			got float64
 		}{{"Igut_uM", igut}, {"R1", r1}, {"R1_gut", r1g}, {"R2", r2}, {"R3", r3}} {
-			if want := gFloat(t, row, c.col); gRelErr(c.got, want) > 1e-9 {
+			if want := gFloat(t, row, c.col); relErr(c.got, want) > 1e-9 {
 				t.Errorf("row %d %s = %.10g, want %.10g", i+1, c.col, c.got, want)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // estimate η̂ (e_vanco_map.csv, 10 significant digits).
 func eRParams(t *testing.T, m *pkpd.DrugModel) (pkpd.Params, map[string]float64) {
 	t.Helper()
-	ref := eQuantities(t, "e_vanco_map.csv")
+	ref := pkpd.RefSummary(t, "e_vanco_map.csv")
 	cov, _, _ := eContract(t)
 	p, err := m.Individual(cov, []float64{ref["eta_map_CL"], ref["eta_map_Vc"], ref["eta_map_Vp"]})
 	if err != nil {
@@ -58,7 +58,7 @@ func TestDoseVancomycin(t *testing.T) {
 			if r.Amount != ref["recommended_q12h_dose_mg"] || r.Every != 12 || r.Infusion != 0.75 {
 				t.Errorf("recommended %v mg q%vh over %v h, want 750 mg q12h over 0.75 h", r.Amount, r.Every, r.Infusion)
 			}
-			if e := eRelErr(r.AUC24, ref["AUC24_ss_analytic_new_regimen"]); e > c.tol {
+			if e := pkpd.RelErr(r.AUC24, ref["AUC24_ss_analytic_new_regimen"]); e > c.tol {
 				t.Errorf("AUC24 = %.10g, want %.10g (rel err %.2g)", r.AUC24, ref["AUC24_ss_analytic_new_regimen"], e)
 			}
 			// The alternatives are worse and ranked; 500 mg is next.
@@ -71,7 +71,7 @@ func TestDoseVancomycin(t *testing.T) {
 					t.Errorf("alternative %v mg has distance %v < previous %v", a.Amount, a.Distance, prev)
 				}
 				prev = a.Distance
-				if e := eRelErr(a.AUC24, 2*a.Amount/c.p.CL); e > 1e-12 {
+				if e := pkpd.RelErr(a.AUC24, 2*a.Amount/c.p.CL); e > 1e-12 {
 					t.Errorf("%v mg: AUC24 %v, analytic %v (rel err %.2g)", a.Amount, a.AUC24, 2*a.Amount/c.p.CL, e)
 				}
 			}
@@ -113,7 +113,7 @@ func TestNewRegimenProfile(t *testing.T) {
 			}
 			continue
 		}
-		worst = math.Max(worst, eRelErr(got[i], r[1]))
+		worst = math.Max(worst, pkpd.RelErr(got[i], r[1]))
 		if r[0] >= 204 && r[0] <= 216 {
 			cmax = math.Max(cmax, got[i])
 		}
@@ -134,7 +134,7 @@ func TestNewRegimenProfile(t *testing.T) {
 		{"Cmax 204-216", cmax, ref["Cmax_last_interval"]},
 		{"C(216)", got[len(got)-1], ref["Cmin_trough_216h"]},
 	} {
-		if e := eRelErr(c.got, c.want); e > 1e-8 {
+		if e := pkpd.RelErr(c.got, c.want); e > 1e-8 {
 			t.Errorf("%s = %.10g, want %.10g (rel err %.2g)", c.name, c.got, c.want, e)
 		}
 	}
@@ -220,7 +220,7 @@ func TestSteadyStateMatchesRepeatedDoses(t *testing.T) {
 			} {
 				// The oral Cmax of the 12000-point grid is below the true
 				// maximum by about (τ/24000)²·|C''|/2, within 1e-7.
-				e := eRelErr(q.got, q.want)
+				e := pkpd.RelErr(q.got, q.want)
 				if e > q.tol {
 					t.Errorf("%s = %.12g, explicit doses %.12g (rel err %.2g > %g)", q.name, q.got, q.want, e, q.tol)
 				}

@@ -1,10 +1,7 @@
 package pkpd_test
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,18 +58,7 @@ func gotiVancomycin() *pkpd.DrugModel {
 // first column may be a label, returned in labels).
 func eTable(tb testing.TB, name string) (header []string, rows [][]float64, labels []string) {
 	tb.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	if len(recs) < 2 {
-		tb.Fatalf("%s: no data rows", name)
-	}
+	recs := pkpd.RefCSV(tb, name)
 	for _, rec := range recs[1:] {
 		row := make([]float64, len(rec))
 		for j, s := range rec {
@@ -89,24 +75,6 @@ func eTable(tb testing.TB, name string) (header []string, rows [][]float64, labe
 	return recs[0], rows, labels
 }
 
-// eQuantities reads a two-column "name,value" reference CSV.
-func eQuantities(tb testing.TB, name string) map[string]float64 {
-	tb.Helper()
-	_, rows, labels := eTable(tb, name)
-	m := make(map[string]float64, len(rows))
-	for i, l := range labels {
-		m[l] = rows[i][1]
-	}
-	return m
-}
-
-func eRelErr(got, want float64) float64 {
-	if want == 0 {
-		return math.Abs(got)
-	}
-	return math.Abs(got-want) / math.Abs(want)
-}
-
 // TestDrugModelGoti checks the typical values and Ω of the Goti model
 // against reference e's R script (e_vanco_goti2018_prior.csv and the
 // TVCL/TVVc/TVVp of e_vanco_map.csv, 10 significant digits: 1e-9).
@@ -115,8 +83,8 @@ func TestDrugModelGoti(t *testing.T) {
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ref := eQuantities(t, "e_vanco_map.csv")
-	prior := eQuantities(t, "e_vanco_goti2018_prior.csv")
+	ref := pkpd.RefSummary(t, "e_vanco_map.csv")
+	prior := pkpd.RefSummary(t, "e_vanco_goti2018_prior.csv")
 	cov := map[string]float64{"WT": ref["WT_kg"], "CRCL": ref["CRCL_mL_min"], "HD": ref["DIAL"]}
 	p, err := m.Typical(cov)
 	if err != nil {
@@ -138,7 +106,7 @@ func TestDrugModelGoti(t *testing.T) {
 		{"omega2 Vc", om.At(1, 1), prior["omega2_Vc"]},
 		{"omega2 Vp", om.At(2, 2), prior["omega2_Vp"]},
 	} {
-		if e := eRelErr(c.got, c.want); e > 1e-9 {
+		if e := pkpd.RelErr(c.got, c.want); e > 1e-9 {
 			t.Errorf("%s = %.12g, want %.12g (rel err %.2g)", c.name, c.got, c.want, e)
 		}
 	}
@@ -172,7 +140,7 @@ func TestDrugModelCovariateRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if eRelErr(p.CL, c.cl) > 1e-15 || eRelErr(p.V1, c.vc) > 1e-15 {
+			if pkpd.RelErr(p.CL, c.cl) > 1e-15 || pkpd.RelErr(p.V1, c.vc) > 1e-15 {
 				t.Errorf("CL, Vc = %v, %v; want %v, %v", p.CL, p.V1, c.cl, c.vc)
 			}
 		})
@@ -198,7 +166,7 @@ func TestDrugModelCovariateRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	// AGE 10 is clamped to 18.
-	if want := 10 * math.Exp(-0.01*(18-40)) * 1.6 * math.Exp(0.2); eRelErr(po.CL, want) > 1e-15 || po.V1 != 100 || po.KA != 1.2 {
+	if want := 10 * math.Exp(-0.01*(18-40)) * 1.6 * math.Exp(0.2); pkpd.RelErr(po.CL, want) > 1e-15 || po.V1 != 100 || po.KA != 1.2 {
 		t.Errorf("oral: CL %v (want %v), V %v, KA %v", po.CL, want, po.V1, po.KA)
 	}
 	if _, err := oral.Individual(map[string]float64{"AGE": 50, "PHENO": 3}, []float64{0, 0}); err == nil || !strings.Contains(err.Error(), `parameter "cl"`) {
@@ -218,7 +186,7 @@ func TestDrugModelCovariateRules(t *testing.T) {
 	for _, c := range []struct{ got, want float64 }{
 		{p.CL, p0.CL * math.Exp(0.1)}, {p.V1, p0.V1 * math.Exp(-0.2)}, {p.V2, p0.V2 * math.Exp(0.3)}, {p.Q2, p0.Q2},
 	} {
-		if eRelErr(c.got, c.want) > 1e-15 {
+		if pkpd.RelErr(c.got, c.want) > 1e-15 {
 			t.Errorf("individual %v, want %v", c.got, c.want)
 		}
 	}

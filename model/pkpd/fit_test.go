@@ -67,7 +67,7 @@ func TestRegimenMatchesReferenceRecords(t *testing.T) {
 // a finite difference of a finite-difference gradient, good to about 3e-5;
 // see assim's TestMAPVancomycin).
 func TestFitVancomycin(t *testing.T) {
-	ref := eQuantities(t, "e_vanco_map.csv")
+	ref := pkpd.RefSummary(t, "e_vanco_map.csv")
 	_, obs, _ := eTable(t, "e_vanco_obs.csv")
 	cov, doses, levels := eContract(t)
 	for i, l := range levels {
@@ -113,7 +113,7 @@ func TestFitVancomycin(t *testing.T) {
 		if !ok {
 			t.Fatalf("no %s in e_vanco_map.csv", c.want)
 		}
-		e := eRelErr(c.got, want)
+		e := pkpd.RelErr(c.got, want)
 		if e > c.tol {
 			t.Errorf("%s = %.10g, want %.10g (rel err %.2g > %g)", c.name, c.got, want, e, c.tol)
 		}
@@ -130,7 +130,7 @@ func TestFitVancomycin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eRelErr(res2.IPRED[0], res.IPRED[1]) > 1e-6 || eRelErr(res2.Parameters["CL"], res.Parameters["CL"]) > 1e-6 {
+	if pkpd.RelErr(res2.IPRED[0], res.IPRED[1]) > 1e-6 || pkpd.RelErr(res2.Parameters["CL"], res.Parameters["CL"]) > 1e-6 {
 		t.Errorf("reversed levels: IPRED %v, CL %v; want %v, %v", res2.IPRED, res2.Parameters["CL"], res.IPRED[1], res.Parameters["CL"])
 	}
 }
@@ -140,7 +140,7 @@ func TestFitVancomycin(t *testing.T) {
 // R's own η̂ (from e_vanco_map.csv, 10 digits) to 1e-8 relative, with ours to
 // 1e-6 (the agreement of the estimates).
 func TestFitProfile(t *testing.T) {
-	ref := eQuantities(t, "e_vanco_map.csv")
+	ref := pkpd.RefSummary(t, "e_vanco_map.csv")
 	_, rows, _ := eTable(t, "e_vanco_profile.csv")
 	cov, doses, levels := eContract(t)
 	m := gotiVancomycin()
@@ -179,7 +179,7 @@ func TestFitProfile(t *testing.T) {
 				}
 				continue
 			}
-			worst = math.Max(worst, eRelErr(got[i], r[c.col]))
+			worst = math.Max(worst, pkpd.RelErr(got[i], r[c.col]))
 		}
 		if worst > c.tol {
 			t.Errorf("%s: max rel err %.2g > %g", c.name, worst, c.tol)
@@ -200,7 +200,7 @@ func TestFitProfile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := eRelErr(got, ref[c.want]); e > 1e-8 {
+		if e := pkpd.RelErr(got, ref[c.want]); e > 1e-8 {
 			t.Errorf("%s = %.10g, want %.10g (rel err %.2g)", c.name, got, ref[c.want], e)
 		}
 	}
@@ -208,7 +208,7 @@ func TestFitProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e := eRelErr(got, ref["AUC_24_48_pop"]); e > 1e-8 {
+	if e := pkpd.RelErr(got, ref["AUC_24_48_pop"]); e > 1e-8 {
 		t.Errorf("population AUC 24-48 = %.10g, want %.10g (rel err %.2g)", got, ref["AUC_24_48_pop"], e)
 	}
 }
@@ -251,7 +251,7 @@ func TestFitNoLevels(t *testing.T) {
 	}
 	om, _ := m.Omega()
 	for i := range res.Eta {
-		if res.Eta[i] != 0 || eRelErr(res.SE[i], math.Sqrt(om.At(i, i))) > 1e-12 {
+		if res.Eta[i] != 0 || pkpd.RelErr(res.SE[i], math.Sqrt(om.At(i, i))) > 1e-12 {
 			t.Errorf("η[%d] = %v ± %v, want 0 ± %v", i, res.Eta[i], res.SE[i], math.Sqrt(om.At(i, i)))
 		}
 	}
@@ -326,7 +326,7 @@ func TestFitOralFullOmega(t *testing.T) {
 		a, b := eta[0], eta[1]
 		return s + (om.At(1, 1)*a*a-2*om.At(0, 1)*a*b+om.At(0, 0)*b*b)/det
 	}
-	if got, want := res.OFV, ofv(res.Eta); eRelErr(got, want) > 1e-12 {
+	if got, want := res.OFV, ofv(res.Eta); pkpd.RelErr(got, want) > 1e-12 {
 		t.Errorf("OFV %v, by hand %v", got, want)
 	}
 	for j := range 2 {

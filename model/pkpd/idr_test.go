@@ -34,7 +34,7 @@ func pdIDR(typ pkpd.IDRType) pkpd.IndirectResponse {
 // CSV carries 12 significant digits, and our DoPri5 runs at RelTol 1e-12.
 func TestIndirectResponseReference(t *testing.T) {
 	d := pdReadCSV(t, "d_indirect_response.csv")
-	s := pdReadSummary(t)
+	s := pkpd.RefSummary(t, "d_pd_summary.csv")
 	times := d["time"]
 	for _, tc := range []struct {
 		typ     pkpd.IDRType

@@ -1,10 +1,7 @@
 package pkpd
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,15 +34,7 @@ func (r *refTable) column(t *testing.T, name string) []float64 {
 
 func readRef(t testing.TB, name string) *refTable {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSV(t, name)
 	tab := &refTable{col: map[string]int{}}
 	for j, h := range recs[0] {
 		tab.col[h] = j
@@ -62,29 +51,6 @@ func readRef(t testing.TB, name string) *refTable {
 		tab.rows = append(tab.rows, row)
 	}
 	return tab
-}
-
-// summary reads a quantity,value CSV.
-func readSummary(t testing.TB, name string) map[string]float64 {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, rec := range recs[1:] {
-		v, err := strconv.ParseFloat(rec[1], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[rec[0]] = v
-	}
-	return out
 }
 
 // close reports whether got agrees with want to rel relative or abs

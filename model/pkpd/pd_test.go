@@ -1,12 +1,9 @@
 package pkpd_test
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,18 +45,7 @@ var (
 // pdReadCSV reads a reference table from testdata into columns by header.
 func pdReadCSV(t *testing.T, name string) map[string][]float64 {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if len(rows) < 2 {
-		t.Fatalf("%s: no data rows", name)
-	}
+	rows := pkpd.RefCSV(t, name)
 	cols := make(map[string][]float64)
 	for _, row := range rows[1:] {
 		for j, h := range rows[0] {
@@ -71,28 +57,6 @@ func pdReadCSV(t *testing.T, name string) map[string][]float64 {
 		}
 	}
 	return cols
-}
-
-// pdReadSummary reads testdata/d_pd_summary.csv (quantity,value).
-func pdReadSummary(t *testing.T) map[string]float64 {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "d_pd_summary.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := make(map[string]float64)
-	for _, r := range rows[1:] {
-		v, err := strconv.ParseFloat(r[1], 64)
-		if err != nil {
-			t.Fatalf("d_pd_summary.csv %s: %v", r[0], err)
-		}
-		m[r[0]] = v
-	}
-	return m
 }
 
 // pdMaxErr returns the largest |got − want| / (rel·|want| + abs) and where it
@@ -215,7 +179,7 @@ func TestEffectCompartmentReference(t *testing.T) {
 	}
 
 	// Grid maximum of Ce (d_pd_summary.csv: 4.912632585 mg/L at 7 h).
-	s := pdReadSummary(t)
+	s := pkpd.RefSummary(t, "d_pd_summary.csv")
 	imax := 0
 	for i := range sim {
 		if sim[i] > sim[imax] {

@@ -1,11 +1,8 @@
 package pkpd
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,18 +13,7 @@ import (
 // gReadCSV reads a reference CSV from testdata into header-keyed rows.
 func gReadCSV(t *testing.T, name string) []map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if len(recs) < 2 {
-		t.Fatalf("%s: no data rows", name)
-	}
+	recs := readCSV(t, name)
 	var rows []map[string]string
 	for _, r := range recs[1:] {
 		m := make(map[string]string, len(r))
@@ -51,14 +37,6 @@ func gFloat(t *testing.T, row map[string]string, col string) float64 {
 		t.Fatalf("column %q: %v", col, err)
 	}
 	return v
-}
-
-// gRelErr is |got − want| / |want| (absolute when want = 0).
-func gRelErr(got, want float64) float64 {
-	if want == 0 {
-		return math.Abs(got)
-	}
-	return math.Abs(got-want) / math.Abs(want)
 }
 
 // TestPGxActivityScores checks every diplotype of refs/pkpd
@@ -100,7 +78,7 @@ func TestPGxActivityScores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := gFloat(t, row, "AUC_ratio_fm0.9_if_AS_scaled"); gRelErr(1/f, want) > 1e-7 {
+			if want := gFloat(t, row, "AUC_ratio_fm0.9_if_AS_scaled"); relErr(1/f, want) > 1e-7 {
 				t.Errorf("AUC ratio = %.10g, want %.10g", 1/f, want)
 			}
 		})

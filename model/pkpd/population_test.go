@@ -87,11 +87,11 @@ func TestIIVPenaltyAndLogDet(t *testing.T) {
 	for _, e := range [][]float64{{0, 0, 0}, {0.3, -0.2, 0.1}, {-1, 2, -0.5}} {
 		ev := mat.NewVecDense(3, e)
 		want := mat.Inner(ev, &inv, ev)
-		if got := v.Penalty(e); gRelErr(got, want) > 1e-12 {
+		if got := v.Penalty(e); relErr(got, want) > 1e-12 {
 			t.Errorf("Penalty(%v) = %v, want %v", e, got, want)
 		}
 	}
-	if got, want := v.LogDet(), math.Log(mat.Det(omega)); gRelErr(got, want) > 1e-12 {
+	if got, want := v.LogDet(), math.Log(mat.Det(omega)); relErr(got, want) > 1e-12 {
 		t.Errorf("LogDet = %v, want %v", got, want)
 	}
 	// Accessors return copies.
@@ -145,7 +145,7 @@ func TestVancomycinGoti2018(t *testing.T) {
 	}
 	check := func(name string, got, want, tol float64) {
 		t.Helper()
-		if gRelErr(got, want) > tol {
+		if relErr(got, want) > tol {
 			t.Errorf("%s = %.10g, want %.10g", name, got, want)
 		}
 	}
@@ -213,11 +213,11 @@ func TestCVConventions(t *testing.T) {
 		{0.3, ApproxCV, 0.09},
 	} {
 		got, err := OmegaSqFromCV(tc.cv, tc.conv)
-		if err != nil || gRelErr(got, tc.want) > 1e-15 {
+		if err != nil || relErr(got, tc.want) > 1e-15 {
 			t.Errorf("OmegaSqFromCV(%v, %d) = %v, %v; want %v", tc.cv, tc.conv, got, err, tc.want)
 		}
 		back, err := CVFromOmegaSq(got, tc.conv)
-		if err != nil || gRelErr(back, tc.cv) > 1e-14 {
+		if err != nil || relErr(back, tc.cv) > 1e-14 {
 			t.Errorf("CVFromOmegaSq(%v, %d) = %v, %v; want %v", got, tc.conv, back, err, tc.cv)
 		}
 	}
@@ -257,7 +257,7 @@ func TestCovariateModels(t *testing.T) {
 		{"table", TableCovariate{"FORM", map[int]float64{0: 1, 1: 0.8, 2: 1.3}}, 2, 1.3},
 	} {
 		got, err := tc.e.Factor(tc.x)
-		if err != nil || gRelErr(got, tc.want) > 1e-15 {
+		if err != nil || relErr(got, tc.want) > 1e-15 {
 			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
@@ -308,13 +308,13 @@ func TestResidualVariance(t *testing.T) {
 		if err := tc.r.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if got := tc.r.Variance(tc.f); gRelErr(got, tc.want) > 1e-15 {
+		if got := tc.r.Variance(tc.f); relErr(got, tc.want) > 1e-15 {
 			t.Errorf("%+v Variance(%v) = %v, want %v", tc.r, tc.f, got, tc.want)
 		}
-		if got := tc.r.SD(tc.f); gRelErr(got, math.Sqrt(tc.want)) > 1e-15 {
+		if got := tc.r.SD(tc.f); relErr(got, math.Sqrt(tc.want)) > 1e-15 {
 			t.Errorf("%+v SD(%v) = %v, want %v", tc.r, tc.f, got, math.Sqrt(tc.want))
 		}
-		if got, want := tc.r.NegTwoLogLik(tc.f+1, tc.f), 1/tc.want+math.Log(tc.want); gRelErr(got, want) > 1e-14 {
+		if got, want := tc.r.NegTwoLogLik(tc.f+1, tc.f), 1/tc.want+math.Log(tc.want); relErr(got, want) > 1e-14 {
 			t.Errorf("%+v NegTwoLogLik = %v, want %v", tc.r, got, want)
 		}
 	}

@@ -69,6 +69,9 @@ file behind.`,
 }
 
 func runSim(e *env, path string, f simFlags) error {
+	if isPKFile(path) {
+		return runPKSim(e, path, f) // a PK scenario (pksim.go)
+	}
 	var format string
 	if f.plot != "" {
 		var err error

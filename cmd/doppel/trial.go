@@ -163,6 +163,9 @@ func runTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 	if f.workers < 0 {
 		return usageError(fmt.Errorf("--workers %d: want 0 (all cores) or more", f.workers))
 	}
+	if isPKFile(path) {
+		return runPKTrial(ctx, e, path, f) // a PK population (pktrial.go)
+	}
 	spec, err := scenario.LoadTrial(path, scenario.T1D())
 	if err != nil {
 		return usageError(err) // an unreadable or invalid trial file

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/doppelhealth/doppel/internal/pkmodel"
+	"github.com/doppelhealth/doppel/internal/plot"
+)
+
+// isPKFile reports whether the file at path names a PK model (a library
+// model or a model file ending in .yaml) in its top-level model field, so
+// that `doppel sim` and `doppel trial` hand it to the PK commands. Anything
+// unreadable or unparsable is not PK: the t1d path reports the error.
+func isPKFile(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top struct {
+		Model any `yaml:"model"`
+	}
+	if yaml.Unmarshal(data, &top) != nil {
+		return false
+	}
+	name, ok := top.Model.(string)
+	if !ok {
+		return false
+	}
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || slices.Contains(pkmodel.Names(), name)
+}
+
+// pkSimJSON is what `doppel sim` prints for a PK scenario.
+type pkSimJSON struct {
+	File       string             `json:"file"`
+	Model      string             `json:"model"`
+	Citation   string             `json:"citation"`
+	Patient    map[string]float64 `json:"patient"`
+	Eta        map[string]float64 `json:"eta"`
+	Parameters map[string]float64 `json:"parameters"`
+	Units      map[string]string  `json:"units"`
+	Cmax       float64            `json:"cmax_mg_L"`
+	Tmax       float64            `json:"tmax_h"`
+	// Cmin is the trough just before the last dose; null when there is
+	// none within the run.
+	Cmin     jsonFloat `json:"cmin_mg_L"`
+	CminTime float64   `json:"cmin_time_h"`
+	AUC      float64   `json:"auc_mg_h_L"`
+	AUCUntil float64   `json:"auc_until_h"`
+	order    []string
+	etaNames []string
+	numTimes int
+}
+
+func runPKSim(e *env, path string, f simFlags) error {
+	var format string
+	if f.plot != "" {
+		var err error
+		if format, err = plot.FormatOf(f.plot); err != nil {
+			return usageError(fmt.Errorf("--plot: %w", err))
+		}
+	}
+	if f.out != "" && f.out == f.plot {
+		return usageError(fmt.Errorf("--out and --plot name the same file %s", f.out))
+	}
+	s, err := pkmodel.LoadSim(path)
+	if err != nil {
+		return usageError(err)
+	}
+	recs, err := s.Records()
+	if err != nil {
+		return usageError(fmt.Errorf("%s: %w", path, err))
+	}
+	times := s.Times()
+	prof, err := pkmodel.Simulate(s.Model, s.Covariates, s.Eta, recs, times)
+	if err != nil {
+		return fmt.Errorf("sim %s: %w", path, err)
+	}
+	met, err := s.SimMetrics(prof)
+	if err != nil {
+		return fmt.Errorf("sim %s: %w", path, err)
+	}
+
+	var files outputs
+	defer files.discard()
+	var csvW, plotW io.Writer
+	if f.out != "" {
+		if csvW, err = files.create(f.out); err != nil {
+			return &exitError{exitFailure, err}
+		}
+	}
+	if f.plot != "" {
+		if plotW, err = files.create(f.plot); err != nil {
+			return &exitError{exitFailure, err}
+		}
+	}
+	if csvW != nil {
+		if err := writePKCSV(csvW, s.Model.CmtNames(), prof); err != nil {
+			return fmt.Errorf("writing %s: %w", f.out, err)
+		}
+	}
+	if plotW != nil {
+		k := plot.PK{
+			Title: fmt.Sprintf("%s (%s)", s.Model.Name, filepath.Base(s.File)),
+			Time:  times, Doses: s.DoseTimes(),
+		}
+		if slices.ContainsFunc(s.Eta, func(x float64) bool { return x != 0 }) {
+			typ, err := pkmodel.Simulate(s.Model, s.Covariates, nil, recs, times)
+			if err != nil {
+				return err
+			}
+			k.PRED = typ.Conc
+			k.ProposedTime, k.Proposed, k.ProposedLabel = times, prof.Conc, "individual prediction (given η)"
+		} else {
+			k.PRED = prof.Conc
+		}
+		if err := plot.WritePK(plotW, format, k); err != nil {
+			return fmt.Errorf("drawing %s: %w", f.plot, err)
+		}
+	}
+	if err := files.commit(); err != nil {
+		return err
+	}
+
+	out := pkSimOutput(s, prof, met)
+	if f.json {
+		return writeJSON(e.stdout, out)
+	}
+	return printPKSim(e.stdout, out)
+}
+
+// writePKCSV writes time_h, conc_mg_L and the amount in every compartment.
+func writePKCSV(w io.Writer, cmts []string, p *pkmodel.Profile) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("time_h,conc_mg_L")
+	for _, c := range cmts {
+		bw.WriteString(",amount_" + c + "_mg")
+	}
+	bw.WriteByte('\n')
+	buf := make([]byte, 0, 128)
+	for i, t := range p.Times {
+		buf = strconv.AppendFloat(buf[:0], t, 'g', -1, 64)
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, p.Conc[i], 'g', 10, 64)
+		for c := range p.NumCmt {
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, p.Amounts[i*p.NumCmt+c], 'g', 10, 64)
+		}
+		buf = append(buf, '\n')
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics) pkSimJSON {
+	mod := s.Model
+	out := pkSimJSON{
+		File: s.File, Model: mod.Name, Citation: mod.Citation.Reference + " doi:" + mod.Citation.DOI,
+		Patient: s.Covariates, Eta: map[string]float64{}, Parameters: mod.PK.Named(p.Params),
+		Units: map[string]string{},
+		Cmax:  m.Cmax, Tmax: m.Tmax, Cmin: jsonFloat(m.Cmin), AUC: m.AUC, AUCUntil: s.Until,
+		etaNames: mod.IIVNames, numTimes: len(p.Times),
+	}
+	for i, name := range mod.IIVNames {
+		out.Eta[name] = s.Eta[i]
+	}
+	for _, q := range mod.Params {
+		out.Units[q.Name] = q.Unit
+		out.order = append(out.order, q.Name)
+	}
+	if ts := s.DoseTimes(); len(ts) > 0 {
+		out.CminTime = ts[len(ts)-1]
+	}
+	return out
+}
+
+func printPKSim(w io.Writer, o pkSimJSON) error {
+	fmt.Fprintf(w, "%s: %s, %d output times to %s h\n%s\n\n", o.File, o.Model, o.numTimes, num6(o.AUCUntil), o.Citation)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PARAMETER\tVALUE\tUNIT")
+	for _, name := range o.order {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, num6(o.Parameters[name]), o.Units[name])
+	}
+	for _, name := range o.etaNames {
+		fmt.Fprintf(tw, "η(%s)\t%s\t\n", name, num6(o.Eta[name]))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Cmax\t%.3f mg/L\tat %s h (on the output grid)\n", o.Cmax, num6(o.Tmax))
+	if math.IsNaN(float64(o.Cmin)) {
+		fmt.Fprintf(tw, "Cmin\t-\t(no dose after time 0 within the run)\n")
+	} else {
+		fmt.Fprintf(tw, "Cmin\t%.3f mg/L\ttrough before the last dose (%s h)\n", float64(o.Cmin), num6(o.CminTime))
+	}
+	fmt.Fprintf(tw, "AUC0-%s\t%.1f mg·h/L\t\n", num6(o.AUCUntil), o.AUC)
+	return tw.Flush()
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/pkmodel"
+	"github.com/doppelhealth/doppel/internal/plot"
+)
+
+// pkTrialFiles are the files `doppel trial --out` writes for a PK
+// population; an existing output directory holding only these may be
+// replaced.
+var pkTrialFiles = []string{"subjects.csv", "percentiles.csv", "summary.json", "vpc.png", "vpc.svg"}
+
+// pkBands are the percentiles of the VPC, as fractions.
+var pkBands = []float64{0.05, 0.5, 0.95}
+
+// pkStat is the median and 90 % interval of an exposure metric.
+type pkStat struct {
+	Median float64 `json:"median"`
+	P5     float64 `json:"p5"`
+	P95    float64 `json:"p95"`
+}
+
+// pkTrialSummary is what `doppel trial` prints for a PK population.
+type pkTrialSummary struct {
+	File     string  `json:"file"`
+	Model    string  `json:"model"`
+	Subjects int     `json:"subjects"`
+	Seed     uint64  `json:"seed"`
+	IIV      bool    `json:"iiv"`
+	Residual bool    `json:"residual"`
+	From     float64 `json:"window_from_h"`
+	To       float64 `json:"window_to_h"`
+	Cmax     pkStat  `json:"cmax_mg_L"`
+	Cmin     pkStat  `json:"cmin_mg_L"`
+	AUC      pkStat  `json:"auc_mg_h_L"`
+	// Covariates summarises the sampled covariates by name (model units).
+	Covariates map[string]pkStat `json:"covariates"`
+	covOrder   []string
+}
+
+func runPKTrial(ctx context.Context, e *env, path string, f trialFlags) error {
+	t, err := pkmodel.LoadTrial(path)
+	if err != nil {
+		return usageError(err)
+	}
+	var dir *outDir
+	if f.out != "" {
+		if dir, err = newPKOutDir(f.out); err != nil {
+			return err
+		}
+		defer dir.discard()
+	}
+	workers := f.workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	start := time.Now()
+	res, err := t.Run(ctx, workers)
+	if err != nil {
+		return fmt.Errorf("trial %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stderr, "trial: %d subjects x %d times on %d workers in %s\n",
+		t.Subjects, len(res.Times), min(workers, t.Subjects), time.Since(start).Round(10*time.Millisecond))
+	sum := newPKTrialSummary(t, res)
+	if dir != nil {
+		if err := writePKTrialFiles(dir.tmp, f.format, t, res, sum); err != nil {
+			return err
+		}
+		if err := dir.commit(); err != nil {
+			return err
+		}
+	}
+	if f.json {
+		return writeJSON(e.stdout, sum)
+	}
+	return printPKTrial(e.stdout, sum)
+}
+
+func newPKTrialSummary(t *pkmodel.Trial, r *pkmodel.TrialResult) pkTrialSummary {
+	s := pkTrialSummary{
+		File: t.File, Model: t.Model.Name, Subjects: t.Subjects, Seed: t.Seed, IIV: t.IIV, Residual: t.Residual,
+		From: t.From, To: t.To, Covariates: map[string]pkStat{},
+	}
+	col := func(get func(m pkmodel.Metrics) float64) pkStat {
+		xs := make([]float64, len(r.Metrics))
+		for i, m := range r.Metrics {
+			xs[i] = get(m)
+		}
+		var st pkStat
+		st.Median, st.P5, st.P95 = pkmodel.Summarize(xs)
+		return st
+	}
+	s.Cmax = col(func(m pkmodel.Metrics) float64 { return m.Cmax })
+	s.Cmin = col(func(m pkmodel.Metrics) float64 { return m.Cmin })
+	s.AUC = col(func(m pkmodel.Metrics) float64 { return m.AUC })
+	for k, c := range t.Covariates {
+		if c.Kind == "fixed" {
+			continue
+		}
+		xs := make([]float64, len(r.Covariates))
+		for i := range r.Covariates {
+			xs[i] = r.Covariates[i][k]
+		}
+		var st pkStat
+		st.Median, st.P5, st.P95 = pkmodel.Summarize(xs)
+		s.Covariates[c.Name] = st
+		s.covOrder = append(s.covOrder, c.Name)
+	}
+	return s
+}
+
+func printPKTrial(w io.Writer, s pkTrialSummary) error {
+	iiv := "IIV from the model"
+	if !s.IIV {
+		iiv = "no IIV (typical subjects)"
+	}
+	fmt.Fprintf(w, "%s: %s, %d subjects, seed %d, %s\n\n", s.File, s.Model, s.Subjects, s.Seed, iiv)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "EXPOSURE (%s-%s h)\tMEDIAN [5-95 %%]\tUNIT\n", num6(s.From), num6(s.To))
+	row := func(name string, st pkStat, unit string, prec int) {
+		fmt.Fprintf(tw, "%s\t%.*f [%.*f-%.*f]\t%s\n", name, prec, st.Median, prec, st.P5, prec, st.P95, unit)
+	}
+	row("Cmax", s.Cmax, "mg/L", 2)
+	row("Cmin", s.Cmin, "mg/L", 2)
+	row("AUC", s.AUC, "mg·h/L", 1)
+	for _, name := range s.covOrder {
+		row(name+" (sampled)", s.Covariates[name], "", 2)
+	}
+	return tw.Flush()
+}
+
+// writePKTrialFiles writes the outputs of a PK trial into dir.
+func writePKTrialFiles(dir, format string, t *pkmodel.Trial, r *pkmodel.TrialResult, sum pkTrialSummary) error {
+	write := func(name string, f func(io.Writer) error) error {
+		fh, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := f(fh); err != nil {
+			fh.Close()
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		return fh.Close()
+	}
+	conc := r.Bands(pkBands, false)
+	obs := r.Bands(pkBands, true)
+	if err := write("subjects.csv", func(w io.Writer) error { return writePKSubjects(w, t, r) }); err != nil {
+		return err
+	}
+	if err := write("percentiles.csv", func(w io.Writer) error { return writePKPercentiles(w, r, conc, obs) }); err != nil {
+		return err
+	}
+	if err := write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
+		return err
+	}
+	recs, err := t.Records()
+	if err != nil {
+		return err
+	}
+	typ, err := pkmodel.Simulate(t.Model, typicalCovariates(t, r), nil, recs, r.Times)
+	if err != nil {
+		return err
+	}
+	v := plot.VPC{
+		Title: fmt.Sprintf("%s: %d subjects (%s)", t.Model.Name, t.Subjects, filepath.Base(t.File)),
+		Time:  r.Times, P5: conc[0], P50: conc[1], P95: conc[2],
+		Typical: typ.Conc, Doses: t.DoseTimes(),
+	}
+	if obs != nil {
+		v.ObsP5, v.ObsP50, v.ObsP95 = obs[0], obs[1], obs[2]
+	}
+	return write("vpc."+format, func(w io.Writer) error { return plot.WriteVPC(w, format, v) })
+}
+
+// typicalCovariates are the covariates of the typical subject of the VPC:
+// fixed values as given, sampled ones at the median of the population.
+func typicalCovariates(t *pkmodel.Trial, r *pkmodel.TrialResult) map[string]float64 {
+	cov := map[string]float64{}
+	for k, c := range t.Covariates {
+		switch c.Kind {
+		case "fixed":
+			cov[c.Name] = c.Value
+		case "bernoulli":
+			cov[c.Name] = 0
+			if c.P > 0.5 {
+				cov[c.Name] = 1
+			}
+		default:
+			xs := make([]float64, len(r.Covariates))
+			for i := range r.Covariates {
+				xs[i] = r.Covariates[i][k]
+			}
+			cov[c.Name], _, _ = pkmodel.Summarize(xs)
+		}
+	}
+	return cov
+}
+
+func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+
+// writePKSubjects writes one row per subject: covariates, η, individual
+// parameters and exposure metrics.
+func writePKSubjects(w io.Writer, t *pkmodel.Trial, r *pkmodel.TrialResult) error {
+	var b strings.Builder
+	b.WriteString("subject")
+	for _, c := range r.CovNames {
+		b.WriteString("," + c)
+	}
+	for _, n := range t.Model.IIVNames {
+		b.WriteString(",eta_" + n)
+	}
+	for _, p := range t.Model.Params {
+		b.WriteString("," + p.Name)
+	}
+	b.WriteString(",cmax_mg_L,tmax_h,cmin_mg_L,auc_mg_h_L\n")
+	for i := range r.Metrics {
+		b.WriteString(strconv.Itoa(i + 1))
+		for _, x := range r.Covariates[i] {
+			b.WriteString("," + fmtG(x))
+		}
+		for _, x := range r.Eta[i] {
+			b.WriteString("," + fmtG(x))
+		}
+		named := t.Model.PK.Named(r.Params[i])
+		for _, p := range t.Model.Params {
+			b.WriteString("," + fmtG(named[p.Name]))
+		}
+		m := r.Metrics[i]
+		for _, x := range []float64{m.Cmax, m.Tmax, m.Cmin, m.AUC} {
+			b.WriteString("," + fmtG(x))
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writePKPercentiles writes the per-time percentiles of the concentration
+// (and of the simulated observations when there are any).
+func writePKPercentiles(w io.Writer, r *pkmodel.TrialResult, conc, obs [][]float64) error {
+	var b strings.Builder
+	b.WriteString("time_h,n,conc_p5_mg_L,conc_p50_mg_L,conc_p95_mg_L")
+	if obs != nil {
+		b.WriteString(",obs_p5_mg_L,obs_p50_mg_L,obs_p95_mg_L")
+	}
+	b.WriteByte('\n')
+	for k, tk := range r.Times {
+		fmt.Fprintf(&b, "%s,%d", fmtG(tk), len(r.Conc))
+		for _, s := range conc {
+			b.WriteString("," + fmtG(s[k]))
+		}
+		for _, s := range obs {
+			b.WriteString("," + fmtG(s[k]))
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// newPKOutDir is newOutDir for the files of a PK trial.
+func newPKOutDir(path string) (*outDir, error) {
+	path = filepath.Clean(path)
+	if entries, err := os.ReadDir(path); err == nil {
+		for _, e := range entries {
+			if !slices.Contains(pkTrialFiles, e.Name()) || !e.Type().IsRegular() {
+				return nil, usageError(fmt.Errorf("--out %s: the directory exists and holds %s, which doppel trial did not write; choose another directory or remove it", path, e.Name()))
+			}
+		}
+	} else if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+		return nil, usageError(fmt.Errorf("--out %s: exists and is not a directory", path))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	parent := filepath.Dir(path)
+	if _, err := os.Stat(parent); err != nil {
+		return nil, usageError(fmt.Errorf("--out %s: %w", path, err))
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	return &outDir{path: path, tmp: tmp}, nil
+}

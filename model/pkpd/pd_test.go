@@ -74,6 +74,32 @@ func pdMaxErr(got, want []float64, rel, abs float64) (worst float64, at int) {
 	return worst, at
 }
 
+// pdColumn is a computed series compared with a column of a reference
+// table read by pdReadCSV, within rel·|want| + abs at every time.
+type pdColumn struct {
+	name     string
+	got      []float64
+	col      string
+	rel, abs float64
+}
+
+// pdCompareColumns checks each series of cols against its column of d and
+// logs the worst error as a fraction of the tolerance.
+func pdCompareColumns(t *testing.T, d map[string][]float64, cols []pdColumn) {
+	t.Helper()
+	for _, tc := range cols {
+		if want := d[tc.col]; len(want) == 0 || len(want) != len(tc.got) {
+			t.Errorf("%s: %d values, reference column %q has %d", tc.name, len(tc.got), tc.col, len(want))
+			continue
+		}
+		e, i := pdMaxErr(tc.got, d[tc.col], tc.rel, tc.abs)
+		t.Logf("%s: worst error %.3g of tolerance at t = %g h", tc.name, e, d["time"][i])
+		if e > 1 {
+			t.Errorf("%s: t = %g h: got %.15g, want %.15g", tc.name, d["time"][i], tc.got[i], d[tc.col][i])
+		}
+	}
+}
+
 // TestEmaxFormula applies Effect to the concentrations printed in d_emax.csv
 // and compares with the effects R computed from them. The CSV carries 12
 // significant digits, so an effect is known to about 5e-13 relative and
@@ -118,23 +144,12 @@ func TestEmaxReference(t *testing.T) {
 		eh[i] = pdEmax.Effect(c[i])
 		es[i] = pdSigmoid.Effect(c[i])
 	}
-	for _, tc := range []struct {
-		name     string
-		got      []float64
-		col      string
-		rel, abs float64
-	}{
+	pdCompareColumns(t, d, []pdColumn{
 		{"C analytic column", c, "C_analytic", 1e-11, 1e-15},
 		{"C lsoda column", c, "C", 1e-9, 1e-12},
 		{"Emax", eh, "E_direct_emax", 1e-9, 0},
 		{"sigmoid Emax", es, "E_direct_sigmoid", 2e-9, 0},
-	} {
-		e, i := pdMaxErr(tc.got, d[tc.col], tc.rel, tc.abs)
-		t.Logf("%s: worst error %.3g of tolerance at t = %g h", tc.name, e, d["time"][i])
-		if e > 1 {
-			t.Errorf("%s: t = %g h: got %.15g, want %.15g", tc.name, d["time"][i], tc.got[i], d[tc.col][i])
-		}
-	}
+	})
 }
 
 // TestEffectCompartmentReference integrates the link model along the
@@ -159,24 +174,13 @@ func TestEffectCompartmentReference(t *testing.T) {
 		closed[i] = pdLink.OneCompartmentOral(pdDose, pdKa, pdKe, pdV, tt)
 		effect[i] = pdSigmoid.Effect(sim[i])
 	}
-	for _, tc := range []struct {
-		name     string
-		got      []float64
-		col      string
-		rel, abs float64
-	}{
+	pdCompareColumns(t, d, []pdColumn{
 		{"Simulate vs lsoda", sim, "Ce", 1e-8, 1e-9},
 		{"Simulate vs closed form", sim, "Ce_analytic", 1e-10, 1e-12},
 		{"OneCompartmentOral vs closed form", closed, "Ce_analytic", 1e-11, 1e-14},
 		{"OneCompartmentOral vs lsoda", closed, "Ce", 1e-8, 1e-9},
 		{"sigmoid Emax of Ce", effect, "E_effect_cmt_sigmoid", 1e-8, 1e-9},
-	} {
-		e, i := pdMaxErr(tc.got, d[tc.col], tc.rel, tc.abs)
-		t.Logf("%s: worst error %.3g of tolerance at t = %g h", tc.name, e, times[i])
-		if e > 1 {
-			t.Errorf("%s: t = %g h: got %.15g, want %.15g", tc.name, times[i], tc.got[i], d[tc.col][i])
-		}
-	}
+	})
 
 	// Grid maximum of Ce (d_pd_summary.csv: 4.912632585 mg/L at 7 h).
 	s := pkpd.RefSummary(t, "d_pd_summary.csv")

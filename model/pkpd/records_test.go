@@ -377,12 +377,18 @@ func TestCSVDefaults(t *testing.T) {
 	}
 }
 
-// FuzzReadCSV: the decoder never panics, and whatever it accepts survives
-// a WriteCSV/ReadCSV round trip unchanged (apart from line numbers).
-func FuzzReadCSV(f *testing.F) {
+// addCaseBSeed adds reference case b's NONMEM data set to the fuzz corpus
+// (testdata/b_2cmt_multidose_nonmem.csv; skipped if unreadable, as a seed).
+func addCaseBSeed(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "b_2cmt_multidose_nonmem.csv")); err == nil {
 		f.Add(string(b))
 	}
+}
+
+// FuzzReadCSV: the decoder never panics, and whatever it accepts survives
+// a WriteCSV/ReadCSV round trip unchanged (apart from line numbers).
+func FuzzReadCSV(f *testing.F) {
+	addCaseBSeed(f)
 	f.Add("ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS,MDV,DV\n1,0,1,100,1,0,12,4,0,1,.\n1,72,1,200,2,200,0,0,0,1,.\n")
 	f.Add("time,amt,dv,WT\n0,100,.,70\n1,.,3.5,71\n")
 	f.Add("ID,TIME,EVID,AMT,RATE,SS,II\n1,0,1,0,5,1,0\n2,0,4,10,-2,1,12\n")
@@ -457,9 +463,7 @@ func TestCarrySimulation(t *testing.T) {
 // error or a simulation with finite, non-negative amounts (to rounding) on
 // the closed form, never a panic.
 func FuzzSimulate(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("testdata", "b_2cmt_multidose_nonmem.csv")); err == nil {
-		f.Add(string(b))
-	}
+	addCaseBSeed(f)
 	f.Add("ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS\n1,0,1,100,1,0,12,4,0\n1,72,1,200,2,200,0,0,0\n1,80,3,0,0,0,0,0,0\n1,90,4,50,2,-2,8,0,1\n")
 	f.Add("ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS\n1,0,1,100,2,7,3,0,1\n1,5,1,100,1,0,3,2,2\n1,5,0,0,0,0,0,0,0\n")
 	d := Dosing{F: map[int]float64{1: 0.8}, Lag: map[int]float64{1: 1.5}, Rate: map[int]float64{1: 30, 2: 40}, Duration: map[int]float64{1: 2, 2: 0.5}}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var pkVancoSim = filepath.Join("..", "..", "examples", "pk_vanco_sim.yaml")
+
+// TestPKSim runs the example PK scenario and checks the files and the
+// printed metrics against the written CSV: Cmax and tmax are the grid's
+// largest value, Cmin the value at the last dose (60 h, a left limit),
+// and AUC0-72 close to the trapezoidal rule on the 0.5 h grid (which
+// overstates the AUC of convex decays: tolerance 1 %).
+func TestPKSim(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, pngPath := filepath.Join(dir, "conc.csv"), filepath.Join(dir, "conc.png")
+	code, stdout, stderr := doppel(t, "sim", pkVancoSim, "--out", csvPath, "--plot", pngPath, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Cmax  float64 `json:"cmax_mg_L"`
+		Tmax  float64 `json:"tmax_h"`
+		Cmin  float64 `json:"cmin_mg_L"`
+		CminT float64 `json:"cmin_time_h"`
+		AUC   float64 `json:"auc_mg_h_L"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	data, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if want := "time_h,conc_mg_L,amount_central_mg,amount_peripheral1_mg"; lines[0] != want {
+		t.Errorf("header %q, want %q", lines[0], want)
+	}
+	if len(lines) != 146 {
+		t.Fatalf("%d rows, want 145 (0 to 72 h every 0.5 h)", len(lines)-1)
+	}
+	var ts, cs []float64
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		tt, _ := strconv.ParseFloat(f[0], 64)
+		c, _ := strconv.ParseFloat(f[1], 64)
+		a, _ := strconv.ParseFloat(f[2], 64)
+		ts, cs = append(ts, tt), append(cs, c)
+		// Vc = 58.4·80/70 L for the 80 kg patient (Goti 2018).
+		if math.Abs(a/(58.4*80/70)-c) > 1e-8*math.Max(c, 1) {
+			t.Errorf("t = %g h: amount %g mg / Vc != concentration %g mg/L", tt, a, c)
+		}
+	}
+	i := slices.Index(cs, slices.Max(cs))
+	if got.Cmax != cs[i] && math.Abs(got.Cmax-cs[i]) > 1e-8*cs[i] || got.Tmax != ts[i] {
+		t.Errorf("Cmax %g at %g h, want %g at %g h", got.Cmax, got.Tmax, cs[i], ts[i])
+	}
+	j := slices.Index(ts, 60.0)
+	if math.Abs(got.Cmin-cs[j]) > 1e-8*cs[j] || got.CminT != 60 {
+		t.Errorf("Cmin %g at %g h, want %g at 60 h", got.Cmin, got.CminT, cs[j])
+	}
+	trap := 0.0
+	for k := 1; k < len(ts); k++ {
+		trap += (ts[k] - ts[k-1]) * (cs[k] + cs[k-1]) / 2
+	}
+	if math.Abs(got.AUC-trap) > 0.01*trap {
+		t.Errorf("AUC %g, trapezoidal %g", got.AUC, trap)
+	}
+	if fi, err := os.Stat(pngPath); err != nil || fi.Size() == 0 {
+		t.Errorf("plot: %v", err)
+	}
+	code, stdout, _ = doppel(t, "sim", pkVancoSim)
+	if code != exitOK || !strings.Contains(stdout, "Cmax") || !strings.Contains(stdout, "AUC0-72") {
+		t.Errorf("text output (exit %d):\n%s", code, stdout)
+	}
+}
+
+// TestPKSimBadInput checks that a bad PK scenario exits 2 naming
+// file:line and the field, and writes no file.
+func TestPKSimBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	src := "model: vancomycin-goti2018\npatient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}\ndoses: [{time: 0 h, amount: 1000, infusion: 1 h}]\noutputs: {every: 0.5 h, until: 72 h}\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "conc.csv")
+	code, _, stderr := doppel(t, "sim", bad, "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, bad+":3: doses[0].amount") {
+		t.Errorf("exit %d, stderr %q; want 2 and %s:3: doses[0].amount", code, stderr, bad)
+	}
+	if names := entries(t, dir); !slices.Equal(names, []string{"bad.yaml"}) {
+		t.Errorf("files left: %v", names)
+	}
+}
+
+func TestIsPKFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		src  string
+		want bool
+	}{
+		{"model: vancomycin-goti2018\n", true},
+		{"model: my_model.yaml\n", true},
+		{"model: t1d\n", false},
+		{"patient: adult#001\n", false},
+		{"model: [1\n", false},
+	} {
+		p := filepath.Join(dir, "f.yaml")
+		os.WriteFile(p, []byte(c.src), 0o644)
+		if got := isPKFile(p); got != c.want {
+			t.Errorf("%q: %v, want %v", c.src, got, c.want)
+		}
+	}
+}

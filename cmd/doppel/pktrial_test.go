@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var pkVancoTrial = filepath.Join("..", "..", "examples", "pk_vanco_trial.yaml")
+
+// smallPKTrial is the example trial cut to 40 subjects.
+func smallPKTrial(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(pkVancoTrial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), "subjects: 1000", "subjects: 40", 1)
+	p := filepath.Join(dir, "trial.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPKTrialWorkers checks that the files of a PK trial are byte for byte
+// the same on 1 and 4 workers.
+func TestPKTrialWorkers(t *testing.T) {
+	dir := t.TempDir()
+	file := smallPKTrial(t, dir)
+	var outs [2]string
+	for i, w := range []string{"1", "4"} {
+		outs[i] = filepath.Join(dir, "out"+w)
+		code, stdout, stderr := doppel(t, "trial", file, "--out", outs[i], "--workers", w, "--format", "svg")
+		if code != exitOK {
+			t.Fatalf("workers %s: exit %d: %s", w, code, stderr)
+		}
+		if !strings.Contains(stdout, "Cmax") {
+			t.Errorf("summary lacks Cmax:\n%s", stdout)
+		}
+	}
+	want := []string{"percentiles.csv", "subjects.csv", "summary.json", "vpc.svg"}
+	if got := entries(t, outs[0]); !slices.Equal(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+	for _, name := range want {
+		a, _ := os.ReadFile(filepath.Join(outs[0], name))
+		b, _ := os.ReadFile(filepath.Join(outs[1], name))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between 1 and 4 workers", name)
+		}
+	}
+	sub, _ := os.ReadFile(filepath.Join(outs[0], "subjects.csv"))
+	if n := strings.Count(string(sub), "\n"); n != 41 {
+		t.Errorf("subjects.csv: %d lines, want 41", n)
+	}
+	var sum struct {
+		Subjects int                               `json:"subjects"`
+		AUC      struct{ Median, P5, P95 float64 } `json:"auc_mg_h_L"`
+	}
+	js, _ := os.ReadFile(filepath.Join(outs[0], "summary.json"))
+	if err := json.Unmarshal(js, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Subjects != 40 || !(sum.AUC.P5 < sum.AUC.Median && sum.AUC.Median < sum.AUC.P95) {
+		t.Errorf("summary %+v", sum)
+	}
+	// A second run replaces the output of the first.
+	if code, _, stderr := doppel(t, "trial", file, "--out", outs[0], "--format", "svg"); code != exitOK {
+		t.Errorf("rerun: exit %d: %s", code, stderr)
+	}
+}
+
+func TestPKTrialBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	src := "model: vancomycin-goti2018\nsubjects: 10\npatient: {weight: {mean: 80 kg}, crcl: 80 mL/min, dialysis: false}\ndoses: [{time: 0 h, amount: 1000 mg}]\noutputs: {every: 1 h, until: 24 h}\n"
+	os.WriteFile(bad, []byte(src), 0o644)
+	out := filepath.Join(dir, "out")
+	code, _, stderr := doppel(t, "trial", bad, "--out", out)
+	if code != exitUsage || !strings.Contains(stderr, bad+":3: patient.weight") {
+		t.Errorf("exit %d, stderr %q; want 2 and %s:3: patient.weight", code, stderr, bad)
+	}
+	if names := entries(t, dir); !slices.Equal(names, []string{"bad.yaml"}) {
+		t.Errorf("files left: %v", names)
+	}
+}

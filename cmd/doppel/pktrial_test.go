@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var pkVancoTrial = filepath.Join("..", "..", "examples", "pk_vanco_trial.yml")
+var pkVancoTrial = filepath.Join("..", "..", "examples", "pk_vanco_trial.yaml")
 
 // smallPKTrial is the example trial cut to 40 subjects.
 func smallPKTrial(t *testing.T, dir string) string {

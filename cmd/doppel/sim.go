@@ -55,10 +55,17 @@ after the end.
 image type (PNG or SVG) follows the file extension.
 
 Output files are written atomically: a failed run or bad input leaves no
-file behind.`,
+file behind.
+
+A file whose model is a PK model (a library model such as
+vancomycin-goti2018, or a model file) is a PK scenario: patient covariates,
+doses and output times; --out then writes time_h, conc_mg_L and the amount
+in every compartment, and the metrics are Cmax, tmax, trough and AUC (see
+the README, "Precision dosing (PK/PD)").`,
 		Example: `  doppel sim examples/adult001_day.yaml
   doppel sim examples/adult001_day.yaml --out run.csv --plot run.png
-  doppel sim examples/pid_noise.yaml --json`,
+  doppel sim examples/pid_noise.yaml --json
+  doppel sim examples/pk_vanco_sim.yaml --out conc.csv --plot conc.png`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSim(e, args[0], f) },
 	}

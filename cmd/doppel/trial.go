@@ -85,10 +85,17 @@ can settle at 0 mg/dL after a severe hypoglycaemia; such samples count as
 bands per arm) and tir.png (stacked time in ranges per arm, mean across
 patients). DIR appears complete or not at all: files are written to a
 temporary directory renamed at the end. An existing DIR is replaced only
-if it holds nothing but the files of an earlier trial.`,
+if it holds nothing but the files of an earlier trial.
+
+A file whose model is a PK model is a population PK simulation: N virtual
+subjects with covariates, inter-individual variability and optional residual
+error; --out writes subjects.csv (Cmax, Cmin, AUC per subject),
+percentiles.csv, summary.json and a VPC-style plot (see the README,
+"Precision dosing (PK/PD)").`,
 		Example: `  doppel trial examples/trial_bb_vs_pid.yaml
   doppel trial examples/trial_bb_vs_pid.yaml --out results --format svg
-  doppel trial examples/trial_bb_vs_pid.yaml --json --workers 1`,
+  doppel trial examples/trial_bb_vs_pid.yaml --json --workers 1
+  doppel trial examples/pk_vanco_trial.yaml --out vanco`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrial(cmd.Context(), e, args[0], f) },
 	}

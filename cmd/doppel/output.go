@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,6 +73,104 @@ func (o *outputs) discard() {
 	}
 	o.files = nil
 	_ = errors.Join(errs...) // best effort: nothing more can be done
+}
+
+// outDir is an output directory written in full or not at all: files go to
+// a temporary directory beside it, renamed into place by commit.
+type outDir struct {
+	path, tmp string
+}
+
+// newOutDir checks that path can be (re)placed and creates the temporary
+// directory. An existing path must be a directory that is empty or holds
+// only files of an earlier trial: regular files named in known. An empty
+// path (no --out) gives a nil *outDir, which writes nothing.
+func newOutDir(path string, known []string) (*outDir, error) {
+	if path == "" {
+		return nil, nil
+	}
+	path = filepath.Clean(path)
+	if entries, err := os.ReadDir(path); err == nil {
+		for _, e := range entries {
+			if !slices.Contains(known, e.Name()) || !e.Type().IsRegular() {
+				return nil, usageError(fmt.Errorf("--out %s: the directory exists and holds %s, which doppel trial did not write; choose another directory or remove it", path, e.Name()))
+			}
+		}
+	} else if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+		return nil, usageError(fmt.Errorf("--out %s: exists and is not a directory", path))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	parent := filepath.Dir(path)
+	if _, err := os.Stat(parent); err != nil {
+		return nil, usageError(fmt.Errorf("--out %s: %w", path, err))
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("--out %s: %w", path, err)
+	}
+	return &outDir{path: path, tmp: tmp}, nil
+}
+
+// save writes the files with write into the temporary directory and
+// commits them. On a nil d it does nothing.
+func (d *outDir) save(write func(*outDir) error) error {
+	if d == nil {
+		return nil
+	}
+	if err := write(d); err != nil {
+		return err
+	}
+	return d.commit()
+}
+
+// write creates the file name in the temporary directory and writes it
+// with f. The file must not exist yet.
+func (d *outDir) write(name string, f func(io.Writer) error) error {
+	fh, err := os.OpenFile(filepath.Join(d.tmp, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f(fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return fh.Close()
+}
+
+// commit puts the temporary directory in place of path, replacing an
+// earlier trial's output if there is one.
+func (d *outDir) commit() error {
+	old := ""
+	if _, err := os.Stat(d.path); err == nil {
+		old = d.tmp + ".old"
+		if err := os.Rename(d.path, old); err != nil {
+			return fmt.Errorf("--out %s: %w", d.path, err)
+		}
+	}
+	if err := os.Rename(d.tmp, d.path); err != nil {
+		if old != "" {
+			os.Rename(old, d.path) // put the earlier output back
+		}
+		return fmt.Errorf("--out %s: %w", d.path, err)
+	}
+	d.tmp = ""
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+// discard removes the temporary directory if it was not committed.
+func (d *outDir) discard() {
+	if d != nil && d.tmp != "" {
+		os.RemoveAll(d.tmp)
+		d.tmp = ""
+	}
 }
 
 // progress draws a one-line progress indicator on a terminal. Its zero

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -56,17 +52,12 @@ func runPKTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	var dir *outDir
-	if f.out != "" {
-		if dir, err = newPKOutDir(f.out); err != nil {
-			return err
-		}
-		defer dir.discard()
+	dir, err := newOutDir(f.out, pkTrialFiles)
+	if err != nil {
+		return err
 	}
-	workers := f.workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	defer dir.discard()
+	workers := f.workerCount()
 	start := time.Now()
 	res, err := t.Run(ctx, workers)
 	if err != nil {
@@ -75,13 +66,8 @@ func runPKTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 	fmt.Fprintf(e.stderr, "trial: %d subjects x %d times on %d workers in %s\n",
 		t.Subjects, len(res.Times), min(workers, t.Subjects), time.Since(start).Round(10*time.Millisecond))
 	sum := newPKTrialSummary(t, res)
-	if dir != nil {
-		if err := writePKTrialFiles(dir.tmp, f.format, t, res, sum); err != nil {
-			return err
-		}
-		if err := dir.commit(); err != nil {
-			return err
-		}
+	if err := dir.save(func(d *outDir) error { return writePKTrialFiles(d, f.format, t, res, sum) }); err != nil {
+		return err
 	}
 	if f.json {
 		return writeJSON(e.stdout, sum)
@@ -143,27 +129,16 @@ func printPKTrial(w io.Writer, s pkTrialSummary) error {
 }
 
 // writePKTrialFiles writes the outputs of a PK trial into dir.
-func writePKTrialFiles(dir, format string, t *pkmodel.Trial, r *pkmodel.TrialResult, sum pkTrialSummary) error {
-	write := func(name string, f func(io.Writer) error) error {
-		fh, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		if err := f(fh); err != nil {
-			fh.Close()
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		return fh.Close()
-	}
+func writePKTrialFiles(dir *outDir, format string, t *pkmodel.Trial, r *pkmodel.TrialResult, sum pkTrialSummary) error {
 	conc := r.Bands(pkBands, false)
 	obs := r.Bands(pkBands, true)
-	if err := write("subjects.csv", func(w io.Writer) error { return writePKSubjects(w, t, r) }); err != nil {
+	if err := dir.write("subjects.csv", func(w io.Writer) error { return writePKSubjects(w, t, r) }); err != nil {
 		return err
 	}
-	if err := write("percentiles.csv", func(w io.Writer) error { return writePKPercentiles(w, r, conc, obs) }); err != nil {
+	if err := dir.write("percentiles.csv", func(w io.Writer) error { return writePKPercentiles(w, r, conc, obs) }); err != nil {
 		return err
 	}
-	if err := write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
+	if err := dir.write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
 		return err
 	}
 	recs, err := t.Records()
@@ -182,7 +157,7 @@ func writePKTrialFiles(dir, format string, t *pkmodel.Trial, r *pkmodel.TrialRes
 	if obs != nil {
 		v.ObsP5, v.ObsP50, v.ObsP95 = obs[0], obs[1], obs[2]
 	}
-	return write("vpc."+format, func(w io.Writer) error { return plot.WriteVPC(w, format, v) })
+	return dir.write("vpc."+format, func(w io.Writer) error { return plot.WriteVPC(w, format, v) })
 }
 
 // typicalCovariates are the covariates of the typical subject of the VPC:
@@ -269,33 +244,4 @@ func writePKPercentiles(w io.Writer, r *pkmodel.TrialResult, conc, obs [][]float
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// newPKOutDir is newOutDir for the files of a PK trial.
-func newPKOutDir(path string) (*outDir, error) {
-	path = filepath.Clean(path)
-	if entries, err := os.ReadDir(path); err == nil {
-		for _, e := range entries {
-			if !slices.Contains(pkTrialFiles, e.Name()) || !e.Type().IsRegular() {
-				return nil, usageError(fmt.Errorf("--out %s: the directory exists and holds %s, which doppel trial did not write; choose another directory or remove it", path, e.Name()))
-			}
-		}
-	} else if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
-		return nil, usageError(fmt.Errorf("--out %s: exists and is not a directory", path))
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	parent := filepath.Dir(path)
-	if _, err := os.Stat(parent); err != nil {
-		return nil, usageError(fmt.Errorf("--out %s: %w", path, err))
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	return &outDir{path: path, tmp: tmp}, nil
 }

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +25,15 @@ type trialFlags struct {
 	format  string
 	workers int
 	json    bool
+}
+
+// workerCount is the number of runs at once: --workers, or GOMAXPROCS when
+// it is 0.
+func (f trialFlags) workerCount() int {
+	if f.workers == 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return f.workers
 }
 
 func newTrialCmd(e *env) *cobra.Command {
@@ -181,18 +186,13 @@ func runTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 	if err != nil {
 		return err
 	}
-	var dir *outDir
-	if f.out != "" {
-		if dir, err = newOutDir(f.out); err != nil {
-			return err
-		}
-		defer dir.discard()
+	dir, err := newOutDir(f.out, trialFiles)
+	if err != nil {
+		return err
 	}
+	defer dir.discard()
 
-	workers := f.workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := f.workerCount()
 	cfg := trial.Config{
 		Patients: spec.Cohort,
 		Arms:     make([]string, len(spec.Arms)),
@@ -218,13 +218,8 @@ func runTrial(ctx context.Context, e *env, path string, f trialFlags) error {
 		total, len(spec.Cohort), len(spec.Arms), spec.Days, min(workers, total), time.Since(start).Round(10*time.Millisecond))
 
 	sum := newTrialSummary(spec, res)
-	if dir != nil {
-		if err := writeTrialFiles(dir.tmp, f.format, spec, res, sum); err != nil {
-			return err
-		}
-		if err := dir.commit(); err != nil {
-			return err
-		}
+	if err := dir.save(func(d *outDir) error { return writeTrialFiles(d, f.format, spec, res, sum) }); err != nil {
+		return err
 	}
 	for _, a := range sum.Arms {
 		if st := a.Metrics[mOutOfRange]; st.N > 0 && st.Mean > 0 {
@@ -578,32 +573,21 @@ func describeController(c armController) string {
 var trialFiles = []string{"metrics.csv", "summary.json", "agp.csv", "agp.png", "agp.svg", "tir.png", "tir.svg"}
 
 // writeTrialFiles writes the outputs of a trial into dir.
-func writeTrialFiles(dir, format string, spec *scenario.Trial, res *trial.Result, sum trialSummary) error {
-	write := func(name string, f func(io.Writer) error) error {
-		fh, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		if err := f(fh); err != nil {
-			fh.Close()
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		return fh.Close()
-	}
-	if err := write("metrics.csv", res.WriteCSV); err != nil {
+func writeTrialFiles(dir *outDir, format string, spec *scenario.Trial, res *trial.Result, sum trialSummary) error {
+	if err := dir.write("metrics.csv", res.WriteCSV); err != nil {
 		return err
 	}
-	if err := write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
+	if err := dir.write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
 		return err
 	}
-	if err := write("agp.csv", func(w io.Writer) error { return writeAGPCSV(w, res) }); err != nil {
+	if err := dir.write("agp.csv", func(w io.Writer) error { return writeAGPCSV(w, res) }); err != nil {
 		return err
 	}
 	title := fmt.Sprintf("%s: %d patients, %d days, %s", spec.Name, len(spec.Cohort), spec.Days, spec.Glucose)
-	if err := write("agp."+format, func(w io.Writer) error { return plot.WriteAGP(w, format, title, agpArms(res)) }); err != nil {
+	if err := dir.write("agp."+format, func(w io.Writer) error { return plot.WriteAGP(w, format, title, agpArms(res)) }); err != nil {
 		return err
 	}
-	return write("tir."+format, func(w io.Writer) error { return plot.WriteTIR(w, format, title, tirArms(res)) })
+	return dir.write("tir."+format, func(w io.Writer) error { return plot.WriteTIR(w, format, title, tirArms(res)) })
 }
 
 // agpQuantiles are the percentiles of the AGP, as fractions.
@@ -684,72 +668,4 @@ func tirArms(res *trial.Result) []plot.TIRArm {
 		out[a] = t
 	}
 	return out
-}
-
-// outDir is an output directory written in full or not at all: files go to
-// a temporary directory beside it, renamed into place by commit.
-type outDir struct {
-	path, tmp string
-}
-
-// newOutDir checks that path can be (re)placed and creates the temporary
-// directory. An existing path must be a directory that is empty or holds
-// only files of an earlier trial (trialFiles).
-func newOutDir(path string) (*outDir, error) {
-	path = filepath.Clean(path)
-	if entries, err := os.ReadDir(path); err == nil {
-		for _, e := range entries {
-			if !slices.Contains(trialFiles, e.Name()) || !e.Type().IsRegular() {
-				return nil, usageError(fmt.Errorf("--out %s: the directory exists and holds %s, which doppel trial did not write; choose another directory or remove it", path, e.Name()))
-			}
-		}
-	} else if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
-		return nil, usageError(fmt.Errorf("--out %s: exists and is not a directory", path))
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	parent := filepath.Dir(path)
-	if _, err := os.Stat(parent); err != nil {
-		return nil, usageError(fmt.Errorf("--out %s: %w", path, err))
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	return &outDir{path: path, tmp: tmp}, nil
-}
-
-// commit puts the temporary directory in place of path, replacing an
-// earlier trial's output if there is one.
-func (d *outDir) commit() error {
-	old := ""
-	if _, err := os.Stat(d.path); err == nil {
-		old = d.tmp + ".old"
-		if err := os.Rename(d.path, old); err != nil {
-			return fmt.Errorf("--out %s: %w", d.path, err)
-		}
-	}
-	if err := os.Rename(d.tmp, d.path); err != nil {
-		if old != "" {
-			os.Rename(old, d.path) // put the earlier output back
-		}
-		return fmt.Errorf("--out %s: %w", d.path, err)
-	}
-	d.tmp = ""
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	return nil
-}
-
-// discard removes the temporary directory if it was not committed.
-func (d *outDir) discard() {
-	if d != nil && d.tmp != "" {
-		os.RemoveAll(d.tmp)
-		d.tmp = ""
-	}
 }

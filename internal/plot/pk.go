@@ -38,12 +38,9 @@ type PK struct {
 
 // WritePK draws k in format ("png" or "svg") to w.
 func WritePK(w io.Writer, format string, k PK) error {
-	if format != "png" && format != "svg" {
-		return fmt.Errorf("plot: unknown image format %q; valid: png, svg", format)
-	}
 	n := len(k.Time)
-	if n < 2 {
-		return errors.New("plot: concentration profile needs at least two times")
+	if err := checkConc(format, n, "concentration profile"); err != nil {
+		return err
 	}
 	if len(k.PRED) != n || (k.IPRED != nil && len(k.IPRED) != n) {
 		return fmt.Errorf("plot: PRED and IPRED need %d values, one per time", n)
@@ -51,32 +48,12 @@ func WritePK(w io.Writer, format string, k PK) error {
 	if len(k.ProposedTime) != len(k.Proposed) || len(k.LevelTime) != len(k.Level) {
 		return errors.New("plot: proposed or level times and values differ in length")
 	}
-	for i := 1; i < n; i++ {
-		if !(k.Time[i] > k.Time[i-1]) {
-			return fmt.Errorf("plot: times are not increasing at %d (%g h)", i, k.Time[i])
-		}
+	p, err := newConcPlot(k.Title, k.Time)
+	if err != nil {
+		return err
 	}
-	if k.Width == 0 {
-		k.Width = 24 * vg.Centimeter
-	}
-	if k.Height == 0 {
-		k.Height = 13 * vg.Centimeter
-	}
-	p := gplot.New()
-	p.Title.Text = k.Title
-	p.X.Label.Text = "Time after the first dose (h)"
-	p.Y.Label.Text = "Concentration (mg/L)"
-	p.Add(plotter.NewGrid())
-
-	ymax := 1.0
+	ymax := maxFinite(1, k.PRED, k.IPRED, k.Proposed, k.Level)
 	xmax := k.Time[n-1]
-	for _, s := range [][]float64{k.PRED, k.IPRED, k.Proposed, k.Level} {
-		for _, v := range s {
-			if !math.IsNaN(v) {
-				ymax = math.Max(ymax, v)
-			}
-		}
-	}
 	for _, t := range append(append([]float64(nil), k.ProposedTime...), k.LevelTime...) {
 		xmax = math.Max(xmax, t)
 	}
@@ -103,23 +80,89 @@ func WritePK(w io.Writer, format string, k PK) error {
 		p.Add(sc)
 		p.Legend.Add("measured level", sc)
 	}
-	if len(k.Doses) > 0 {
-		pts := make(plotter.XYs, len(k.Doses))
-		for i, t := range k.Doses {
-			pts[i] = plotter.XY{X: t, Y: 0}
-		}
-		sc, err := plotter.NewScatter(pts)
-		if err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: oiOrange, Radius: vg.Points(3.5), Shape: draw.TriangleGlyph{}}
-		p.Add(sc)
-		p.Legend.Add("dose", sc)
+	if err := addDoses(p, k.Doses); err != nil {
+		return err
 	}
 	p.X.Min, p.X.Max = math.Min(0, k.Time[0]), xmax
 	p.Y.Min, p.Y.Max = 0, ymax*1.25 // headroom for the legend
+	return writeConcPlot(w, format, p, k.Width, k.Height)
+}
+
+// The helpers below are shared by the concentration-time figures, PK and
+// VPC.
+
+// checkConc checks the image format and that a figure of n times has at
+// least two; what names the figure in the error.
+func checkConc(format string, n int, what string) error {
+	if format != "png" && format != "svg" {
+		return fmt.Errorf("plot: unknown image format %q; valid: png, svg", format)
+	}
+	if n < 2 {
+		return fmt.Errorf("plot: %s needs at least two times", what)
+	}
+	return nil
+}
+
+// newConcPlot checks that time (h) increases and returns a plot with the
+// title, axis labels and grid of a concentration-time figure.
+func newConcPlot(title string, time []float64) (*gplot.Plot, error) {
+	for i := 1; i < len(time); i++ {
+		if !(time[i] > time[i-1]) {
+			return nil, fmt.Errorf("plot: times are not increasing at %d (%g h)", i, time[i])
+		}
+	}
+	p := gplot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "Time after the first dose (h)"
+	p.Y.Label.Text = "Concentration (mg/L)"
+	p.Add(plotter.NewGrid())
+	return p, nil
+}
+
+// maxFinite returns the largest of floor and the values of series that are
+// not NaN.
+func maxFinite(floor float64, series ...[]float64) float64 {
+	for _, s := range series {
+		for _, v := range s {
+			if !math.IsNaN(v) {
+				floor = math.Max(floor, v)
+			}
+		}
+	}
+	return floor
+}
+
+// addDoses marks the dose times (h) on the time axis of p, with a legend
+// entry; no doses, no marks.
+func addDoses(p *gplot.Plot, doses []float64) error {
+	if len(doses) == 0 {
+		return nil
+	}
+	pts := make(plotter.XYs, len(doses))
+	for i, t := range doses {
+		pts[i] = plotter.XY{X: t, Y: 0}
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Color: oiOrange, Radius: vg.Points(3.5), Shape: draw.TriangleGlyph{}}
+	p.Add(sc)
+	p.Legend.Add("dose", sc)
+	return nil
+}
+
+// writeConcPlot puts the legend of p at the top and draws p in format to w,
+// width × height (zero means 24 cm × 13 cm).
+func writeConcPlot(w io.Writer, format string, p *gplot.Plot, width, height vg.Length) error {
+	if width == 0 {
+		width = 24 * vg.Centimeter
+	}
+	if height == 0 {
+		height = 13 * vg.Centimeter
+	}
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.Legend.ThumbnailWidth = vg.Points(14)
-	return writeGrid(w, format, k.Width, k.Height, [][]*gplot.Plot{{p}})
+	return writeGrid(w, format, width, height, [][]*gplot.Plot{{p}})
 }

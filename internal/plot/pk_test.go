@@ -2,8 +2,10 @@ package plot
 
 import (
 	"bytes"
+	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -36,31 +38,10 @@ func testPK() PK {
 }
 
 func TestWritePK(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WritePK(&buf, "png", testPK()); err != nil {
-		t.Fatal(err)
-	}
-	save(t, "pk.png", buf.Bytes())
-	img, err := png.Decode(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, svg := render(t, "pk.png", func(w io.Writer, format string) error { return WritePK(w, format, testPK()) })
 	// Each series is drawn in its Okabe-Ito colour.
-	for name, c := range map[string]color.RGBA{"PRED": oiSkyBlue, "IPRED": oiBlue, "proposed": oiGreen, "levels": oiVermilion} {
-		if n := colourCount(img, c); n < 20 {
-			t.Errorf("%s: %d pixels of its colour, want a drawn series", name, n)
-		}
-	}
-	buf.Reset()
-	if err := WritePK(&buf, "svg", testPK()); err != nil {
-		t.Fatal(err)
-	}
-	svg := buf.String()
-	for _, s := range []string{"Concentration (mg/L)", "Time after the first dose (h)", "measured level", "population prediction"} {
-		if !strings.Contains(svg, s) {
-			t.Errorf("SVG lacks %q", s)
-		}
-	}
+	wantColours(t, img, 20, map[string]color.RGBA{"PRED": oiSkyBlue, "IPRED": oiBlue, "proposed": oiGreen, "levels": oiVermilion})
+	wantText(t, svg, "Concentration (mg/L)", "Time after the first dose (h)", "measured level", "population prediction")
 }
 
 func TestWritePKErrors(t *testing.T) {
@@ -70,19 +51,73 @@ func TestWritePKErrors(t *testing.T) {
 	bad.IPRED = bad.IPRED[:3]
 	back := testPK()
 	back.Time[3] = back.Time[2]
-	for name, tt := range map[string]struct {
-		k      PK
-		format string
-		want   string
-	}{
+	wantErrors(t, WritePK, map[string]errCase[PK]{
 		"format":     {testPK(), "pdf", `unknown image format "pdf"`},
 		"short":      {short, "png", "at least two times"},
 		"length":     {bad, "png", "PRED and IPRED need"},
 		"increasing": {back, "png", "not increasing at 3"},
-	} {
-		err := WritePK(&bytes.Buffer{}, tt.format, tt.k)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: error %v, want %q", name, err, tt.want)
+	})
+}
+
+// The helpers below are shared by the tests of the concentration-time
+// figures, PK and VPC.
+
+// render draws a figure with write as PNG (kept as name under -keep) and as
+// SVG, and returns the decoded PNG and the SVG text.
+func render(t *testing.T, name string, write func(w io.Writer, format string) error) (image.Image, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := write(&buf, "png"); err != nil {
+		t.Fatal(err)
+	}
+	save(t, name, buf.Bytes())
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := write(&buf, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	return img, buf.String()
+}
+
+// wantColours checks that each named colour covers at least min pixels of
+// img, as a drawn series does.
+func wantColours(t *testing.T, img image.Image, min int, colours map[string]color.RGBA) {
+	t.Helper()
+	for name, c := range colours {
+		if n := colourCount(img, c); n < min {
+			t.Errorf("%s: %d pixels of its colour, want at least %d", name, n, min)
+		}
+	}
+}
+
+// wantText checks that svg holds each of texts.
+func wantText(t *testing.T, svg string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if !strings.Contains(svg, s) {
+			t.Errorf("SVG lacks %q", s)
+		}
+	}
+}
+
+// errCase is a figure that its writer must refuse in format, with a part
+// of the expected error.
+type errCase[F any] struct {
+	fig    F
+	format string
+	want   string
+}
+
+// wantErrors checks that write refuses each case with its error.
+func wantErrors[F any](t *testing.T, write func(io.Writer, string, F) error, cases map[string]errCase[F]) {
+	t.Helper()
+	for name, tc := range cases {
+		err := write(&bytes.Buffer{}, tc.format, tc.fig)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
 		}
 	}
 }

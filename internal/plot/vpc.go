@@ -1,12 +1,10 @@
 package plot
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 
-	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -32,12 +30,9 @@ type VPC struct {
 
 // WriteVPC draws v in format ("png" or "svg") to w.
 func WriteVPC(w io.Writer, format string, v VPC) error {
-	if format != "png" && format != "svg" {
-		return fmt.Errorf("plot: unknown image format %q; valid: png, svg", format)
-	}
 	n := len(v.Time)
-	if n < 2 {
-		return errors.New("plot: VPC needs at least two times")
+	if err := checkConc(format, n, "VPC"); err != nil {
+		return err
 	}
 	for _, s := range [][]float64{v.P5, v.P50, v.P95} {
 		if len(s) != n {
@@ -51,31 +46,11 @@ func WriteVPC(w io.Writer, format string, v VPC) error {
 	if hasObs && (len(v.ObsP5) != n || len(v.ObsP50) != n || len(v.ObsP95) != n) {
 		return fmt.Errorf("plot: VPC observation percentiles need %d values each", n)
 	}
-	for i := 1; i < n; i++ {
-		if !(v.Time[i] > v.Time[i-1]) {
-			return fmt.Errorf("plot: times are not increasing at %d (%g h)", i, v.Time[i])
-		}
+	p, err := newConcPlot(v.Title, v.Time)
+	if err != nil {
+		return err
 	}
-	if v.Width == 0 {
-		v.Width = 24 * vg.Centimeter
-	}
-	if v.Height == 0 {
-		v.Height = 13 * vg.Centimeter
-	}
-	p := gplot.New()
-	p.Title.Text = v.Title
-	p.X.Label.Text = "Time after the first dose (h)"
-	p.Y.Label.Text = "Concentration (mg/L)"
-	p.Add(plotter.NewGrid())
-
-	ymax := 1.0
-	for _, s := range [][]float64{v.P95, v.ObsP95, v.Typical} {
-		for _, x := range s {
-			if !math.IsNaN(x) {
-				ymax = math.Max(ymax, x)
-			}
-		}
-	}
+	ymax := maxFinite(1, v.P95, v.ObsP95, v.Typical)
 	if hasObs {
 		// Both percentiles as one series broken by a NaN: one legend entry.
 		pts := append(append(xy(v.Time, v.ObsP5), plotter.XY{X: math.NaN(), Y: math.NaN()}), xy(v.Time, v.ObsP95)...)
@@ -95,18 +70,8 @@ func WriteVPC(w io.Writer, format string, v VPC) error {
 		addLines(p, "typical subject (η = 0)", xy(v.Time, v.Typical),
 			draw.LineStyle{Color: oiOrange, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}, plotter.NoStep, nil)
 	}
-	if len(v.Doses) > 0 {
-		pts := make(plotter.XYs, len(v.Doses))
-		for i, t := range v.Doses {
-			pts[i] = plotter.XY{X: t, Y: 0}
-		}
-		sc, err := plotter.NewScatter(pts)
-		if err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: oiOrange, Radius: vg.Points(3.5), Shape: draw.TriangleGlyph{}}
-		p.Add(sc)
-		p.Legend.Add("dose", sc)
+	if err := addDoses(p, v.Doses); err != nil {
+		return err
 	}
 	p.X.Min, p.X.Max = math.Min(0, v.Time[0]), v.Time[n-1]
 	p.Y.Min, p.Y.Max = 0, ymax*1.3 // headroom for the legend
@@ -115,8 +80,5 @@ func WriteVPC(w io.Writer, format string, v VPC) error {
 			p.Y.Min = math.Min(p.Y.Min, x)
 		}
 	}
-	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	p.Legend.ThumbnailWidth = vg.Points(14)
-	return writeGrid(w, format, v.Width, v.Height, [][]*gplot.Plot{{p}})
+	return writeConcPlot(w, format, p, v.Width, v.Height)
 }

@@ -3,7 +3,7 @@ package plot
 import (
 	"bytes"
 	"image/color"
-	"image/png"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -29,36 +29,15 @@ func testVPC() VPC {
 }
 
 func TestWriteVPC(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteVPC(&buf, "png", testVPC()); err != nil {
-		t.Fatal(err)
-	}
-	save(t, "vpc.png", buf.Bytes())
-	img, err := png.Decode(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, svg := render(t, "vpc.png", func(w io.Writer, format string) error { return WriteVPC(w, format, testVPC()) })
 	// The band is a filled area, far larger than any line.
-	if n := colourCount(img, agpOuter); n < 5000 {
-		t.Errorf("band: %d pixels of its colour, want a filled area", n)
-	}
-	for name, c := range map[string]color.RGBA{"median": agpMedian, "observations": oiVermilion, "typical": oiOrange} {
-		if n := colourCount(img, c); n < 20 {
-			t.Errorf("%s: %d pixels of its colour, want a drawn series", name, n)
-		}
-	}
-	buf.Reset()
-	if err := WriteVPC(&buf, "svg", testVPC()); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"Concentration (mg/L)", "90 % band", "median", "simulated observations", "typical subject"} {
-		if !strings.Contains(buf.String(), s) {
-			t.Errorf("SVG lacks %q", s)
-		}
-	}
+	wantColours(t, img, 5000, map[string]color.RGBA{"band": agpOuter})
+	wantColours(t, img, 20, map[string]color.RGBA{"median": agpMedian, "observations": oiVermilion, "typical": oiOrange})
+	wantText(t, svg, "Concentration (mg/L)", "90 % band", "median", "simulated observations", "typical subject")
+
 	noObs := testVPC()
 	noObs.ObsP5, noObs.ObsP50, noObs.ObsP95 = nil, nil, nil
-	buf.Reset()
+	var buf bytes.Buffer
 	if err := WriteVPC(&buf, "svg", noObs); err != nil {
 		t.Fatal(err)
 	}
@@ -76,20 +55,11 @@ func TestWriteVPCErrors(t *testing.T) {
 	obs.ObsP50 = nil
 	back := testVPC()
 	back.Time[3] = back.Time[2]
-	for name, tt := range map[string]struct {
-		v      VPC
-		format string
-		want   string
-	}{
+	wantErrors(t, WriteVPC, map[string]errCase[VPC]{
 		"format":     {testVPC(), "pdf", `unknown image format "pdf"`},
 		"short":      {short, "png", "at least two times"},
 		"length":     {bad, "png", "percentiles need"},
 		"obs":        {obs, "png", "observation percentiles need"},
 		"increasing": {back, "png", "not increasing at 3"},
-	} {
-		err := WriteVPC(&bytes.Buffer{}, tt.format, tt.v)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: error %v, want %q", name, err, tt.want)
-		}
-	}
+	})
 }

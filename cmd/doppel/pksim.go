@@ -57,9 +57,31 @@ type pkSimJSON struct {
 	CminTime float64   `json:"cmin_time_h"`
 	AUC      float64   `json:"auc_mg_h_L"`
 	AUCUntil float64   `json:"auc_until_h"`
+	// ClearanceFactors are the multipliers of CL from genotype and
+	// inhibitor (already applied to Parameters), with their source.
+	ClearanceFactors []pkClearanceFactor `json:"clearance_factors,omitempty"`
+	// ClearanceFactor is their product (1 without genotype or inhibitor).
+	ClearanceFactor float64 `json:"clearance_factor"`
+	// PD holds the effect metrics when the file has a pd model.
+	PD       *pkPDJSON `json:"pd,omitempty"`
 	order    []string
 	etaNames []string
 	numTimes int
+}
+
+type pkClearanceFactor struct {
+	Source string  `json:"source"`
+	Factor float64 `json:"factor"`
+}
+
+// pkPDJSON are the effect metrics on the output grid (effect in the user's
+// effect unit).
+type pkPDJSON struct {
+	Model     string  `json:"model"`
+	EffectMin float64 `json:"effect_min"`
+	TMin      float64 `json:"effect_min_time_h"`
+	EffectMax float64 `json:"effect_max"`
+	TMax      float64 `json:"effect_max_time_h"`
 }
 
 func runPKSim(e *env, path string, f simFlags) error {
@@ -82,7 +104,11 @@ func runPKSim(e *env, path string, f simFlags) error {
 		return usageError(fmt.Errorf("%s: %w", path, err))
 	}
 	times := s.Times()
-	prof, err := pkmodel.Simulate(s.Model, s.Covariates, s.Eta, recs, times)
+	prof, err := s.Simulate(s.Eta, recs, times)
+	if err != nil {
+		return fmt.Errorf("sim %s: %w", path, err)
+	}
+	pd, err := s.Effect(prof, recs)
 	if err != nil {
 		return fmt.Errorf("sim %s: %w", path, err)
 	}
@@ -105,7 +131,7 @@ func runPKSim(e *env, path string, f simFlags) error {
 		}
 	}
 	if csvW != nil {
-		if err := writePKCSV(csvW, s.Model.CmtNames(), prof); err != nil {
+		if err := writePKCSV(csvW, s.Model.CmtNames(), prof, pd); err != nil {
 			return fmt.Errorf("writing %s: %w", f.out, err)
 		}
 	}
@@ -115,7 +141,7 @@ func runPKSim(e *env, path string, f simFlags) error {
 			Time:  times, Doses: s.DoseTimes(),
 		}
 		if slices.ContainsFunc(s.Eta, func(x float64) bool { return x != 0 }) {
-			typ, err := pkmodel.Simulate(s.Model, s.Covariates, nil, recs, times)
+			typ, err := s.Simulate(nil, recs, times)
 			if err != nil {
 				return err
 			}
@@ -132,19 +158,29 @@ func runPKSim(e *env, path string, f simFlags) error {
 		return err
 	}
 
-	out := pkSimOutput(s, prof, met)
+	out, err := pkSimOutput(s, prof, met, pd)
+	if err != nil {
+		return fmt.Errorf("sim %s: %w", path, err)
+	}
 	if f.json {
 		return writeJSON(e.stdout, out)
 	}
 	return printPKSim(e.stdout, out)
 }
 
-// writePKCSV writes time_h, conc_mg_L and the amount in every compartment.
-func writePKCSV(w io.Writer, cmts []string, p *pkmodel.Profile) error {
+// writePKCSV writes time_h, conc_mg_L, the amount in every compartment and,
+// with a PD model, ce_mg_L (effect compartment only) and effect.
+func writePKCSV(w io.Writer, cmts []string, p *pkmodel.Profile, pd *pkmodel.PDResult) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("time_h,conc_mg_L")
 	for _, c := range cmts {
 		bw.WriteString(",amount_" + c + "_mg")
+	}
+	if pd != nil {
+		if pd.Ce != nil {
+			bw.WriteString(",ce_mg_L")
+		}
+		bw.WriteString(",effect")
 	}
 	bw.WriteByte('\n')
 	buf := make([]byte, 0, 128)
@@ -156,6 +192,14 @@ func writePKCSV(w io.Writer, cmts []string, p *pkmodel.Profile) error {
 			buf = append(buf, ',')
 			buf = strconv.AppendFloat(buf, p.Amounts[i*p.NumCmt+c], 'g', 10, 64)
 		}
+		if pd != nil {
+			if pd.Ce != nil {
+				buf = append(buf, ',')
+				buf = strconv.AppendFloat(buf, pd.Ce[i], 'g', 10, 64)
+			}
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, pd.Effect[i], 'g', 10, 64)
+		}
 		buf = append(buf, '\n')
 		if _, err := bw.Write(buf); err != nil {
 			return err
@@ -164,7 +208,7 @@ func writePKCSV(w io.Writer, cmts []string, p *pkmodel.Profile) error {
 	return bw.Flush()
 }
 
-func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics) pkSimJSON {
+func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics, pd *pkmodel.PDResult) (pkSimJSON, error) {
 	mod := s.Model
 	out := pkSimJSON{
 		File: s.File, Model: mod.Name, Citation: mod.Citation.Reference + " doi:" + mod.Citation.DOI,
@@ -183,7 +227,30 @@ func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics) pkSimJSO
 	if ts := s.DoseTimes(); len(ts) > 0 {
 		out.CminTime = ts[len(ts)-1]
 	}
-	return out
+	fs, prod, err := s.ClearanceFactors()
+	if err != nil {
+		return out, err
+	}
+	out.ClearanceFactor = prod
+	for _, f := range fs {
+		out.ClearanceFactors = append(out.ClearanceFactors, pkClearanceFactor{f.Source, f.Factor})
+	}
+	if pd != nil {
+		em := pkmodel.EffectMetrics(p.Times, pd.Effect)
+		out.PD = &pkPDJSON{Model: pdName(s.PD), EffectMin: em.Min, TMin: em.TMin, EffectMax: em.Max, TMax: em.TMax}
+	}
+	return out, nil
+}
+
+// pdName describes the PD model for the output.
+func pdName(pd *pkmodel.PD) string {
+	switch {
+	case pd.Model == "idr":
+		return fmt.Sprintf("indirect response type %s", [...]string{"", "I", "II", "III", "IV"}[pd.IDR.Type])
+	case pd.Link != nil:
+		return fmt.Sprintf("sigmoid Emax of the effect-site concentration (ke0 %s 1/h)", num6(pd.Link.Ke0))
+	}
+	return "sigmoid Emax of the plasma concentration"
 }
 
 func printPKSim(w io.Writer, o pkSimJSON) error {
@@ -206,5 +273,31 @@ func printPKSim(w io.Writer, o pkSimJSON) error {
 		fmt.Fprintf(tw, "Cmin\t%.3f mg/L\ttrough before the last dose (%s h)\n", float64(o.Cmin), num6(o.CminTime))
 	}
 	fmt.Fprintf(tw, "AUC0-%s\t%.1f mg·h/L\t\n", num6(o.AUCUntil), o.AUC)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(o.ClearanceFactors) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CL FACTOR\tSOURCE")
+		for _, f := range o.ClearanceFactors {
+			fmt.Fprintf(tw, "×%.4g\t%s\n", f.Factor, f.Source)
+		}
+		if len(o.ClearanceFactors) > 1 {
+			fmt.Fprintf(tw, "×%.4g\tproduct, applied to CL above\n", o.ClearanceFactor)
+		} else {
+			fmt.Fprintf(tw, "\t(applied to CL above)\n")
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if o.PD != nil {
+		fmt.Fprintf(w, "\nPD: %s\n", o.PD.Model)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "effect min\t%s\tat %s h (on the output grid)\n", num6(o.PD.EffectMin), num6(o.PD.TMin))
+		fmt.Fprintf(tw, "effect max\t%s\tat %s h\n", num6(o.PD.EffectMax), num6(o.PD.TMax))
+		return tw.Flush()
+	}
+	return nil
 }

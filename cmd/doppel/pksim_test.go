@@ -120,3 +120,86 @@ func TestIsPKFile(t *testing.T) {
 		}
 	}
 }
+
+var pkPGxPD = filepath.Join("..", "..", "examples", "pk_pgx_pd.yaml")
+
+// TestPKSimPGxPD runs the PGx/DDI/PD example: the clearance factor is
+// 0.6·(1/2)·1/(1 + 2/0.5) + 0.4 = 0.46 (CYP2D6 *1/*4, AS 1, inhibited by
+// [I]/Ki = 4) and CL is 0.46 × the typical Goti 2018 CL; the CSV has
+// ce_mg_L and effect = 100·Ce²/(15² + Ce²), and the printed effect maximum
+// is the column's.
+func TestPKSimPGxPD(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "pkpd.csv")
+	code, stdout, stderr := doppel(t, "sim", pkPGxPD, "--out", csvPath, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Factor  float64             `json:"clearance_factor"`
+		Factors []pkClearanceFactor `json:"clearance_factors"`
+		Params  map[string]float64  `json:"parameters"`
+		PD      pkPDJSON            `json:"pd"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if math.Abs(got.Factor-0.46) > 1e-15 || len(got.Factors) != 1 || !strings.Contains(got.Factors[0].Source, "IM, AS 1") {
+		t.Errorf("clearance factor %g from %+v, want 0.46 from CYP2D6 IM, AS 1", got.Factor, got.Factors)
+	}
+	// Goti 2018: CL = 4.5·(CrCL/120)^0.8 L/h at CrCL 80 mL/min.
+	if want := 0.46 * 4.5 * math.Pow(80.0/120, 0.8); math.Abs(got.Params["CL"]-want) > 1e-12*want {
+		t.Errorf("CL %g, want %g", got.Params["CL"], want)
+	}
+	data, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if want := "time_h,conc_mg_L,amount_central_mg,amount_peripheral1_mg,ce_mg_L,effect"; lines[0] != want {
+		t.Fatalf("header %q, want %q", lines[0], want)
+	}
+	emax := math.Inf(-1)
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		ce, _ := strconv.ParseFloat(f[4], 64)
+		e, _ := strconv.ParseFloat(f[5], 64)
+		// 10 significant digits in the CSV.
+		if want := 100 * ce * ce / (15*15 + ce*ce); math.Abs(e-want) > 1e-8*math.Max(want, 1) {
+			t.Errorf("%s: effect %g, want Emax(Ce) %g", f[0], e, want)
+		}
+		emax = max(emax, e)
+	}
+	if math.Abs(got.PD.EffectMax-emax) > 1e-8*emax {
+		t.Errorf("printed effect max %g, CSV max %g", got.PD.EffectMax, emax)
+	}
+	code, stdout, _ = doppel(t, "sim", pkPGxPD)
+	if code != exitOK || !strings.Contains(stdout, "CL FACTOR") || !strings.Contains(stdout, "effect max") {
+		t.Errorf("text output (exit %d):\n%s", code, stdout)
+	}
+}
+
+// TestPKSimPGxPDBadInput checks that bad genotype, pgx and pd fields exit 2
+// naming file:line and the field, and write no file.
+func TestPKSimPGxPDBadInput(t *testing.T) {
+	const head = "model: vancomycin-goti2018\npatient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}\ndoses: [{time: 0 h, amount: 1000 mg, infusion: 1 h}]\noutputs: {every: 0.5 h, until: 72 h}\n"
+	for _, c := range []struct{ name, extra, want string }{
+		{"unknown gene", "genotype: {CYP1A2: \"*1/*1\"}\npgx: {CYP2D6: {fm: 0.6}}\n", ":5: genotype.CYP1A2"},
+		{"fm outside [0, 1]", "genotype: {CYP2D6: \"*1/*4\"}\npgx: {CYP2D6: {fm: 1.5}}\n", ":6: pgx.CYP2D6.fm"},
+		{"unknown PD model", "pd: {model: sigmoid}\n", ":5: pd.model"},
+		{"missing ec50", "pd: {model: emax, e0: 0, emax: 1}\n", ":5: pd.ec50"},
+	} {
+		dir := t.TempDir()
+		bad := filepath.Join(dir, "bad.yaml")
+		if err := os.WriteFile(bad, []byte(head+c.extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := doppel(t, "sim", bad, "--out", filepath.Join(dir, "run.csv"))
+		if code != exitUsage || !strings.Contains(stderr, bad+c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %s%s", c.name, code, stderr, bad, c.want)
+		}
+		if names := entries(t, dir); !slices.Equal(names, []string{"bad.yaml"}) {
+			t.Errorf("%s: files left: %v", c.name, names)
+		}
+	}
+}

@@ -25,6 +25,13 @@ const MaxOutputs = 1_000_000
 //	doses: [{time: 0 h, amount: 1000 mg, infusion: 1 h, every: 12 h, doses: 6}]
 //	eta: {CL: 0.2, Vc: -0.1}         # optional; default 0 (typical patient)
 //	outputs: {every: 0.5 h, until: 72 h}
+//	genotype: {CYP2D6: "*1/*4"}      # optional, with pgx: CL × GeneClearance factor
+//	pgx: {CYP2D6: {fm: 0.6}}
+//	inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.6}   # optional: CL × 1/AUCR
+//	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L}  # optional
+//
+// See ClearanceFactors for how genotype and inhibitor change clearance
+// and PD for the pharmacodynamic models.
 type Sim struct {
 	File       string
 	Model      *Model
@@ -36,6 +43,13 @@ type Sim struct {
 	// Every and Until define the output times 0, Every, 2·Every, … ≤ Until
 	// (h); Until is always included.
 	Every, Until float64
+	// Genes are the genotyped clearance pathways (genotype and pgx).
+	Genes []GenePathway
+	// Inhibitor is a reversible inhibitor of a clearance pathway; nil
+	// when none.
+	Inhibitor *Inhibitor
+	// PD is the pharmacodynamic model; nil when none.
+	PD *PD
 }
 
 // Times returns the output times in h.
@@ -90,13 +104,13 @@ func fileReader(path string) func(string) ([]byte, error) {
 // model field; nil allows library models only. The error, if any, is a
 // *scenario.Error naming file:line and field.
 func ParseSim(file string, data []byte, readModel func(string) ([]byte, error)) (*Sim, error) {
-	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, doses, eta, outputs)")
+	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, doses, eta, outputs, genotype, pgx, inhibitor, pd)")
 	root, err := d.Document(data)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sim{File: file}
-	f := d.Fields(root, "", []string{"model", "patient", "doses", "eta", "outputs"})
+	f := d.Fields(root, "", []string{"model", "patient", "doses", "eta", "outputs", "genotype", "pgx", "inhibitor", "pd"})
 	if n, ok := d.Required(root, f, "model", "", "model: vancomycin-goti2018"); ok {
 		s.Model = model(d, n, readModel)
 	}
@@ -114,6 +128,13 @@ func ParseSim(file string, data []byte, readModel func(string) ([]byte, error)) 
 	}
 	if n, ok := d.Required(root, f, "outputs", "", "outputs: {every: 0.5 h, until: 72 h}"); ok {
 		s.Every, s.Until = outputs(d, n)
+	}
+	pharmacogenomics(d, f, s)
+	if p, ok := f["inhibitor"]; ok {
+		inhibitor(d, p.Val, s)
+	}
+	if p, ok := f["pd"]; ok {
+		s.PD = pdModel(d, p.Val)
 	}
 	if err := d.Err(); err != nil {
 		return nil, err

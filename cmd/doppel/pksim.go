@@ -60,7 +60,8 @@ type pkSimJSON struct {
 	// ClearanceFactors are the multipliers of CL from genotype and
 	// inhibitor (already applied to Parameters), with their source.
 	ClearanceFactors []pkClearanceFactor `json:"clearance_factors,omitempty"`
-	// ClearanceFactor is their product (1 without genotype or inhibitor).
+	// ClearanceFactor is their combination 1 − Σ(1 − factor) over distinct
+	// pathways (1 without genotype or inhibitor).
 	ClearanceFactor float64 `json:"clearance_factor"`
 	// PD holds the effect metrics when the file has a pd model.
 	PD       *pkPDJSON `json:"pd,omitempty"`
@@ -284,7 +285,7 @@ func printPKSim(w io.Writer, o pkSimJSON) error {
 			fmt.Fprintf(tw, "×%.4g\t%s\n", f.Factor, f.Source)
 		}
 		if len(o.ClearanceFactors) > 1 {
-			fmt.Fprintf(tw, "×%.4g\tproduct, applied to CL above\n", o.ClearanceFactor)
+			fmt.Fprintf(tw, "×%.4g\tcombined, 1 − Σ(1 − factor), applied to CL above\n", o.ClearanceFactor)
 		} else {
 			fmt.Fprintf(tw, "\t(applied to CL above)\n")
 		}

@@ -71,12 +71,14 @@ type ClearanceFactor struct {
 // a genotyped gene (phenoconversion) gives one factor
 // pkpd.RelativeClearance(fm, AS/AS_ref · 1/(1+[I]/Ki)): the inhibitor is
 // assumed to scale the remaining activity of the patient's enzyme in
-// proportion, whatever the genotype. Distinct pathways multiply, which
-// assumes each factor is small or the pathways are those of different
-// processes; for parallel hepatic pathways 1 − Σ fm·(1 − a) is exact.
+// proportion, whatever the genotype. Distinct pathways are parallel
+// fractions of the same reference clearance, so their losses add:
+// CL/CL_ref = 1 − Σ (1 − factor_i) = 1 − Σ fm_i·(1 − a_i), with Σ fm_i ≤ 1
+// (checked when the scenario is parsed). The returned total is that sum,
+// which for one source is its factor.
 func (s *Sim) ClearanceFactors() ([]ClearanceFactor, float64, error) {
 	var out []ClearanceFactor
-	prod := 1.0
+	total := 1.0
 	usedInh := false
 	for _, g := range s.Genes {
 		src := fmt.Sprintf("%s %s: %s", g.Gene, g.Call.Diplotype, g.Call.Phenotype)
@@ -100,7 +102,7 @@ func (s *Sim) ClearanceFactors() ([]ClearanceFactor, float64, error) {
 			return nil, 0, err
 		}
 		out = append(out, ClearanceFactor{src, f})
-		prod *= f
+		total -= 1 - f
 	}
 	if in := s.Inhibitor; in != nil && !usedInh {
 		aucr, err := pkpd.ReversibleAUCR(in.Fm, in.Ratio, 1)
@@ -112,9 +114,9 @@ func (s *Sim) ClearanceFactors() ([]ClearanceFactor, float64, error) {
 			src = fmt.Sprintf("%s inhibitor %s", in.Enzyme, src[len("inhibitor "):])
 		}
 		out = append(out, ClearanceFactor{src, 1 / aucr})
-		prod *= 1 / aucr
+		total -= 1 - 1/aucr
 	}
-	return out, prod, nil
+	return out, total, nil
 }
 
 // Params returns the individual parameters for random effects eta (nil:
@@ -379,6 +381,13 @@ func pharmacogenomics(d *scenario.Decoder, f map[string]scenario.Field, s *Sim) 
 			s.Genes = append(s.Genes, gp)
 		}
 	}
+	sum := 0.0
+	for _, g := range s.Genes {
+		sum += g.Fm
+	}
+	if sum > 1+1e-12 {
+		d.Errorf(px.Key, "pgx", "the genes' fm sum to %g: fractions of one clearance sum to at most 1", sum)
+	}
 }
 
 // molar are the molar concentration units an inhibitor accepts, in mol/L.
@@ -449,6 +458,16 @@ func inhibitor(d *scenario.Decoder, n *yaml.Node, s *Sim) {
 		okF = true
 	} else {
 		d.Required(n, f, "fm", "inhibitor", "fm: 0.6")
+	}
+	if okF && !shared {
+		sum := in.Fm
+		for _, g := range s.Genes {
+			sum += g.Fm
+		}
+		if sum > 1+1e-12 {
+			d.Errorf(n, "inhibitor.fm", "%g plus the genes' pgx fm gives %g: fractions of one clearance sum to at most 1", in.Fm, sum)
+			okF = false
+		}
 	}
 	if okC && okK && okF {
 		in.Ratio = conc / ki

@@ -30,6 +30,10 @@ func TestClearanceFactors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	aucr3, err := pkpd.ReversibleAUCR(0.3, 2, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pm, _ := pkpd.CallDiplotype(pkpd.CYP2C9, "*3/*3")
 	gene9, err := pkpd.GeneClearance{Fm: 0.3}.Factor(pm)
 	if err != nil {
@@ -47,8 +51,8 @@ func TestClearanceFactors(t *testing.T) {
 		{"inhibitor nM", "inhibitor: {conc: 2000 nM, ki: 0.5 uM, fm: 0.6}\n", 1 / aucr, 1},
 		{"inhibitor mass", "inhibitor: {conc: 2 mg/L, ki: 500 ug/L, fm: 0.6}\n", 1 / aucr, 1},
 		{"phenoconversion", pgx + "inhibitor: {conc: 2 uM, ki: 0.5 uM, enzyme: CYP2D6}\n", both, 1},
-		{"other enzyme", pgx + "inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.6, enzyme: CYP2C9}\n", gene / aucr, 2},
-		{"two genes", "genotype: {CYP2D6: \"*1/*4\", CYP2C9: \"*3/*3\"}\npgx: {CYP2D6: {fm: 0.6}, CYP2C9: {fm: 0.3}}\n", gene * gene9, 2},
+		{"other enzyme", pgx + "inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.3, enzyme: CYP2C9}\n", 1 - (1 - gene) - (1 - 1/aucr3), 2},
+		{"two genes", "genotype: {CYP2D6: \"*1/*4\", CYP2C9: \"*3/*3\"}\npgx: {CYP2D6: {fm: 0.6}, CYP2C9: {fm: 0.3}}\n", 1 - (1 - gene) - (1 - gene9), 2},
 	} {
 		s, err := ParseSim("s.yaml", []byte(simFile+c.extra), readMinimal)
 		if err != nil {
@@ -70,23 +74,25 @@ func TestClearanceFactors(t *testing.T) {
 		}
 	}
 	// Spot values: *1/*4 is AS 1 (CPIC), so 0.6·0.5 + 0.4 = 0.7;
-	// [I]/Ki = 4 gives 0.6/5 + 0.4 = 0.52; both 0.6·0.5/5 + 0.4 = 0.46.
-	for _, c := range []struct{ got, want float64 }{{gene, 0.7}, {1 / aucr, 0.52}, {both, 0.46}} {
+	// [I]/Ki = 4 gives 0.6/5 + 0.4 = 0.52; both 0.6·0.5/5 + 0.4 = 0.46;
+	// CYP2C9 *3/*3 (AS 0, CPIC) with fm 0.3 gives 0.7.
+	for _, c := range []struct{ got, want float64 }{{gene, 0.7}, {1 / aucr, 0.52}, {both, 0.46}, {gene9, 0.7}} {
 		if math.Abs(c.got-c.want) > 1e-15 {
 			t.Errorf("factor %.17g, want %g", c.got, c.want)
 		}
 	}
 }
 
-// TestPGxAUC checks that with a linear model the AUC from 0 to 2000 h
-// (where exp(−k·t) < 1e-39 even for the slowest CL) scales by exactly
-// 1/factor: AUC = F·Dose/CL. Tolerance 1e-12 relative (closed forms).
+// TestPGxAUC checks that with a linear model the AUC from 0 to 20000 h
+// (exp(−k·t) < 1e-86 even for the slowest CL, k = 0.01/h) scales by exactly
+// 1/factor: AUC = F·Dose/CL. Genotype and an inhibitor of another pathway
+// act together. Tolerance 1e-12 relative (closed forms).
 func TestPGxAUC(t *testing.T) {
 	ref, err := ParseSim("s.yaml", []byte(simFile), readMinimal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ParseSim("s.yaml", []byte(simFile+"genotype: {CYP2D6: \"*4/*4\"}\npgx: {CYP2D6: {fm: 0.8}}\ninhibitor: {conc: 1 uM, ki: 1 uM, fm: 0.5}\n"), readMinimal)
+	s, err := ParseSim("s.yaml", []byte(simFile+"genotype: {CYP2D6: \"*4/*4\"}\npgx: {CYP2D6: {fm: 0.8}}\ninhibitor: {conc: 1 uM, ki: 1 uM, fm: 0.2}\n"), readMinimal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +100,8 @@ func TestPGxAUC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 0.2 * 0.75; math.Abs(f-want) > 1e-15 { // PM: AS 0 → 0.2; fm 0.5, [I]/Ki 1 → 0.75
+	// PM (AS 0) loses 0.8 of CL; fm 0.2 at [I]/Ki = 1 loses 0.1.
+	if want := 0.1; math.Abs(f-want) > 1e-15 {
 		t.Fatalf("factor %g, want %g", f, want)
 	}
 	recs, _ := s.Records()
@@ -103,7 +110,7 @@ func TestPGxAUC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := s.Model.PK.AUC(p.Params, recs, 0, 2000)
+		a, err := s.Model.PK.AUC(p.Params, recs, 0, 20000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,6 +255,8 @@ func TestSimPDErrors(t *testing.T) {
 		{"inhibitor without fm", "inhibitor: {conc: 2 uM, ki: 0.5 uM}\n", "s.yaml:5: inhibitor.fm: missing"},
 		{"inhibitor units", "inhibitor: {conc: 2 uM, ki: 0.5 mg/L, fm: 0.5}\n", "s.yaml:5: inhibitor.ki"},
 		{"inhibitor ki 0", "inhibitor: {conc: 2 uM, ki: 0 uM, fm: 0.5}\n", "inhibitor.ki: must be > 0"},
+		{"fm sum", "genotype: {CYP2D6: \"*1/*4\", CYP2C9: \"*1/*3\"}\npgx: {CYP2D6: {fm: 0.6}, CYP2C9: {fm: 0.5}}\n", "s.yaml:6: pgx: the genes' fm sum to 1.1"},
+		{"fm sum with inhibitor", pgx + "inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.5}\n", "s.yaml:7: inhibitor.fm"},
 		{"inhibitor fm differs", pgx + "inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.5, enzyme: CYP2D6}\n", "s.yaml:7: inhibitor.fm"},
 		{"unknown PD model", "pd: {model: hill, e0: 0}\n", "s.yaml:5: pd.model"},
 		{"missing ec50", "pd: {model: emax, e0: 0, emax: 1}\n", "s.yaml:5: pd.ec50: missing"},

@@ -14,8 +14,8 @@ import (
 	"github.com/doppelhealth/doppel/ode"
 )
 
-// Genes are the pharmacogenes a PK scenario's genotype field accepts.
-var Genes = []string{string(pkpd.CYP2D6), string(pkpd.CYP2C9), string(pkpd.CYP2C19)}
+// geneNames are the pharmacogenes a PK scenario's genotype field accepts.
+var geneNames = []string{string(pkpd.CYP2D6), string(pkpd.CYP2C9), string(pkpd.CYP2C19)}
 
 // GenePathway is one pharmacogene of a PK scenario: the patient's diplotype,
 // its CPIC call and the fraction of the drug's clearance through the gene's
@@ -330,9 +330,9 @@ func pharmacogenomics(d *scenario.Decoder, f map[string]scenario.Field, s *Sim) 
 	if !mapping(d, gt.Val, "genotype", "{CYP2D6: \"*1/*4\"}") || !mapping(d, px.Val, "pgx", "{CYP2D6: {fm: 0.6}}") {
 		return
 	}
-	gf := d.FieldsOf(gt.Val, "genotype", "gene", Genes)
-	pf := d.FieldsOf(px.Val, "pgx", "gene", Genes)
-	for _, name := range Genes {
+	gf := d.FieldsOf(gt.Val, "genotype", "gene", geneNames)
+	pf := d.FieldsOf(px.Val, "pgx", "gene", geneNames)
+	for _, name := range geneNames {
 		g, okg := gf[name]
 		p, okp := pf[name]
 		switch {
@@ -440,7 +440,7 @@ func inhibitor(d *scenario.Decoder, n *yaml.Node, s *Sim) {
 		in.Text += ", Ki " + v.Value
 	}
 	if v, ok := f["enzyme"]; ok {
-		if g, ok := d.Name(v.Val, "inhibitor.enzyme", "gene", Genes); ok {
+		if g, ok := d.Name(v.Val, "inhibitor.enzyme", "gene", geneNames); ok {
 			in.Enzyme = pkpd.Gene(g)
 		}
 	}

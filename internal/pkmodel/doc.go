@@ -1,8 +1,12 @@
 // Package pkmodel reads the files of precision dosing: population PK model
 // files (a declarative YAML form of a published model, so that a
 // pharmacometrician can enter one without writing Go), the embedded library
-// of published models, and the dosing files of `doppel fit` and `doppel
-// dose` (patient covariates, doses given, measured levels, target).
+// of published models, the dosing files of `doppel fit` and `doppel
+// dose` (patient covariates, doses given, measured levels, target), and the
+// PK scenario and population files of `doppel sim` and `doppel trial`
+// (sim*.go, trial*.go: output times, optional η, genotype and inhibitor
+// clearance factors and a PD model; covariate distributions, IIV and
+// residual error for populations).
 //
 // Quantities are written with UCUM units ("80 kg", "2 h", "80 mL/min",
 // "39.8 mg/L", "500 mg.h/L", "22.7 %") and converted to the model's units:

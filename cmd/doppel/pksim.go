@@ -151,6 +151,12 @@ func runPKSim(e *env, path string, f simFlags) error {
 		} else {
 			k.PRED = prof.Conc
 		}
+		if pd != nil {
+			// The effect of the simulated (individual) profile, in a panel
+			// below the concentration; Ce dashed on the concentration.
+			k.Ce, k.Effect = pd.Ce, pd.Effect
+			k.EffectLabel, k.EffectUnit = pdName(s.PD), s.PD.Unit
+		}
 		if err := plot.WritePK(plotW, format, k); err != nil {
 			return fmt.Errorf("drawing %s: %w", f.plot, err)
 		}

@@ -188,6 +188,8 @@ func TestPKSimPGxPDBadInput(t *testing.T) {
 		{"fm outside [0, 1]", "genotype: {CYP2D6: \"*1/*4\"}\npgx: {CYP2D6: {fm: 1.5}}\n", ":6: pgx.CYP2D6.fm"},
 		{"unknown PD model", "pd: {model: sigmoid}\n", ":5: pd.model"},
 		{"missing ec50", "pd: {model: emax, e0: 0, emax: 1}\n", ":5: pd.ec50"},
+		{"empty unit", "pd: {model: emax, e0: 0, emax: 1, ec50: 1 mg/L, unit: \"\"}\n", ":5: pd.unit"},
+		{"unit a mapping", "pd: {model: idr, type: I, kin: 1, kout: 1 1/h, imax: 0.5, ic50: 1 mg/L, unit: {a: 1}}\n", ":5: pd.unit"},
 	} {
 		dir := t.TempDir()
 		bad := filepath.Join(dir, "bad.yaml")
@@ -200,6 +202,58 @@ func TestPKSimPGxPDBadInput(t *testing.T) {
 		}
 		if names := entries(t, dir); !slices.Equal(names, []string{"bad.yaml"}) {
 			t.Errorf("%s: files left: %v", c.name, names)
+		}
+	}
+}
+
+// TestPKSimPDPlot checks that --plot of a scenario with a pd model draws
+// the effect panel (axis in the pd unit, "model units" without one) and
+// Ce on the concentration panel, and that a scenario without PD draws
+// neither.
+func TestPKSimPDPlot(t *testing.T) {
+	example, err := os.ReadFile(pkPGxPD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	withUnit := filepath.Join(dir, "unit.yaml")
+	idr := filepath.Join(dir, "idr.yaml")
+	if err := os.WriteFile(withUnit, append(example, "  unit: \"% inhibition\"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(example), "\npd:\n")
+	if err := os.WriteFile(idr, []byte(head+"\npd: {model: idr, type: I, kin: 10, kout: 0.5 1/h, imax: 0.9, ic50: 10 mg/L}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, file string
+		want, not  []string
+	}{
+		{"emax, effect compartment", pkPGxPD,
+			[]string{"Effect (model units)", "effect-site concentration (Ce)", "sigmoid Emax of the effect-site concentration", "Concentration (mg/L)"}, nil},
+		{"unit given", withUnit, []string{"Effect (% inhibition)"}, []string{"model units"}},
+		{"idr, no Ce", idr, []string{"Effect (model units)", "indirect response type I"}, []string{"Ce)"}},
+		{"no PD", pkVancoSim, []string{"Concentration (mg/L)"}, []string{"Effect (", "Ce)"}},
+	} {
+		svgPath := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".svg")
+		code, _, stderr := doppel(t, "sim", c.file, "--plot", svgPath)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", c.name, code, stderr)
+		}
+		data, err := os.ReadFile(svgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg := string(data)
+		for _, s := range c.want {
+			if !strings.Contains(svg, s) {
+				t.Errorf("%s: SVG lacks %q", c.name, s)
+			}
+		}
+		for _, s := range c.not {
+			if strings.Contains(svg, s) {
+				t.Errorf("%s: SVG has %q", c.name, s)
+			}
 		}
 	}
 }

@@ -153,8 +153,12 @@ func (s *Sim) Simulate(eta []float64, recs []pkpd.Record, times []float64) (*Pro
 //	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L, hill: 1,
 //	     effect_compartment: {ke0: 0.5 1/h}}     # optional link model
 //	pd: {model: idr, type: I, kin: 10, kout: 0.5 1/h, imax: 0.9, ic50: 5 mg/L}
+//
+// Either model takes an optional unit: string naming the effect unit
+// (E-units), used only for labels.
 type PD struct {
 	Model string                  // "emax" or "idr"
+	Unit  string                  // the effect unit as the user gave it; "": not given
 	Emax  pkpd.Emax               // model emax
 	Link  *pkpd.EffectCompartment // model emax with an effect compartment; nil: direct effect
 	IDR   pkpd.IndirectResponse   // model idr; the response starts at its baseline kin/kout
@@ -185,7 +189,7 @@ func (s *Sim) Effect(p *Profile, recs []pkpd.Record) (*PDResult, error) {
 		return &PDResult{Effect: e}, nil
 	}
 	lin := s.Model.Linear()
-	sched, err := lin.NewSchedule(recs, pkpd.Dosing{}, pkpd.ScheduleOptions{})
+	sched, err := lin.NewSchedule(recs, s.Model.Dosing(), pkpd.ScheduleOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -245,15 +249,20 @@ func rightOf(cp func(float64) float64, lo float64) func(float64) float64 {
 }
 
 // breakpoints returns the times where Cp jumps or has a kink: every dose
-// and every infusion end, sorted.
+// and every infusion end (delayed by the model's ALAG, an infusion lasting
+// F times as long), sorted.
 func (s *Sim) breakpoints() []float64 {
 	var ts []float64
+	f := s.Model.F
+	if f == 0 {
+		f = 1
+	}
 	for _, d := range s.Doses {
 		for k := range max(d.Count, 1) {
-			t := d.Time + float64(k)*d.Every
+			t := d.Time + float64(k)*d.Every + s.Model.ALAG
 			ts = append(ts, t)
 			if d.Infusion > 0 {
-				ts = append(ts, t+d.Infusion)
+				ts = append(ts, t+f*d.Infusion)
 			}
 		}
 	}
@@ -492,7 +501,7 @@ func pdModel(d *scenario.Decoder, n *yaml.Node) *PD {
 		return nil
 	}
 	mf := d.Fields(n, "pd", []string{"model", "e0", "emax", "ec50", "hill", "effect_compartment",
-		"type", "kin", "kout", "imax", "ic50", "smax", "sc50"})
+		"type", "kin", "kout", "imax", "ic50", "smax", "sc50", "unit"})
 	v, ok := d.Required(n, mf, "model", "pd", "model: emax")
 	if !ok {
 		return nil
@@ -502,8 +511,8 @@ func pdModel(d *scenario.Decoder, n *yaml.Node) *PD {
 		return nil
 	}
 	allowed := map[string][]string{
-		"emax": {"model", "e0", "emax", "ec50", "hill", "effect_compartment"},
-		"idr":  {"model", "type", "kin", "kout", "imax", "ic50", "smax", "sc50", "hill"},
+		"emax": {"model", "e0", "emax", "ec50", "hill", "effect_compartment", "unit"},
+		"idr":  {"model", "type", "kin", "kout", "imax", "ic50", "smax", "sc50", "hill", "unit"},
 	}[name]
 	bad := false
 	for k, fld := range mf {
@@ -513,6 +522,13 @@ func pdModel(d *scenario.Decoder, n *yaml.Node) *PD {
 		}
 	}
 	pd := &PD{Model: name}
+	if v, ok := mf["unit"]; ok {
+		if u, ok := d.Str(v.Val, "pd.unit", "an effect unit such as \"% inhibition\""); ok {
+			pd.Unit = u
+		} else {
+			bad = true
+		}
+	}
 	num := func(key, example string, lo, hi float64) float64 {
 		if v, ok := d.Required(n, mf, key, "pd", example); ok {
 			x, ok := d.Number(v, "pd."+key, lo, hi, "")

@@ -17,6 +17,11 @@ import (
 // prediction (parameters fitted to the levels), optionally the individual
 // prediction continued on a proposed regimen, and the measured levels.
 // Times are in h from the first dose, concentrations in mg/L.
+//
+// With a PD model, Ce adds the effect-site concentration to the
+// concentration panel and Effect adds a panel of the effect below it, on
+// the same time axis (see [PK.Effect]); without them the figure is the
+// concentration panel alone.
 type PK struct {
 	Title string
 	Time  []float64 // h, increasing
@@ -31,6 +36,16 @@ type PK struct {
 	LevelTime, Level []float64
 	// Doses are the dose times (h), marked on the time axis.
 	Doses []float64
+
+	// Ce is the effect-site concentration at Time (mg/L), drawn dashed on
+	// the concentration panel; nil: none.
+	Ce []float64
+	// Effect is the PD effect at Time in EffectUnit, drawn in a second
+	// panel below the concentration; nil: no effect panel. EffectLabel
+	// names it in the legend ("" means "effect"); EffectUnit labels its
+	// axis ("" means "model units").
+	Effect                  []float64
+	EffectLabel, EffectUnit string
 
 	// Width and Height of the figure; zero means 24 cm × 13 cm.
 	Width, Height vg.Length
@@ -48,11 +63,14 @@ func WritePK(w io.Writer, format string, k PK) error {
 	if len(k.ProposedTime) != len(k.Proposed) || len(k.LevelTime) != len(k.Level) {
 		return errors.New("plot: proposed or level times and values differ in length")
 	}
+	if (k.Ce != nil && len(k.Ce) != n) || (k.Effect != nil && len(k.Effect) != n) {
+		return fmt.Errorf("plot: Ce and Effect need %d values, one per time", n)
+	}
 	p, err := newConcPlot(k.Title, k.Time)
 	if err != nil {
 		return err
 	}
-	ymax := maxFinite(1, k.PRED, k.IPRED, k.Proposed, k.Level)
+	ymax := maxFinite(1, k.PRED, k.IPRED, k.Proposed, k.Level, k.Ce)
 	xmax := k.Time[n-1]
 	for _, t := range append(append([]float64(nil), k.ProposedTime...), k.LevelTime...) {
 		xmax = math.Max(xmax, t)
@@ -71,6 +89,9 @@ func WritePK(w io.Writer, format string, k PK) error {
 		addLines(p, label, xy(k.ProposedTime, k.Proposed),
 			draw.LineStyle{Color: oiGreen, Width: vg.Points(1.5)}, plotter.NoStep, nil)
 	}
+	if k.Ce != nil {
+		addLines(p, "effect-site concentration (Ce)", xy(k.Time, k.Ce), ceStyle(), plotter.NoStep, nil)
+	}
 	if len(k.Level) > 0 {
 		sc, err := plotter.NewScatter(xy(k.LevelTime, k.Level))
 		if err != nil {
@@ -85,6 +106,9 @@ func WritePK(w io.Writer, format string, k PK) error {
 	}
 	p.X.Min, p.X.Max = math.Min(0, k.Time[0]), xmax
 	p.Y.Min, p.Y.Max = 0, ymax*1.25 // headroom for the legend
+	if k.Effect != nil {
+		return writeEffect(w, format, p, k)
+	}
 	return writeConcPlot(w, format, p, k.Width, k.Height)
 }
 

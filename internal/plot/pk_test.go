@@ -2,14 +2,21 @@ package plot
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testPK is a one-compartment profile of 1000 mg bolus doses every 12 h
 // (V 50 L, k 0.1/h) with the population at k 0.07/h.
@@ -42,6 +49,41 @@ func TestWritePK(t *testing.T) {
 	// Each series is drawn in its Okabe-Ito colour.
 	wantColours(t, img, 20, map[string]color.RGBA{"PRED": oiSkyBlue, "IPRED": oiBlue, "proposed": oiGreen, "levels": oiVermilion})
 	wantText(t, svg, "Concentration (mg/L)", "Time after the first dose (h)", "measured level", "population prediction")
+}
+
+// TestWritePKGolden checks that a figure without PD (no Ce, no Effect)
+// draws exactly as it did before the effect panel existed: the golden SVG
+// and the SHA-256 of the PNG were written by WritePK before that change
+// (refresh with -update only for an intended change of the figure).
+func TestWritePKGolden(t *testing.T) {
+	for _, tc := range []struct{ format, golden string }{
+		{"svg", "pk.svg.golden"},
+		{"png", "pk.png.sha256"},
+	} {
+		var buf bytes.Buffer
+		if err := WritePK(&buf, tc.format, testPK()); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.Bytes()
+		if tc.format == "png" {
+			sum := sha256.Sum256(got)
+			got = []byte(hex.EncodeToString(sum[:]) + "\n")
+		}
+		path := filepath.Join("testdata", tc.golden)
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the no-PD figure differs from %s (%d bytes, want %d)", tc.format, path, len(got), len(want))
+		}
+	}
 }
 
 func TestWritePKErrors(t *testing.T) {

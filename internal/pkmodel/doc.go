@@ -24,6 +24,8 @@
 //	  CL: {value: 4.5 L/h}             # 1 cmt: CL V; 2: CL Vc Q Vp;
 //	  Vc: {value: 58.4 L}              # 3: CL Vc Q2 Vp2 Q3 Vp3; oral adds KA (1/h)
 //	  ...
+//	  F: {value: 0.8}                  # optional bioavailability, 0 < F <= 1 (or 80 %); default 1
+//	  ALAG: {value: 0.5 h}             # optional absorption lag time; default 0
 //	covariates:
 //	  - name: crcl                     # the name dosing files use
 //	    type: continuous               # or boolean (true/false)
@@ -42,6 +44,14 @@
 //	  # or instead of cv: omega: {parameters: [CL, Vc], matrix: [[0.147], [0.03, 0.51]]}
 //	residual: {model: combined, additive: 3.4 mg/L, proportional: 22.7 %}
 //	notes: ...
+//
+// F and ALAG apply to every dose into the dose compartment (the depot of an
+// oral model, the central compartment of an IV one), as NONMEM's F1 and
+// ALAG1: a dose of AMT recorded at TIME puts F·AMT into it from TIME + ALAG
+// (an infusion keeps its rate and lasts F times as long). They take no
+// covariate effects or IIV. With F given, CL and the volumes are absolute;
+// an oral model fitted without intravenous data gives the apparent CL/F and
+// V/F and leaves F out.
 //
 // The residual variance of the combined model is additive² + (proportional·f)².
 //

@@ -26,7 +26,12 @@ type Model struct {
 	Compartments int
 	Oral         bool
 	// Params are the structural parameters in the order of ParamNames.
-	Params     []Param
+	Params []Param
+	// F is the bioavailable fraction of doses into the dose compartment
+	// (the depot of an oral model, the central compartment of an IV one):
+	// 0 < F ≤ 1, 1 when the file gives none. ALAG is their lag time in h
+	// (0 when the file gives none). Neither has covariate effects or IIV.
+	F, ALAG    float64
 	Covariates []Covariate
 	// IIV is log-normal: P_i = TV_i·exp(η_i) for the parameters named in
 	// IIVNames, η ~ N(0, Omega) (log-scale variances and covariances, rows
@@ -104,6 +109,19 @@ func (m *Model) Linear() pkpd.Linear {
 	return pkpd.Linear{Peripherals: m.Compartments - 1, Depot: m.Oral}
 }
 
+// Dosing returns the model's F and ALAG as the pkpd.Dosing of
+// Linear().NewSchedule (keyed by the dose compartment, CMT 1).
+func (m *Model) Dosing() pkpd.Dosing {
+	var d pkpd.Dosing
+	if m.F != 0 && m.F != 1 {
+		d.F = map[int]float64{1: m.F}
+	}
+	if m.ALAG != 0 {
+		d.Lag = map[int]float64{1: m.ALAG}
+	}
+	return d
+}
+
 // Covariate returns the named covariate.
 func (m *Model) Covariate(name string) (*Covariate, bool) {
 	for i := range m.Covariates {
@@ -123,6 +141,8 @@ func (m *Model) drugModel() *pkpd.DrugModel {
 		Structure: pkpd.Structure{Compartments: m.Compartments, Route: pkpd.RouteIV},
 		IIV:       pkpd.Variability{Params: m.IIVNames, Omega: m.Omega},
 		Error:     m.Residual,
+		F:         m.F,
+		ALAG:      m.ALAG,
 	}
 	if m.Oral {
 		dm.Structure.Route = pkpd.RouteOral
@@ -301,7 +321,8 @@ func parameters(d *scenario.Decoder, n *yaml.Node, m *Model) {
 	if !mapping(d, n, "parameters", "{CL: {value: 4.5 L/h}}") {
 		return
 	}
-	f := d.Fields(n, "parameters", names)
+	f := d.Fields(n, "parameters", append(slices.Clone(names), "F", "ALAG"))
+	defer dosingParams(d, f, m)
 	for _, name := range names {
 		path := "parameters." + name
 		v, ok := d.Required(n, f, name, "parameters", name+": {value: ...}")
@@ -332,6 +353,47 @@ func parameters(d *scenario.Decoder, n *yaml.Node, m *Model) {
 			p.Doc, _ = d.Str(doc.Val, path+".doc", "text")
 		}
 		m.Params = append(m.Params, p)
+	}
+}
+
+// dosingParams decodes the optional parameters F (a fraction: 0.8 or
+// 80 %) and ALAG (a time: 0.5 h).
+func dosingParams(d *scenario.Decoder, f map[string]scenario.Field, m *Model) {
+	m.F = 1
+	value := func(name, example, valueExample string) (*yaml.Node, string, bool) {
+		path := "parameters." + name
+		p, ok := f[name]
+		if !ok || !mapping(d, p.Val, path, example) {
+			return nil, "", false
+		}
+		pf := d.Fields(p.Val, path, []string{"value", "doc"})
+		if doc, ok := pf["doc"]; ok {
+			d.Str(doc.Val, path+".doc", "text")
+		}
+		v, ok := d.Required(p.Val, pf, "value", path, "value: "+valueExample)
+		return v, path + ".value", ok
+	}
+	if v, path, ok := value("F", "{value: 0.8}", "0.8"); ok {
+		var x float64
+		if v.Tag == "!!int" || v.Tag == "!!float" {
+			x, ok = d.Number(v, path, -maxValue, maxValue, "")
+		} else {
+			x, ok = quantity(d, v, path, unitRatio)
+		}
+		if ok {
+			if !(x > 0 && x <= 1) {
+				d.Errorf(v, path, "bioavailability must be > 0 and <= 1 (100 %%), got %s", v.Value)
+			}
+			m.F = x
+		}
+	}
+	if v, path, ok := value("ALAG", "{value: 0.5 h}", "0.5 h"); ok {
+		if x, ok := quantity(d, v, path, unitH); ok {
+			if !(x >= 0 && x <= maxValue) {
+				d.Errorf(v, path, "lag time must be >= 0 and <= %g h, got %s", maxValue, v.Value)
+			}
+			m.ALAG = x
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/doppelhealth/doppel/model/pkpd"
 )
 
 // minimal is a small valid model file.
@@ -96,6 +98,119 @@ func TestParseModelErrors(t *testing.T) {
 				t.Fatalf("minimal has no %q", tt.old)
 			}
 			_, err := ParseModel("m.yaml", []byte(strings.Replace(minimal, tt.old, tt.new, 1)))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error\n got %s\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// oralLag is a one-compartment oral model file with bioavailability and a
+// lag time (illustrative values).
+const oralLag = `name: test-oral
+title: Test oral
+drug: testamycin
+citation: {reference: "A. Author. J Test 2020;1:1-2.", doi: 10.1000/xyz}
+structure: {compartments: 1, route: oral}
+parameters:
+  CL: {value: 5 L/h}
+  V: {value: 50 L}
+  KA: {value: 1.2 1/h}
+  F: {value: 0.8, doc: absolute bioavailability}
+  ALAG: {value: 30 min}
+iiv:
+  cv_convention: lognormal
+  cv: {CL: 30 %}
+residual: {model: additive, additive: 1 mg/L}
+`
+
+// TestParseModelDosing decodes F and ALAG and simulates a single oral dose
+// against the one-compartment Bateman function with lag (analytic):
+// C(t) = F·D·KA/(V·(KA − k))·(exp(−k·(t−tlag)) − exp(−KA·(t−tlag))) for
+// t > tlag, 0 before, k = CL/V.
+func TestParseModelDosing(t *testing.T) {
+	m, err := ParseModel("m.yaml", []byte(oralLag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [4]float64{m.F, m.ALAG, m.PK.F, m.PK.ALAG}
+	if diff := cmp.Diff([4]float64{0.8, 0.5, 0.8, 0.5}, got); diff != "" {
+		t.Errorf("F, ALAG, PK.F, PK.ALAG (-want +got):\n%s", diff)
+	}
+	const dose, f, tlag, cl, v, ka = 400.0, 0.8, 0.5, 5.0, 50.0, 1.2
+	recs, err := pkpd.RegimenRecords(pkpd.Regimen{Amount: dose})
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []float64{0, 0.25, 0.5, 0.75, 1, 2, 4, 8, 24}
+	prof, err := Simulate(m, nil, nil, recs, times)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cl / v
+	for i, tt := range times {
+		want := 0.0
+		if tt > tlag {
+			s := tt - tlag
+			want = f * dose * ka / (v * (ka - k)) * (math.Exp(-k*s) - math.Exp(-ka*s))
+		}
+		// Closed form against closed form: rounding only (absolute 1e-12
+		// mg/L for the zeros before the dose arrives).
+		if math.Abs(prof.Conc[i]-want) > 1e-12+1e-12*want {
+			t.Errorf("C(%v h) = %.15g mg/L, want %.15g", tt, prof.Conc[i], want)
+		}
+	}
+
+	// Without F and ALAG the defaults are 1 and 0.
+	plain := strings.Replace(strings.Replace(oralLag, "  F: {value: 0.8, doc: absolute bioavailability}\n", "", 1), "  ALAG: {value: 30 min}\n", "", 1)
+	m2, err := ParseModel("m.yaml", []byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.F != 1 || m2.ALAG != 0 {
+		t.Errorf("defaults F = %v, ALAG = %v, want 1 and 0", m2.F, m2.ALAG)
+	}
+	if diff := cmp.Diff(pkpd.Dosing{}, m2.Dosing()); diff != "" {
+		t.Errorf("default Dosing (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseModelDosingErrors(t *testing.T) {
+	tests := []struct {
+		name, old, new, want string
+	}{
+		{"F above 1", "F: {value: 0.8,", "F: {value: 1.5,",
+			"m.yaml:10: parameters.F.value: bioavailability must be > 0 and <= 1 (100 %), got 1.5"},
+		{"F zero", "F: {value: 0.8,", "F: {value: 0,",
+			"m.yaml:10: parameters.F.value: bioavailability must be > 0 and <= 1 (100 %), got 0"},
+		{"F percent above 100", "F: {value: 0.8,", "F: {value: 120 %,",
+			"m.yaml:10: parameters.F.value: bioavailability must be > 0 and <= 1 (100 %), got 120 %"},
+		{"F unit", "F: {value: 0.8,", "F: {value: 80 mg,",
+			"m.yaml:10: parameters.F.value: wrong unit mg: want a unit that converts to 1"},
+		{"F not a mapping", "F: {value: 0.8, doc: absolute bioavailability}", "F: 0.8",
+			"m.yaml:10: parameters.F: must be a mapping such as {value: 0.8}, got"},
+		{"F value missing", "F: {value: 0.8,", "F: {",
+			"m.yaml:10: parameters.F.value: missing; add it, e.g. value: 0.8"},
+		{"ALAG negative", "ALAG: {value: 30 min}", "ALAG: {value: -1 h}",
+			"m.yaml:11: parameters.ALAG.value: lag time must be >= 0 and <= 1e+06 h, got -1 h"},
+		{"ALAG bare number", "ALAG: {value: 30 min}", "ALAG: {value: 0.5}",
+			`m.yaml:11: parameters.ALAG.value: must be a quantity with a unit, such as "0.5 h"`},
+		{"ALAG unit", "ALAG: {value: 30 min}", "ALAG: {value: 30 mg}",
+			"m.yaml:11: parameters.ALAG.value: wrong unit mg: want a unit that converts to h"},
+		{"ALAG field", "ALAG: {value: 30 min}", "ALAG: {value: 30 min, cv: 10 %}",
+			"m.yaml:11: parameters.ALAG.cv: unknown field"},
+		{"effect on F", "iiv:", "covariates:\n  - {name: weight, type: continuous, unit: kg, effects: [{on: F, power: 1, reference: 70 kg}]}\niiv:",
+			`m.yaml:13: covariates[0].effects[0].on: unknown parameter "F"; valid: CL, V, KA`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(oralLag, tt.old) {
+				t.Fatalf("oralLag has no %q", tt.old)
+			}
+			_, err := ParseModel("m.yaml", []byte(strings.Replace(oralLag, tt.old, tt.new, 1)))
 			if err == nil {
 				t.Fatal("no error")
 			}

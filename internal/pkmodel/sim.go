@@ -214,7 +214,7 @@ func Simulate(m *Model, cov map[string]float64, eta []float64, recs []pkpd.Recor
 
 func simulateParams(m *Model, p pkpd.Params, recs []pkpd.Record, times []float64) (*Profile, error) {
 	lin := m.Linear()
-	s, err := lin.NewSchedule(recs, pkpd.Dosing{}, pkpd.ScheduleOptions{})
+	s, err := lin.NewSchedule(recs, m.Dosing(), pkpd.ScheduleOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -189,7 +189,7 @@ func (s *Sim) Effect(p *Profile, recs []pkpd.Record) (*PDResult, error) {
 		return &PDResult{Effect: e}, nil
 	}
 	lin := s.Model.Linear()
-	sched, err := lin.NewSchedule(recs, pkpd.Dosing{}, pkpd.ScheduleOptions{})
+	sched, err := lin.NewSchedule(recs, s.Model.Dosing(), pkpd.ScheduleOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -249,15 +249,20 @@ func rightOf(cp func(float64) float64, lo float64) func(float64) float64 {
 }
 
 // breakpoints returns the times where Cp jumps or has a kink: every dose
-// and every infusion end, sorted.
+// and every infusion end (delayed by the model's ALAG, an infusion lasting
+// F times as long), sorted.
 func (s *Sim) breakpoints() []float64 {
 	var ts []float64
+	f := s.Model.F
+	if f == 0 {
+		f = 1
+	}
 	for _, d := range s.Doses {
 		for k := range max(d.Count, 1) {
-			t := d.Time + float64(k)*d.Every
+			t := d.Time + float64(k)*d.Every + s.Model.ALAG
 			ts = append(ts, t)
 			if d.Infusion > 0 {
-				ts = append(ts, t+d.Infusion)
+				ts = append(ts, t+f*d.Infusion)
 			}
 		}
 	}

@@ -139,7 +139,7 @@ type Exposure struct {
 	AUC24 float64
 	// Cmax and Cmin are the maximal and minimal concentrations over one
 	// interval at steady state, Trough the concentration just before a dose
-	// (equal to Cmin for IV doses); mg/L.
+	// (equal to Cmin for IV doses without ALAG); mg/L.
 	Cmax, Cmin, Trough float64
 	// Distance is |metric − target|/target, the ranking score.
 	Distance float64
@@ -376,7 +376,7 @@ func (c *compiledModel) exposure(p Params, amount, tau, infusion, rate float64) 
 	if e.Infusion > tau {
 		return e, fmt.Errorf("pkpd: infusion of %v mg over %v h is longer than the interval %v h", amount, e.Infusion, tau)
 	}
-	s, err := c.linear.NewSchedule([]Record{rec}, Dosing{}, ScheduleOptions{})
+	s, err := c.linear.NewSchedule([]Record{rec}, c.dose, ScheduleOptions{})
 	if err != nil {
 		return e, err
 	}
@@ -384,14 +384,28 @@ func (c *compiledModel) exposure(p Params, amount, tau, infusion, rate float64) 
 		dst := make([]float64, len(ts))
 		return dst, c.linear.PredictInto(dst, p, s, ts)
 	}
-	// Grid on (0, τ], with the infusion end.
-	ts := make([]float64, 0, ssGrid+1)
+	// Kinks within the period: the time the (lagged) dose enters and the
+	// end of its infusion (F·AMT/RATE h later), modulo τ.
+	f := c.dose.f(1)
+	lag := math.Mod(c.m.ALAG, tau)
+	var kinks []float64
+	if lag > 0 {
+		kinks = append(kinks, lag)
+	}
+	if e.Infusion > 0 {
+		if end := math.Mod(c.m.ALAG+f*e.Infusion, tau); end > 0 {
+			kinks = append(kinks, end)
+		}
+	}
+	// Grid on (0, τ], with the kinks.
+	ts := make([]float64, 0, ssGrid+len(kinks))
 	for k := 1; k <= ssGrid; k++ {
 		ts = append(ts, tau*float64(k)/ssGrid)
 	}
-	if e.Infusion > 0 {
-		ts = append(ts, e.Infusion)
+	if len(kinks) > 0 {
+		ts = append(ts, kinks...)
 		slices.Sort(ts)
+		ts = slices.Compact(ts)
 	}
 	cs, err := conc(ts)
 	if err != nil {
@@ -409,19 +423,26 @@ func (c *compiledModel) exposure(p Params, amount, tau, infusion, rate float64) 
 	}
 	e.Cmax, e.Cmin = cs[iMax], cs[iMin]
 	if e.Infusion == 0 && !c.linear.Depot {
-		// An IV bolus: the peak is right after the dose, the trough plus
-		// the dose over V1.
-		e.Cmax = math.Max(e.Cmax, e.Trough+amount/p.V1)
+		// An IV bolus: the peak is right after the dose enters, the
+		// concentration just before it plus the bioavailable dose over V1.
+		pre := e.Trough
+		if lag > 0 {
+			pre = cs[slices.Index(ts, lag)]
+		}
+		e.Cmax = math.Max(e.Cmax, pre+f*amount/p.V1)
 	}
 	refine := func(i int, sign float64) (float64, error) {
 		// Golden-section search on the bracket around grid point i,
-		// excluding brackets that span the infusion end (a kink).
-		if i == 0 || i == len(ts)-1 || ts[i] == e.Infusion {
+		// excluding brackets that span a kink (the lagged dose, the
+		// infusion end).
+		if i == 0 || i == len(ts)-1 || slices.Contains(kinks, ts[i]) {
 			return cs[i], nil
 		}
 		a, b := ts[i-1], ts[i+1]
-		if e.Infusion > a && e.Infusion < b {
-			return cs[i], nil
+		for _, k := range kinks {
+			if k > a && k < b {
+				return cs[i], nil
+			}
 		}
 		const g = 0.6180339887498949
 		best := sign * cs[i]
@@ -485,7 +506,7 @@ func (m *DrugModel) AUC(p Params, doses []Record, t1, t2 float64) (float64, erro
 	if !(t1 >= 0) || !(t2 >= t1) || math.IsInf(t2, 0) {
 		return 0, fmt.Errorf("pkpd: AUC from %v to %v h, want 0 ≤ t1 ≤ t2, finite", t1, t2)
 	}
-	s, err := c.linear.NewSchedule(doses, Dosing{}, ScheduleOptions{})
+	s, err := c.linear.NewSchedule(doses, c.dose, ScheduleOptions{})
 	if err != nil {
 		return 0, err
 	}

@@ -118,6 +118,19 @@ type DrugModel struct {
 	Covariates []CovariateDef
 	IIV        Variability
 	Error      ResidualError // residual error of the concentrations (mg/L)
+
+	// F is the bioavailable fraction of a dose (0 < F ≤ 1) given to the
+	// dose compartment (the depot of RouteOral, the central compartment of
+	// RouteIV); 0 means 1. It scales AMT; an infusion with a RATE keeps
+	// its rate and lasts F·AMT/RATE h (NONMEM's F1). With F set, CL and
+	// the volumes are the absolute ones, not the apparent CL/F and V/F of
+	// a model fitted to oral data alone. It carries no covariate effect or
+	// IIV.
+	F float64
+	// ALAG is the absorption lag time in h (≥ 0, default 0) of doses to
+	// the dose compartment: a dose recorded at TIME enters at TIME + ALAG
+	// (NONMEM's ALAG1). It carries no covariate effect or IIV.
+	ALAG float64
 }
 
 // paramField is the Params field of a canonical parameter name.
@@ -189,6 +202,7 @@ type compiledModel struct {
 	covIdx  map[string]int      // covariate name → index in m.Covariates
 	etaPar  []int               // η index → index in m.Parameters
 	omega   *mat.SymDense
+	dose    Dosing // F and ALAG of the dose compartment, for NewSchedule
 }
 
 // Validate checks the model and returns the first error, naming the field.
@@ -283,6 +297,19 @@ func (m *DrugModel) compile() (*compiledModel, error) {
 		if need[f] && seen[f] == "" {
 			return nil, m.errorf("parameters: %s is missing (a %d-compartment %s model needs it)", fieldNames[f], m.Structure.Compartments, c.route())
 		}
+	}
+
+	if math.IsNaN(m.F) || m.F < 0 || m.F > 1 {
+		return nil, m.errorf("F = %v, want 0 < F ≤ 1 (0 means 1)", m.F)
+	}
+	if !(m.ALAG >= 0) || math.IsInf(m.ALAG, 0) {
+		return nil, m.errorf("ALAG = %v h, want a finite lag ≥ 0", m.ALAG)
+	}
+	if m.F > 0 && m.F != 1 {
+		c.dose.F = map[int]float64{c.linear.Spec().DoseCmt: m.F}
+	}
+	if m.ALAG > 0 {
+		c.dose.Lag = map[int]float64{c.linear.Spec().DoseCmt: m.ALAG}
 	}
 
 	if err := c.compileIIV(); err != nil {
@@ -570,15 +597,29 @@ func (m *DrugModel) Linear() (Linear, error) {
 	return c.linear, nil
 }
 
+// Dosing returns the model's F and ALAG as the Dosing of NewSchedule (F
+// and Lag keyed by the dose compartment, CMT 1; empty maps stand for the
+// defaults F = 1 and no lag). Predict, AUC, SteadyState, Fit and Dose
+// apply it; a caller simulating the model's Linear with its own schedule
+// passes it to Linear.NewSchedule.
+func (m *DrugModel) Dosing() (Dosing, error) {
+	c, err := m.compile()
+	if err != nil {
+		return Dosing{}, err
+	}
+	return c.dose, nil
+}
+
 // Predict returns the central concentrations in mg/L at times (h, any
 // order; each a left limit, before a dose at the same time) for the dose
-// records doses and parameters p (from Individual or Typical).
+// records doses and parameters p (from Individual or Typical), with the
+// model's F and ALAG applied to doses into CMT 1.
 func (m *DrugModel) Predict(p Params, doses []Record, times []float64) ([]float64, error) {
 	c, err := m.compile()
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.linear.NewSchedule(doses, Dosing{}, ScheduleOptions{})
+	s, err := c.linear.NewSchedule(doses, c.dose, ScheduleOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func Fit(m *DrugModel, cov map[string]float64, doses []Record, levels []Level, s
 		}
 		times[i], y[i] = l.Time, l.Value
 	}
-	sched, err := c.linear.NewSchedule(doses, Dosing{}, ScheduleOptions{})
+	sched, err := c.linear.NewSchedule(doses, c.dose, ScheduleOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,12 @@ func pkDetail(m *pkmodel.Model) *pkInfo {
 	for _, p := range m.Params {
 		info.Parameters = append(info.Parameters, pkParamInfo{p.Name, p.Value, p.Unit, p.Doc})
 	}
+	if m.F != 1 {
+		info.Parameters = append(info.Parameters, pkParamInfo{"F", m.F, "1", "bioavailable fraction of doses into the dose compartment"})
+	}
+	if m.ALAG != 0 {
+		info.Parameters = append(info.Parameters, pkParamInfo{"ALAG", m.ALAG, "h", "lag time of doses into the dose compartment"})
+	}
 	for _, c := range m.Covariates {
 		ci := pkCovInfo{Name: c.Name, Type: "continuous", Unit: c.Unit, Description: c.Description}
 		if c.Boolean {

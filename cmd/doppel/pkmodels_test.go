@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/doppelhealth/doppel/internal/pkmodel"
 )
 
 func TestModelsPK(t *testing.T) {
@@ -35,5 +37,44 @@ func TestModelsPK(t *testing.T) {
 	code, stdout, _ = doppel(t, "models", "gentamicin-hodiamont2017")
 	if code != exitOK || !strings.Contains(stdout, "doi:10.1097/FTD.0000000000000432") || !strings.Contains(stdout, "combined: additive 0.13 mg/L, proportional 19.4 %") {
 		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
+
+// TestPKDetailDosing: a model with bioavailability and a lag time lists
+// them among its parameters (in h); a model without them does not.
+func TestPKDetailDosing(t *testing.T) {
+	src := `name: test-oral
+title: Test oral
+drug: testamycin
+citation: {reference: "A. Author. J Test 2020;1:1-2.", doi: 10.1000/xyz}
+structure: {compartments: 1, route: oral}
+parameters:
+  CL: {value: 5 L/h}
+  V: {value: 50 L}
+  KA: {value: 1.2 1/h}
+  F: {value: 0.8}
+  ALAG: {value: 30 min}
+iiv:
+  cv_convention: lognormal
+  cv: {CL: 30 %}
+residual: {model: additive, additive: 1 mg/L}
+`
+	m, err := pkmodel.ParseModel("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, p := range pkDetail(m).Parameters {
+		got[p.Name] = p.Typical
+	}
+	if got["F"] != 0.8 || got["ALAG"] != 0.5 {
+		t.Errorf("parameters = %v, want F 0.8 and ALAG 0.5 h", got)
+	}
+	code, stdout, stderr := doppel(t, "models", "vancomycin-goti2018")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "\nF ") || strings.Contains(stdout, "ALAG") {
+		t.Errorf("vancomycin has no F or ALAG, but doppel models shows one:\n%s", stdout)
 	}
 }

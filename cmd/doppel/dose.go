@@ -118,12 +118,11 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 
 	var files outputs
 	defer files.discard()
-	var plotW io.Writer
-	if plotPath != "" {
-		if plotW, err = files.create(plotPath); err != nil {
-			return &exitError{exitFailure, err}
-		}
+	ws, err := files.createEach(plotPath)
+	if err != nil {
+		return err
 	}
+	plotW := ws[0]
 
 	out := doseJSON{File: req.File, Model: req.Model.Name, Basis: "population (no levels)"}
 	recs, err := doseRecords(req)

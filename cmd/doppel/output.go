@@ -40,6 +40,24 @@ func (o *outputs) create(path string) (io.Writer, error) {
 }
 
 // commit closes the temporary files and renames them to their paths.
+// createEach creates a pending file for every non-empty path, in order, and
+// returns their writers (nil for an empty path). A failure is a run failure
+// (exit 1); files already created are discarded with the rest.
+func (o *outputs) createEach(paths ...string) ([]io.Writer, error) {
+	ws := make([]io.Writer, len(paths))
+	for i, p := range paths {
+		if p == "" {
+			continue
+		}
+		w, err := o.create(p)
+		if err != nil {
+			return nil, &exitError{exitFailure, err}
+		}
+		ws[i] = w
+	}
+	return ws, nil
+}
+
 func (o *outputs) commit() error {
 	for _, p := range o.files {
 		if err := p.f.Chmod(0o644); err != nil {

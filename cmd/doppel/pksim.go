@@ -120,17 +120,11 @@ func runPKSim(e *env, path string, f simFlags) error {
 
 	var files outputs
 	defer files.discard()
-	var csvW, plotW io.Writer
-	if f.out != "" {
-		if csvW, err = files.create(f.out); err != nil {
-			return &exitError{exitFailure, err}
-		}
+	ws, err := files.createEach(f.out, f.plot)
+	if err != nil {
+		return err
 	}
-	if f.plot != "" {
-		if plotW, err = files.create(f.plot); err != nil {
-			return &exitError{exitFailure, err}
-		}
-	}
+	csvW, plotW := ws[0], ws[1]
 	if csvW != nil {
 		if err := writePKCSV(csvW, s.Model.CmtNames(), prof, pd); err != nil {
 			return fmt.Errorf("writing %s: %w", f.out, err)

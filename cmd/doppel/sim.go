@@ -100,17 +100,11 @@ func runSim(e *env, path string, f simFlags) error {
 
 	var files outputs
 	defer files.discard()
-	var csvW, plotW io.Writer
-	if f.out != "" {
-		if csvW, err = files.create(f.out); err != nil {
-			return &exitError{exitFailure, err}
-		}
+	ws, err := files.createEach(f.out, f.plot)
+	if err != nil {
+		return err
 	}
-	if f.plot != "" {
-		if plotW, err = files.create(f.plot); err != nil {
-			return &exitError{exitFailure, err}
-		}
-	}
+	csvW, plotW := ws[0], ws[1]
 
 	var bar *progress
 	if e.tty && sc.Duration >= 30*24*time.Hour {

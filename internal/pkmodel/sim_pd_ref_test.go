@@ -68,19 +68,7 @@ func TestPDReference(t *testing.T) {
 	read := func(string) ([]byte, error) { return []byte(oral1), nil }
 	run := func(pd string) (*Sim, []float64, *PDResult) {
 		t.Helper()
-		s, err := ParseSim("s.yaml", []byte(oralSim+pd), read)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, _ := s.Records()
-		p, err := s.Simulate(nil, recs, s.Times())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := s.Effect(p, recs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, p, r := runPD(t, oralSim+pd, read)
 		return s, p.Times, r
 	}
 	check := func(name string, times, got []float64, col int, rows [][]float64) {

@@ -128,19 +128,7 @@ func TestPGxAUC(t *testing.T) {
 // TestPDEmax checks that a direct Emax effect is pkpd.Emax.Effect of the
 // concentration column, bit for bit.
 func TestPDEmax(t *testing.T) {
-	s, err := ParseSim("s.yaml", []byte(simFile+"pd: {model: emax, e0: 5, emax: -4, ec50: 1.5 mg/L, hill: 2}\n"), readMinimal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, _ := s.Records()
-	p, err := s.Simulate(nil, recs, s.Times())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Effect(p, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p, r := runPD(t, simFile+"pd: {model: emax, e0: 5, emax: -4, ec50: 1.5 mg/L, hill: 2}\n", readMinimal)
 	if r.Ce != nil {
 		t.Errorf("Ce without an effect compartment")
 	}
@@ -163,19 +151,7 @@ func TestPDEmax(t *testing.T) {
 // RelTol 1e-6 piecewise between doses; tolerance 1e-5 relative to
 // max Ce. Integrating across the doses in one piece would miss the jumps.
 func TestPDEffectCompartment(t *testing.T) {
-	s, err := ParseSim("s.yaml", []byte(simFile+"pd: {model: emax, e0: 0, emax: 1, ec50: 1 mg/L, effect_compartment: {ke0: 0.7 1/h}}\n"), readMinimal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, _ := s.Records()
-	p, err := s.Simulate(nil, recs, s.Times())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Effect(p, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p, r := runPD(t, simFile+"pd: {model: emax, e0: 0, emax: 1, ec50: 1 mg/L, effect_compartment: {ke0: 0.7 1/h}}\n", readMinimal)
 	const d, v, k, ke0 = 100.0, 50.0, 0.1, 0.7
 	ce := func(t float64) float64 {
 		c := 0.0
@@ -202,19 +178,7 @@ func TestPDIDRBaseline(t *testing.T) {
 	late := strings.Replace(simFile, "{time: 0 h, amount: 100 mg, every: 12 h, doses: 3}", "{time: 100 h, amount: 100 mg}", 1)
 	for _, typ := range []string{"I: imax: 0.9, ic50: 1 mg/L", "II: imax: 0.9, ic50: 1 mg/L", "III: smax: 2, sc50: 1 mg/L", "IV: smax: 2, sc50: 1 mg/L"} {
 		ty, rest, _ := strings.Cut(typ, ": ")
-		s, err := ParseSim("s.yaml", []byte(late+"pd: {model: idr, type: "+ty+", kin: 12, kout: 0.3 1/h, "+rest+"}\n"), readMinimal)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, _ := s.Records()
-		p, err := s.Simulate(nil, recs, s.Times())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := s.Effect(p, recs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, p, r := runPD(t, late+"pd: {model: idr, type: "+ty+", kin: 12, kout: 0.3 1/h, "+rest+"}\n", readMinimal)
 		for i, e := range r.Effect {
 			if math.Abs(e-40) > 1e-12*40 {
 				t.Errorf("type %s, t = %g h: R %g, want kin/kout = 40", ty, p.Times[i], e)
@@ -223,16 +187,7 @@ func TestPDIDRBaseline(t *testing.T) {
 		}
 	}
 	// With drug, type I lowers R below baseline.
-	s, err := ParseSim("s.yaml", []byte(simFile+"pd: {model: idr, type: I, kin: 12, kout: 0.3 1/h, imax: 0.9, ic50: 1 mg/L}\n"), readMinimal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, _ := s.Records()
-	p, _ := s.Simulate(nil, recs, s.Times())
-	r, err := s.Effect(p, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p, r := runPD(t, simFile+"pd: {model: idr, type: I, kin: 12, kout: 0.3 1/h, imax: 0.9, ic50: 1 mg/L}\n", readMinimal)
 	if em := EffectMetrics(p.Times, r.Effect); !(em.Min < 30) || em.Max != 40 {
 		t.Errorf("type I with drug: R from %g to %g, want a fall below 30 from 40", em.Min, em.Max)
 	}
@@ -273,4 +228,27 @@ func TestSimPDErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
+}
+
+// runPD parses the PK scenario src (model files read by read), simulates
+// it at its output times and computes its PD effect.
+func runPD(t *testing.T, src string, read func(string) ([]byte, error)) (*Sim, *Profile, *PDResult) {
+	t.Helper()
+	s, err := ParseSim("s.yaml", []byte(src), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Simulate(nil, recs, s.Times())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Effect(p, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p, r
 }

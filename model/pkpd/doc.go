@@ -32,9 +32,14 @@
 // Both kinds return the amounts in every compartment (a Profile), not only
 // the concentration, so that a state can be snapshotted and a simulation
 // continued from it (Schedule.Initial); Predict gives the central
-// concentration. Linear.SimulateVarying recomputes the parameters
-// from time-varying covariates on every advance, by the schedule's carry
-// rule.
+// concentration. Linear.SimulateVarying and PredictVarying recompute the
+// parameters from time-varying covariates on every advance, by the
+// schedule's carry rule, restarting the closed form from the amounts
+// reached (see varying.go: covariates on NONMEM records follow NOCB, a
+// timeline of changes written by ApplyCovariates holds each value from its
+// time on); DrugModel.PredictRecords and Fit use them. Linear.Window gives
+// Cmax, tmax, Cmin and the AUC over a time window off any output grid
+// (extrema located between events and refined by golden section).
 //
 // # Other parts
 //

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/integrate/quad"
 )
 
 // Regimen is a series of identical doses, the way a prescription or a
@@ -513,9 +512,6 @@ func (m *DrugModel) AUC(p Params, doses []Record, t1, t2 float64) (float64, erro
 	return c.auc(p, s, t1, t2)
 }
 
-// aucNodes is the Gauss–Legendre order per piece.
-const aucNodes = 16
-
 func (c *compiledModel) auc(p Params, s *Schedule, t1, t2 float64) (float64, error) {
 	if err := c.linear.check(p); err != nil {
 		return 0, err
@@ -523,11 +519,6 @@ func (c *compiledModel) auc(p Params, s *Schedule, t1, t2 float64) (float64, err
 	if t2 == t1 {
 		return 0, nil
 	}
-	// Breakpoints: the events inside (t1, t2). Each piece between them is
-	// cut into sub-pieces whose lengths start at 4/λmax and double up to
-	// 4/λmin (λ the macro-constants and KA), so that every exponential
-	// exp(−λ·t) is resolved where it matters: 16-point Gauss–Legendre
-	// integrates exp(−λ·t) over a length ≤ 4/λ to about 1e-16 relative.
 	lam, err := c.linear.Macro(p)
 	if err != nil {
 		return 0, err
@@ -535,47 +526,9 @@ func (c *compiledModel) auc(p Params, s *Schedule, t1, t2 float64) (float64, err
 	if c.linear.Depot {
 		lam = append(lam, p.KA)
 	}
-	hMin, hMax := 4/slices.Max(lam), 4/slices.Min(lam)
-	bps := []float64{t1, t2}
-	for _, ev := range s.Events {
-		if ev.Time > t1 && ev.Time < t2 {
-			bps = append(bps, ev.Time)
-		}
+	conc := func(ts []float64) ([]float64, error) {
+		cs := make([]float64, len(ts))
+		return cs, c.linear.PredictInto(cs, p, s, ts)
 	}
-	slices.Sort(bps)
-	bps = slices.Compact(bps)
-	var ts, ws []float64
-	x := make([]float64, aucNodes)
-	w := make([]float64, aucNodes)
-	for i := 1; i < len(bps); i++ {
-		a, b := bps[i-1], bps[i]
-		h := hMin
-		for lo := a; lo < b; {
-			hi := lo + h
-			if hi > b || b-hi < 1e-9*h {
-				hi = b
-			}
-			quad.Legendre{}.FixedLocations(x, w, lo, hi)
-			ts = append(ts, x...)
-			ws = append(ws, w...)
-			lo = hi
-			h = math.Min(2*h, hMax)
-		}
-	}
-	idx, sorted := sortTimes(ts)
-	ts = sorted
-	wsorted := make([]float64, len(ws))
-	for k, i := range idx {
-		wsorted[k] = ws[i]
-	}
-	ws = wsorted
-	cs := make([]float64, len(ts))
-	if err := c.linear.PredictInto(cs, p, s, ts); err != nil {
-		return 0, err
-	}
-	var sum float64
-	for i, ci := range cs {
-		sum += ws[i] * ci
-	}
-	return sum, nil
+	return quadAUC(conc, lam, breakpoints(s, t1, t2))
 }

@@ -22,6 +22,10 @@ type FitSettings struct {
 	// means assim's defaults: BFGS from η = 0 and ±1 prior SD along each
 	// Cholesky axis of Ω, keeping the lowest objective.
 	MAP assim.Settings
+	// Schedule sets the carry rule of covariates given on the dose records
+	// (time-varying covariates; the zero value is NONMEM's NOCB, LOCF
+	// matches ApplyCovariates).
+	Schedule ScheduleOptions
 }
 
 // FitResult is a patient's maximum a posteriori (MAP Bayes) fit.
@@ -71,6 +75,12 @@ type FitResult struct {
 // the measurements; a level at the time of a dose is a pre-dose level. Fit
 // with no levels returns the population values (η̂ = 0, Cov = Ω).
 //
+// Covariates that change over time go on the dose records (see
+// ApplyCovariates and FitSettings.Schedule): the predictions then restart
+// the closed form at every event with the parameters of the covariates in
+// effect (PredictVarying). Params, Parameters and Population are those of
+// cov, the covariates before any change.
+//
 // Errors name the field. When the Hessian at η̂ is not positive definite Fit
 // returns the estimate (SE NaN, Cov nil) together with an error wrapping
 // assim.ErrHessian.
@@ -94,18 +104,25 @@ func Fit(m *DrugModel, cov map[string]float64, doses []Record, levels []Level, s
 		}
 		times[i], y[i] = l.Time, l.Value
 	}
-	sched, err := c.linear.NewSchedule(doses, c.dose, ScheduleOptions{})
-	if err != nil {
-		return nil, err
-	}
 	if settings == nil {
 		settings = &FitSettings{}
 	}
+	sched, err := c.linear.NewSchedule(doses, c.dose, settings.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	vary := varying(doses)
 
 	idx, sorted := sortTimes(times)
 	buf := make([]float64, len(times))
 	predict := func(dst, eta []float64) error {
-		if err := c.linear.PredictInto(buf, c.params(tv, eta), sched, sorted); err != nil {
+		if vary {
+			conc, _, err := c.linear.PredictVarying(c.paramsFunc(cov, eta), sched, sorted)
+			if err != nil {
+				return err
+			}
+			copy(buf, conc)
+		} else if err := c.linear.PredictInto(buf, c.params(tv, eta), sched, sorted); err != nil {
 			return err
 		}
 		for k, i := range idx {

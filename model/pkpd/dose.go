@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
 )
 
 // Regimen is a series of identical doses, the way a prescription or a

@@ -41,7 +41,7 @@ func TestVaryingHandCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	// By hand.
-	c12 := 20 * math.Exp(-0.1*12)       // before the dose at 12
+	c12 := 20 * math.Exp(-0.1*12)        // before the dose at 12
 	c18 := (c12 + 20) * math.Exp(-0.1*6) // change of CrCL
 	c24 := c18 * math.Exp(-0.05*6)
 	c36 := (c24 + 20) * math.Exp(-0.05*12)

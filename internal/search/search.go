@@ -11,6 +11,66 @@
 // Units: dates and instants are Unix milliseconds UTC; a value's range is the
 // closed interval [Lo, Hi] implied by its precision (FHIR R4 §3.1.1.4.1 / §2.1.1.4.2:
 // "2013-01" covers the whole month; 100 covers [99.5, 100.5]).
+//
+// # Match semantics (what a store implements)
+//
+// A resource matches a Clause when, for its entries with Entry.Param ==
+// Clause.Param, at least one of the Clause's Values matches (values are
+// ORed; the clauses of a Query are ANDed). The rules per type, with e an
+// entry and v a value:
+//
+//   - :missing: v.Missing true matches resources with no entry for the
+//     parameter, false those with at least one. (Every other rule needs an
+//     entry, except :not.)
+//   - String: default: e.Norm starts with v.Norm; :contains: e.Norm
+//     contains v.Norm; :exact: e.Text == v.Text. Norm is Fold's output.
+//   - URI: e.Text == v.Text (:above and :below are not supported).
+//   - Token: v.HasSystem false ("code"): e.Code == v.Code, any system;
+//     "system|code": e.System == v.System and e.Code == v.Code; "|code":
+//     e.System == "" and e.Code == v.Code; "system|": e.System == v.System.
+//     Codes compare exactly (case-sensitive). :text: e.Norm starts with
+//     v.Norm (e.Norm folds the display or text; entries with Code == "" carry
+//     only such text). :not: the resource has NO entry matching v by the
+//     default rule (a resource without the element matches :not).
+//   - Reference: v.RefID != "": e.RefID == v.RefID and, when v.RefType !=
+//     "", e.RefType == v.RefType (a bare id of a parameter with several
+//     target types and no :Type modifier matches any type). v.RefID == ""
+//     (a URL or URN that does not end in Type/id): e.Text == v.Text.
+//     Absolute references in resources that end in Type/id have RefType and
+//     RefID set, so they match a relative search value too; the server may
+//     strip its own base URL from search values. A chained clause (Chain
+//     set) matches when some entry's RefType == Chain.TargetType and the
+//     resource RefType/RefID exists (current, not deleted) and matches
+//     Chain.Clause.
+//   - Date, Number, Quantity: ranges. e.Lo..e.Hi is the entry's range (a
+//     date's precision, a Period's start..end, a Range's low..high; a single
+//     number or quantity value is the point Lo == Hi == Num). v.Lo..v.Hi is
+//     the value's range as ParseQuery computed it for the prefix: for
+//     dates always the precision range; for numbers and quantities the
+//     precision range for eq and ne ("100" is [99.5, 100.5]), the exact
+//     value (Lo == Hi == Num) for gt, lt, ge, le, sa, eb, and ±10% for ap.
+//     Following R4 §3.1.1.4 (search.html#prefix, "the range of the search
+//     value" against "the range of the target value"):
+//     eq: v.Lo <= e.Lo && e.Hi <= v.Hi (search range contains the target)
+//     ne: !(v.Lo <= e.Lo && e.Hi <= v.Hi)
+//     gt: e.Hi > v.Hi (the range above the value overlaps the target)
+//     lt: e.Lo < v.Lo
+//     ge: e.Hi > v.Hi || (v.Lo <= e.Lo && e.Hi <= v.Hi)
+//     le: e.Lo < v.Lo || (v.Lo <= e.Lo && e.Hi <= v.Hi)
+//     sa: e.Lo > v.Hi (starts after: no overlap, target above)
+//     eb: e.Hi < v.Lo (ends before: no overlap, target below)
+//     ap: e.Lo <= v.Hi && e.Hi >= v.Lo (overlap)
+//     Quantity units: v.System != "": e.System == v.System && e.Code ==
+//     v.Code; v.System == "" and v.Code != "" ("5.4||mg"): e.Code == v.Code
+//     || e.Text == v.Code (Text is the entry's human unit); no unit: any.
+//     Units are not converted.
+//
+// Open ends use DateMin/DateMax and NumMin/NumMax. Sorting (Sort) orders by
+// an entry of the parameter: ascending by the smallest e.Lo (dates,
+// numbers, quantities) or smallest e.Norm/e.Code/e.Text (others),
+// descending by the largest e.Hi or largest text; resources without an
+// entry sort last; ties by resource id.
+
 package search
 
 // ParamType is a SearchParameter.type from R4.
@@ -32,15 +92,30 @@ const (
 // Entry is one index value of one resource for one search parameter. Which
 // fields are set depends on Type:
 //
-//   - String: Text (as written) and Norm (lower case, accents and punctuation
-//     folded, for the default starts-with and :contains matches).
+//   - String: Text (as written) and Norm (Fold(Text): lower case, accents
+//     and punctuation folded, for the default starts-with and :contains
+//     matches). A HumanName or Address gives one entry per part (text,
+//     family, each given, prefix, suffix; text, each line, city, district,
+//     state, postalCode, country).
 //   - URI: Text.
-//   - Token: System, Code, Text (display or text, for :text).
-//   - Reference: RefType and RefID for a relative or resolvable reference
-//     ("Patient/123"), Text for an absolute URL or canonical.
-//   - Date: Lo and Hi in Unix milliseconds UTC.
-//   - Number: Num, and Lo/Hi the range implied by its precision.
-//   - Quantity: Num, Lo/Hi as for Number, System and Code the unit.
+//   - Token: System, Code, and Text (display or text, for :text) with Norm
+//     = Fold(Text). Coding: system, code, display; CodeableConcept: one entry
+//     per coding, plus one with only Text for its text; Identifier: system,
+//     value, type.text; ContactPoint: system ("phone", "email"...), value;
+//     boolean: "true"/"false"; code, id, string, uri: Code.
+//   - Reference: RefType and RefID for a relative reference ("Patient/123",
+//     a version suffix dropped); Text for an absolute URL, URN or canonical,
+//     plus RefType/RefID when it ends in Type/id. Contained references
+//     ("#p1") give no entry.
+//   - Date: Lo and Hi in Unix milliseconds UTC (a date without time zone
+//     is taken as UTC; a Period's missing start/end is DateMin/DateMax).
+//   - Number: Num, with Lo == Hi == Num (a resource's value is exact); a
+//     Range gives Lo/Hi its low/high (NumMin/NumMax when absent) and Num
+//     the low (else high).
+//   - Quantity: as Number, with System and Code the unit (Code the UCUM
+//     code, Text the human unit); a comparator "<" or "<=" makes the range
+//     [NumMin, value], ">" or ">=" [value, NumMax]. Money: Code the
+//     currency, System "urn:iso:std:iso:4217".
 type Entry struct {
 	Param string
 	Type  ParamType
@@ -65,8 +140,9 @@ type Query struct {
 	Clauses []Clause
 
 	Sort       []Sort
-	Count      int // page size, already capped; 0 = the server default
-	Offset     int // first match of the page, in the query's stable order
+	Count      int   // page size, already capped; 0 = the server default
+	Offset     int   // first match of the page, in the query's stable order
+	Snapshot   int64 // _snapshot: the store snapshot T a paged search runs on; 0 = now
 	Include    []Include
 	RevInclude []Include
 	Summary    string   // "", "count", "true", "text", "data", "false"

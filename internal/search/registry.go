@@ -1,0 +1,274 @@
+package search
+
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/doppelhealth/doppel/internal/fhirpath"
+)
+
+// r4 is the reduced R4 SearchParameter Bundle, Patient CompartmentDefinition
+// and resource type list written by ./gen (see README.md).
+//
+//go:embed r4.json.gz
+var r4 []byte
+
+// Param is one search parameter as it applies to one resource type.
+type Param struct {
+	Code string
+	Type ParamType
+	URL  string
+	// Expression is the SearchParameter's FHIRPath expression restricted to
+	// the resource type: of a definition shared by several types
+	// ("Patient.address | Person.address") only this type's branches stay,
+	// and "Resource.meta.tag" becomes "meta.tag". Empty when the definition
+	// has none (_text, _content, _query).
+	Expression  string
+	Target      []string // reference targets
+	Components  []Component
+	Description string
+}
+
+// Component is one part of a composite parameter: the component's own
+// parameter (by definition URL and, when it is in the registry, its code)
+// and its expression relative to the composite's expression.
+type Component struct {
+	Definition string
+	Code       string
+	Expression string
+}
+
+// Supported reports whether the server can index and search the parameter.
+// Composite and special parameters and those without an expression (_text,
+// _content, _query, near) are not supported; ParseQuery rejects them (or
+// reports them, when lenient).
+func (p Param) Supported() bool {
+	return p.Expression != "" && p.Type != Composite && p.Type != Special
+}
+
+// compiled is a supported Param with its compiled expression.
+type compiled struct {
+	Param
+	expr *fhirpath.Expr
+}
+
+// Registry holds the R4 search parameters per resource type, their compiled
+// expressions and the Patient compartment. It is immutable after NewRegistry
+// and safe for concurrent use.
+type Registry struct {
+	types       map[string]bool                 // resource type -> derives from DomainResource
+	byType      map[string]map[string]*compiled // type-specific parameters
+	common      map[string]*compiled            // Resource parameters (and DomainResource's _text)
+	compartment map[string][]string
+	lists       map[string][]*compiled // Params per type ("" = common only), sorted by code
+}
+
+// isCommonBase reports whether t is an abstract type whose parameters apply
+// to every resource type.
+func isCommonBase(t string) bool { return t == "Resource" || t == "DomainResource" }
+
+// NewRegistry loads the embedded R4 definitions and compiles every supported
+// parameter's expression. An expression that does not compile is an error:
+// the embedded definitions are fixed, so this is a bug in fhirpath or here.
+func NewRegistry() (*Registry, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(r4))
+	if err != nil {
+		return nil, fmt.Errorf("search: embedded definitions: %w", err)
+	}
+	var f struct {
+		Params []struct {
+			URL         string   `json:"url"`
+			Code        string   `json:"code"`
+			Base        []string `json:"base"`
+			Type        string   `json:"type"`
+			Expression  string   `json:"expression"`
+			Target      []string `json:"target"`
+			Description string   `json:"description"`
+			Component   []struct {
+				Definition string `json:"definition"`
+				Expression string `json:"expression"`
+			} `json:"component"`
+		} `json:"params"`
+		Compartment map[string][]string `json:"patientCompartment"`
+		Types       map[string]bool     `json:"resourceTypes"`
+	}
+	if err := json.NewDecoder(zr).Decode(&f); err != nil {
+		return nil, fmt.Errorf("search: embedded definitions: %w", err)
+	}
+	r := &Registry{
+		types:       f.Types,
+		byType:      map[string]map[string]*compiled{},
+		common:      map[string]*compiled{},
+		compartment: f.Compartment,
+	}
+	codeOf := map[string]string{}
+	for _, p := range f.Params {
+		codeOf[p.URL] = p.Code
+	}
+	for _, p := range f.Params {
+		var comps []Component
+		for _, c := range p.Component {
+			comps = append(comps, Component{Definition: c.Definition, Code: codeOf[c.Definition], Expression: c.Expression})
+		}
+		for _, base := range p.Base {
+			cp := &compiled{Param: Param{
+				Code:        p.Code,
+				Type:        ParamType(p.Type),
+				URL:         p.URL,
+				Expression:  restrict(p.Expression, base, p.Base),
+				Target:      p.Target,
+				Components:  comps,
+				Description: p.Description,
+			}}
+			if cp.Supported() {
+				cp.expr, err = fhirpath.Compile(cp.Expression)
+				if err != nil {
+					return nil, fmt.Errorf("search: parameter %s of %s: expression %q: %w", p.Code, base, cp.Expression, err)
+				}
+			}
+			if isCommonBase(base) {
+				r.common[p.Code] = cp
+				continue
+			}
+			m := r.byType[base]
+			if m == nil {
+				m = map[string]*compiled{}
+				r.byType[base] = m
+			}
+			m[p.Code] = cp
+		}
+	}
+	r.lists = map[string][]*compiled{"": r.sortedParams("")}
+	for t := range r.types {
+		r.lists[t] = r.sortedParams(t)
+	}
+	return r, nil
+}
+
+// IsResourceType reports whether t is a concrete R4 resource type.
+func (r *Registry) IsResourceType(t string) bool {
+	_, ok := r.types[t]
+	return ok
+}
+
+// lookup finds the parameter code of resourceType ("" = any type: only the
+// common parameters).
+func (r *Registry) lookup(resourceType, code string) (*compiled, bool) {
+	if p, ok := r.byType[resourceType][code]; ok {
+		return p, true
+	}
+	p, ok := r.common[code]
+	if !ok {
+		return nil, false
+	}
+	if p.Code == "_text" && resourceType != "" && !r.types[resourceType] {
+		return nil, false // DomainResource only
+	}
+	return p, true
+}
+
+// Param returns the parameter code of resourceType, including the common
+// Resource parameters (_id, _lastUpdated, _tag, _profile, _security, _source
+// and the unsupported _text, _content, _query). resourceType "" asks for the
+// common parameters only.
+func (r *Registry) Param(resourceType, code string) (Param, bool) {
+	p, ok := r.lookup(resourceType, code)
+	if !ok {
+		return Param{}, false
+	}
+	return p.Param, true
+}
+
+// Params returns every parameter of resourceType (common ones included),
+// sorted by code.
+func (r *Registry) Params(resourceType string) []Param {
+	var out []Param
+	for _, p := range r.lists[resourceType] {
+		out = append(out, p.Param)
+	}
+	return out
+}
+
+func (r *Registry) sortedParams(resourceType string) []*compiled {
+	var out []*compiled
+	for code := range r.common {
+		if p, ok := r.lookup(resourceType, code); ok && p == r.common[code] {
+			out = append(out, p)
+		}
+	}
+	for _, p := range r.byType[resourceType] {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *compiled) int { return strings.Compare(a.Code, b.Code) })
+	return out
+}
+
+// CompartmentParams returns the parameters of resourceType whose reference
+// puts a resource in a patient's compartment (from the R4 Patient
+// CompartmentDefinition: Observation → subject, performer); nil when
+// resources of that type are never in a patient compartment. For Patient
+// it is "link" (the patient itself is in its own compartment by id).
+func (r *Registry) CompartmentParams(resourceType string) []string {
+	return slices.Clone(r.compartment[resourceType])
+}
+
+// restrict keeps the branches of the top-level union expr that apply to
+// resourceType: a branch that starts with another of the definition's bases
+// is dropped, and a leading "Resource." or "DomainResource." is removed so
+// that the path starts at any resource's root.
+func restrict(expr, resourceType string, bases []string) string {
+	if expr == "" {
+		return ""
+	}
+	var keep []string
+	for _, b := range splitUnion(expr) {
+		b = strings.TrimSpace(b)
+		lead := strings.TrimLeft(b, "( ")
+		name := lead
+		if i := strings.IndexAny(lead, ". )"); i >= 0 {
+			name = lead[:i]
+		}
+		switch {
+		case isCommonBase(name) && strings.HasPrefix(lead, name+"."):
+			b = b[:len(b)-len(lead)] + lead[len(name)+1:]
+		case name != resourceType && slices.Contains(bases, name):
+			continue
+		}
+		keep = append(keep, b)
+	}
+	return strings.Join(keep, " | ")
+}
+
+// splitUnion splits expr at the "|" operators that are not inside
+// parentheses, brackets or string literals.
+func splitUnion(expr string) []string {
+	var parts []string
+	depth, start := 0, 0
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case c == '|' && depth == 0:
+			parts = append(parts, expr[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, expr[start:])
+}

@@ -1,0 +1,413 @@
+package fhirops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/fhir"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// Search runs a search on type typ (all types if empty) and returns a
+// searchset Bundle (JSON). strict is the Prefer handling=strict header: an
+// unknown parameter is then a 400, else it is ignored. Paging links carry
+// the snapshot and offset (_snapshot, _offset), which Search accepts back.
+func (s *Service) Search(ctx context.Context, typ string, params url.Values, strict bool, base string) ([]byte, error) {
+	return s.search(ctx, s.st, typ, params, strict, base)
+}
+
+// search is Search on r.
+func (s *Service) search(ctx context.Context, r store.Reader, typ string, params url.Values, strict bool, base string) ([]byte, error) {
+	if typ != "" {
+		if err := s.checkType(typ); err != nil {
+			return nil, err
+		}
+	}
+	q, issues, err := s.parseQuery(typ, params, strict)
+	if err != nil {
+		return nil, err
+	}
+	count := q.Count
+	if q.Summary == "count" {
+		q.Count = 1
+	}
+	page, err := r.Search(ctx, q, q.Snapshot)
+	if err != nil {
+		return nil, storeError(err, "search")
+	}
+	b := bundle{ResourceType: "Bundle", Type: "searchset"}
+	if page.Total >= 0 {
+		b.Total = &page.Total
+	}
+	q.Count, q.Snapshot = count, page.T
+	b.Link = searchLinks(path(base, typ), q, len(page.Matches), page.Total)
+	if q.Summary != "count" {
+		for _, v := range page.Matches {
+			body, err := subset(v.Body, q)
+			if err != nil {
+				return nil, err
+			}
+			b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: body, Search: &entrySearch{Mode: "match"}})
+		}
+		inc, err := s.included(ctx, r, q, page.Matches, page.T)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range inc {
+			b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: v.Body, Search: &entrySearch{Mode: "include"}})
+		}
+	}
+	if len(issues) > 0 {
+		fis := make([]fhir.Issue, len(issues))
+		for i, is := range issues {
+			fis[i] = fhir.Issue{Severity: "warning", Code: "not-supported", Diagnostics: is.String()}
+		}
+		b.Entry = append(b.Entry, entryJSON{Resource: fhir.OperationOutcome(fis...), Search: &entrySearch{Mode: "outcome"}})
+	}
+	return json.Marshal(b)
+}
+
+// parseQuery parses a search with the service's page limits; a bad query
+// is a 400.
+func (s *Service) parseQuery(typ string, params url.Values, strict bool) (*search.Query, []search.Issue, error) {
+	q, issues, err := s.reg.ParseQuery(typ, params, strict, search.Limits{DefaultCount: s.opts.DefaultCount, MaxCount: s.opts.MaxCount})
+	if se, ok := errors.AsType[*search.Error](err); ok {
+		return nil, nil, fail(http.StatusBadRequest, "invalid", se.Error())
+	}
+	return q, issues, err
+}
+
+// searchLinks returns the self, next and previous links of the page of q
+// (on snapshot q.Snapshot) that holds n of total matches (-1: not counted).
+func searchLinks(path string, q *search.Query, n, total int) []link {
+	offset := q.Offset
+	u := func(off int) string {
+		q.Offset = off
+		return path + "?" + q.Encode().Encode()
+	}
+	links := []link{{"self", u(offset)}}
+	if q.Summary != "count" && ((total >= 0 && offset+n < total) || (total < 0 && n == q.Count && n > 0)) {
+		links = append(links, link{"next", u(offset + q.Count)})
+	}
+	if offset > 0 && q.Summary != "count" {
+		links = append(links, link{"previous", u(max(0, offset-q.Count))})
+	}
+	q.Offset = offset
+	return links
+}
+
+// included returns the resources that q's _include and _revinclude add to
+// matches (one level), each once and none that is a match, on snapshot at.
+func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query, matches []store.Version, at int64) ([]store.Version, error) {
+	if len(q.Include) == 0 && len(q.RevInclude) == 0 {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	for _, v := range matches {
+		seen[v.Type+"/"+v.ID] = true
+	}
+	var out []store.Version
+	add := func(vs []store.Version) {
+		for _, v := range vs {
+			if k := v.Type + "/" + v.ID; !seen[k] {
+				seen[k] = true
+				out = append(out, v)
+			}
+		}
+	}
+	for _, inc := range q.Include {
+		ids := map[string][]string{} // target type -> ids
+		for _, v := range matches {
+			if v.Type != inc.SourceType {
+				continue
+			}
+			res, err := fhir.Parse(v.Body)
+			if err != nil {
+				return nil, err
+			}
+			entries, err := s.reg.Extract(res.Type, res.Tree)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				if e.Param == inc.Param && e.RefID != "" && (inc.TargetType == "" || e.RefType == inc.TargetType) {
+					ids[e.RefType] = append(ids[e.RefType], e.RefID)
+				}
+			}
+		}
+		for _, t := range sortedKeys(ids) {
+			vs, err := s.searchAll(ctx, r, t, url.Values{"_id": {strings.Join(ids[t], ",")}}, at)
+			if err != nil {
+				return nil, err
+			}
+			add(vs)
+		}
+	}
+	for _, inc := range q.RevInclude {
+		var refs []string
+		for _, v := range matches {
+			if inc.TargetType == "" || v.Type == inc.TargetType {
+				refs = append(refs, v.Type+"/"+v.ID)
+			}
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		vs, err := s.searchAll(ctx, r, inc.SourceType, url.Values{inc.Param: {strings.Join(refs, ",")}}, at)
+		if err != nil {
+			return nil, err
+		}
+		add(vs)
+	}
+	return out, nil
+}
+
+// searchAll returns every match of a search on snapshot at, reading pages
+// of MaxCount.
+func (s *Service) searchAll(ctx context.Context, r store.Reader, typ string, params url.Values, at int64) ([]store.Version, error) {
+	q, _, err := s.parseQuery(typ, params, true)
+	if err != nil {
+		return nil, err
+	}
+	q.Count, q.Offset = s.opts.MaxCount, 0
+	var out []store.Version
+	for {
+		page, err := r.Search(ctx, q, at)
+		if err != nil {
+			return nil, storeError(err, "search")
+		}
+		out = append(out, page.Matches...)
+		if len(page.Matches) < q.Count {
+			return out, nil
+		}
+		q.Offset += len(page.Matches)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// subsettedTag marks a resource that a _elements or _summary left
+// incomplete (R4 search.html §3.1.1.5.9).
+var subsettedTag = map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+// subset applies q's _elements and _summary (text, data) to a resource.
+// _summary=true needs the elements' isSummary flags, which this server
+// does not have; it returns the full resource.
+func subset(body []byte, q *search.Query) ([]byte, error) {
+	var keep func(k string) bool
+	switch {
+	case len(q.Elements) > 0:
+		keep = func(k string) bool { return slices.Contains(q.Elements, k) }
+	case q.Summary == "text":
+		keep = func(k string) bool { return k == "text" }
+	case q.Summary == "data":
+		keep = func(k string) bool { return k != "text" }
+	default:
+		return body, nil
+	}
+	r, err := fhir.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	for k := range r.Tree {
+		if k != "resourceType" && k != "id" && k != "meta" && !keep(k) {
+			delete(r.Tree, k)
+		}
+	}
+	meta, _ := r.Tree["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		r.Tree["meta"] = meta
+	}
+	tags, _ := meta["tag"].([]any)
+	meta["tag"] = append(tags, subsettedTag)
+	return r.MarshalJSON()
+}
+
+// History returns a history Bundle (JSON) of one resource (typ and id), of
+// a type (id empty) or of the system (both empty). params: _count, _since,
+// and the paging parameters of its own links. base is the service base URL
+// ("http://host/fhir") used for fullUrl and links.
+func (s *Service) History(ctx context.Context, typ, id string, params url.Values, base string) ([]byte, error) {
+	if typ != "" {
+		if err := s.checkType(typ); err != nil {
+			return nil, err
+		}
+	}
+	if id != "" {
+		if _, err := s.st.Read(ctx, typ, id); err != nil && !errors.Is(err, store.ErrDeleted) {
+			return nil, storeError(err, typ+"/"+id)
+		}
+	}
+	pg, rest, err := cutPaging(params)
+	if err != nil {
+		return nil, err
+	}
+	hq := store.HistoryQuery{Type: typ, ID: id, At: pg.at, Offset: pg.offset, Count: s.opts.DefaultCount}
+	for k, vs := range rest {
+		val := vs[len(vs)-1]
+		switch k {
+		case "_count":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return nil, fail(http.StatusBadRequest, "invalid", "_count must be a positive integer")
+			}
+			hq.Count = min(n, s.opts.MaxCount)
+		case "_since":
+			t, err := time.Parse(time.RFC3339Nano, val)
+			if err != nil {
+				return nil, fail(http.StatusBadRequest, "invalid", "_since must be an instant such as 2024-01-02T03:04:05Z")
+			}
+			hq.Since = t
+		default:
+			return nil, fail(http.StatusBadRequest, "not-supported", "unknown _history parameter "+strconv.Quote(clip(k)))
+		}
+	}
+	page, err := s.st.History(ctx, hq)
+	if err != nil {
+		return nil, storeError(err, "history")
+	}
+	b := bundle{ResourceType: "Bundle", Type: "history", Total: &page.Total}
+	if page.Total < 0 {
+		b.Total = nil
+	}
+	b.Link = pageLinks(path(base, typ, id, "_history"), rest, page.T, pg.offset, hq.Count, len(page.Matches), page.Total)
+	for _, v := range page.Matches {
+		e := entryJSON{FullURL: fullURL(base, v)}
+		switch {
+		case v.Deleted:
+			e.Request = &entryRequest{http.MethodDelete, v.Type + "/" + v.ID}
+			e.Response = response(http.StatusNoContent, v)
+		case v.VersionID == 1:
+			e.Resource = v.Body
+			e.Request = &entryRequest{http.MethodPost, v.Type}
+			e.Response = response(http.StatusCreated, v)
+		default:
+			e.Resource = v.Body
+			e.Request = &entryRequest{http.MethodPut, v.Type + "/" + v.ID}
+			e.Response = response(http.StatusOK, v)
+		}
+		b.Entry = append(b.Entry, e)
+	}
+	return json.Marshal(b)
+}
+
+// Everything returns a searchset Bundle with patient id and every resource
+// in its compartment, plus the Practitioner, Organization and Location
+// resources they refer to, paged like Search (_count, and the links'
+// _snapshot and _offset).
+func (s *Service) Everything(ctx context.Context, id string, params url.Values, base string) ([]byte, error) {
+	pg, rest, err := cutPaging(params)
+	if err != nil {
+		return nil, err
+	}
+	count := s.opts.DefaultCount
+	for k, vs := range rest {
+		if k != "_count" {
+			return nil, fail(http.StatusBadRequest, "not-supported", "unknown $everything parameter "+strconv.Quote(clip(k)))
+		}
+		n, err := strconv.Atoi(vs[len(vs)-1])
+		if err != nil || n < 1 {
+			return nil, fail(http.StatusBadRequest, "invalid", "_count must be a positive integer")
+		}
+		count = min(n, s.opts.MaxCount)
+	}
+	q, _, err := s.parseQuery("Patient", url.Values{"_id": {id}}, true)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.st.Search(ctx, q, pg.at)
+	if err != nil {
+		return nil, storeError(err, "Patient/"+id)
+	}
+	if len(page.Matches) == 0 {
+		return nil, fail(http.StatusNotFound, "not-found", "Patient/"+id+" not found")
+	}
+	at := page.T
+	all := page.Matches[:1]
+	seen := map[string]bool{"Patient/" + id: true}
+	add := func(vs []store.Version) {
+		for _, v := range vs {
+			if k := v.Type + "/" + v.ID; !seen[k] {
+				seen[k] = true
+				all = append(all, v)
+			}
+		}
+	}
+	for _, t := range fhir.ResourceTypes() {
+		if t == "Patient" {
+			continue // other patients linked to this one are not its data
+		}
+		for _, p := range s.reg.CompartmentParams(t) {
+			vs, err := s.searchAll(ctx, s.st, t, url.Values{p: {"Patient/" + id}}, at)
+			if err != nil {
+				return nil, err
+			}
+			add(vs)
+		}
+	}
+	refs := map[string][]string{}
+	for _, v := range all {
+		var tree any
+		if err := json.Unmarshal(v.Body, &tree); err != nil {
+			return nil, err
+		}
+		walkReferences(tree, func(m map[string]any) {
+			ref, _ := m["reference"].(string)
+			t, rid, ok := strings.Cut(ref, "/")
+			if ok && (t == "Practitioner" || t == "Organization" || t == "Location") && !seen[ref] && !strings.Contains(rid, "/") {
+				refs[t] = append(refs[t], rid)
+			}
+		})
+	}
+	for _, t := range sortedKeys(refs) {
+		vs, err := s.searchAll(ctx, s.st, t, url.Values{"_id": {strings.Join(refs[t], ",")}}, at)
+		if err != nil {
+			return nil, err
+		}
+		add(vs)
+	}
+	total := len(all)
+	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: &total}
+	lo := min(pg.offset, total)
+	hi := min(lo+count, total)
+	rest.Set("_count", strconv.Itoa(count))
+	b.Link = pageLinks(path(base, "Patient", id, "$everything"), rest, at, lo, count, hi-lo, total)
+	for _, v := range all[lo:hi] {
+		b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: v.Body, Search: &entrySearch{Mode: "match"}})
+	}
+	return json.Marshal(b)
+}
+
+// walkReferences calls fn on every JSON object in tree that has a
+// "reference" element (a Reference value anywhere in a resource).
+func walkReferences(tree any, fn func(m map[string]any)) {
+	switch v := tree.(type) {
+	case map[string]any:
+		if _, ok := v["reference"].(string); ok {
+			fn(v)
+		}
+		for _, c := range v {
+			walkReferences(c, fn)
+		}
+	case []any:
+		for _, c := range v {
+			walkReferences(c, fn)
+		}
+	}
+}

@@ -117,7 +117,11 @@ func (d *treeDecoder) object(depth int) (any, *syntaxError) {
 			return nil, err
 		}
 		if _, dup := m[k]; dup {
-			return nil, &syntaxError{off: kpos, msg: "duplicate object key", path: []string{k}}
+			err := &syntaxError{off: kpos, msg: "duplicate object key", path: []string{k}}
+			if rt, ok := m["resourceType"].(string); ok && depth == 1 {
+				err.root = rt
+			}
+			return nil, err
 		}
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {

@@ -147,4 +147,3 @@ func errStatus(status int, issues []Issue) error {
 	}
 	return &Error{Status: status, Issues: issues}
 }
-

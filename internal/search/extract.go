@@ -3,6 +3,7 @@ package search
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/doppelhealth/doppel/internal/fhirpath"
@@ -12,7 +13,9 @@ import (
 // resource as parsed by internal/fhir: json.Number for numbers) and returns
 // the index entries, grouped by parameter in code order, without
 // duplicates. Composite parameters are not indexed (see Param.Supported).
-// A date that does not parse is an error naming the parameter.
+// A date, dateTime or instant that does not parse is an error naming the
+// parameter; a plain string where a date parameter's expression allows one
+// (Immunization.occurrenceString) is not indexed.
 func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, error) {
 	if rt, _ := tree["resourceType"].(string); rt != resourceType {
 		return nil, fmt.Errorf("search: extract: resource is a %q, not a %q", rt, resourceType)
@@ -153,15 +156,19 @@ func appendToken(out []Entry, e Entry, n fhirpath.Node) []Entry {
 		}
 		switch kind {
 		case "CodeableConcept":
+			start := len(out)
 			codings, _ := v["coding"].([]any)
 			for _, c := range codings {
 				if cm, ok := c.(map[string]any); ok {
 					out = coding(out, cm)
 				}
 			}
+			// the text gets its own entry unless a coding's display says it
 			if t := str(v, "text"); t != "" {
 				e.Text, e.Norm = t, Fold(t)
-				out = append(out, e)
+				if !slices.ContainsFunc(out[start:], func(c Entry) bool { return c.Norm == e.Norm }) {
+					out = append(out, e)
+				}
 			}
 		case "Identifier", "ContactPoint":
 			e.System, e.Code = str(v, "system"), str(v, "value")
@@ -245,8 +252,13 @@ func appendDate(out []Entry, e Entry, n fhirpath.Node) ([]Entry, error) {
 	switch v := n.Value.(type) {
 	case string:
 		lo, hi, err := parseDate(v)
-		if err != nil {
+		switch {
+		case err != nil && (n.Type == "date" || n.Type == "dateTime" || n.Type == "instant"):
 			return out, err
+		case err != nil:
+			// a string-valued choice the definition does not exclude
+			// (Immunization.occurrenceString "January 2012")
+			return out, nil
 		}
 		e.Lo, e.Hi = float64(lo), float64(hi)
 		return append(out, e), nil

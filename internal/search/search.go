@@ -100,7 +100,8 @@ const (
 //   - URI: Text.
 //   - Token: System, Code, and Text (display or text, for :text) with Norm
 //     = Fold(Text). Coding: system, code, display; CodeableConcept: one entry
-//     per coding, plus one with only Text for its text; Identifier: system,
+//     per coding, plus one with only Text for its text (unless a coding's
+//     display folds to the same); Identifier: system,
 //     value, type.text; ContactPoint: system ("phone", "email"...), value;
 //     boolean: "true"/"false"; code, id, string, uri: Code.
 //   - Reference: RefType and RefID for a relative reference ("Patient/123",

@@ -1,0 +1,58 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/doppelhealth/doppel/internal/store"
+	"github.com/doppelhealth/doppel/internal/store/postgres"
+	"github.com/doppelhealth/doppel/internal/store/storetest"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+)
+
+// fresh is a new schema, dropped at the end, in the database named by
+// DOPPEL_TEST_POSTGRES; the test is skipped when that is not set.
+func fresh(tb testing.TB) storetest.Target {
+	dsn := os.Getenv("DOPPEL_TEST_POSTGRES")
+	if dsn == "" {
+		tb.Skip("DOPPEL_TEST_POSTGRES is not set")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schema := fmt.Sprintf("doppel_test_%x", rand.Text()[:12])
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return storetest.Target{
+		Open: func() (store.Store, error) { return postgres.Open(context.Background(), u.String()) },
+		Corrupt: func(typ, id string) error {
+			_, err := admin.Exec(`UPDATE `+schema+`.resources SET body = convert_to(replace(convert_from(body, 'UTF8'), '"id"', '"iD"'), 'UTF8') WHERE type = $1 AND id = $2 AND t_end IS NULL`, typ, id)
+			return err
+		},
+	}
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }

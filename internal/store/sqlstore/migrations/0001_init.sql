@@ -1,0 +1,94 @@
+-- Doppel store schema, version 1. {{pk}}, {{blob}} and {{float}} are
+-- replaced by the dialect's types (see sqlstore.Dialect).
+
+-- The transaction counter: T of the last committed write request.
+CREATE TABLE counter (id BIGINT PRIMARY KEY, t BIGINT NOT NULL);
+INSERT INTO counter (id, t) VALUES (1, 0);
+
+-- Every version of every resource. t is the T of the write that made the
+-- version, t_end the T of the write that superseded it (NULL while current).
+-- A version is visible at snapshot T when t <= T and (t_end IS NULL or
+-- t_end > T). last_updated is Unix nanoseconds; hash is SHA-256 of body
+-- (of the empty string for a delete marker, whose body is NULL).
+CREATE TABLE resources (
+	rid {{pk}},
+	type TEXT NOT NULL,
+	id TEXT NOT NULL,
+	version_id BIGINT NOT NULL,
+	t BIGINT NOT NULL,
+	t_end BIGINT,
+	last_updated BIGINT NOT NULL,
+	deleted SMALLINT NOT NULL,
+	body {{blob}},
+	hash {{blob}} NOT NULL,
+	UNIQUE (type, id, version_id)
+);
+CREATE UNIQUE INDEX resources_current ON resources (type, id) WHERE t_end IS NULL;
+CREATE INDEX resources_type_t ON resources (type, t);
+CREATE INDEX resources_t ON resources (t);
+
+-- Search index entries, one table per kind of value. Each row belongs to
+-- one version (rid) and repeats its t and t_end so that a lookup can drop
+-- rows outside the snapshot before joining resources.
+CREATE TABLE idx_string (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	norm TEXT NOT NULL, text TEXT NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_string_value ON idx_string (type, param, norm);
+CREATE INDEX idx_string_rid ON idx_string (rid);
+
+CREATE TABLE idx_token (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_token_value ON idx_token (type, param, code, system);
+CREATE INDEX idx_token_rid ON idx_token (rid);
+
+CREATE TABLE idx_reference (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	ref_type TEXT NOT NULL, ref_id TEXT NOT NULL, text TEXT NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_reference_value ON idx_reference (type, param, ref_id, ref_type);
+CREATE INDEX idx_reference_text ON idx_reference (type, param, text);
+CREATE INDEX idx_reference_rid ON idx_reference (rid);
+
+CREATE TABLE idx_date (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	lo {{float}} NOT NULL, hi {{float}} NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_date_value ON idx_date (type, param, lo);
+CREATE INDEX idx_date_rid ON idx_date (rid);
+
+-- Numbers and quantities: the range [lo, hi] (lo = hi for an exact
+-- value); system, code and text: the quantity's unit.
+CREATE TABLE idx_number (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	lo {{float}} NOT NULL, hi {{float}} NOT NULL,
+	system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_number_value ON idx_number (type, param, lo);
+CREATE INDEX idx_number_rid ON idx_number (rid);
+
+CREATE TABLE idx_uri (
+	type TEXT NOT NULL, param TEXT NOT NULL,
+	text TEXT NOT NULL,
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
+);
+CREATE INDEX idx_uri_value ON idx_uri (type, param, text);
+CREATE INDEX idx_uri_rid ON idx_uri (rid);
+
+-- Asynchronous jobs (bulk export); created and updated are Unix nanoseconds.
+CREATE TABLE jobs (
+	id TEXT PRIMARY KEY,
+	kind TEXT NOT NULL,
+	state TEXT NOT NULL,
+	spec {{blob}},
+	result {{blob}},
+	created BIGINT NOT NULL,
+	updated BIGINT NOT NULL
+);

@@ -1,0 +1,347 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// Search evaluates q at snapshot at (0: q.Snapshot; both 0: the last
+// committed T, or the request's own T inside a write). See the package documentation for the
+// matching rules.
+func (r reader) Search(ctx context.Context, q *search.Query, at int64) (store.Page, error) {
+	if at == 0 {
+		at = q.Snapshot
+	}
+	t, err := r.snapshot(ctx, at)
+	if err != nil {
+		return store.Page{}, err
+	}
+	var b builder
+	b.t = t
+	b.WriteString(" FROM resources r WHERE ")
+	if err := b.resources("r", q.Type, q.Clauses); err != nil {
+		return store.Page{}, err
+	}
+	where, args := b.String(), b.args
+	page := store.Page{T: t, Total: -1}
+	if q.Total != "none" || q.Summary == "count" {
+		if page.Total, err = r.count(ctx, "SELECT COUNT(*)"+where, args...); err != nil {
+			return store.Page{}, err
+		}
+	}
+	if q.Summary == "count" {
+		return page, nil
+	}
+	order, oargs, err := orderBy(q.Sort)
+	if err != nil {
+		return store.Page{}, err
+	}
+	n := q.Count
+	if n <= 0 {
+		n = DefaultCount
+	}
+	args = append(append(args, oargs...), n, max(q.Offset, 0))
+	page.Matches, err = r.versions(ctx, "SELECT "+versionColumns+where+order+" LIMIT ? OFFSET ?", args...)
+	if err != nil {
+		return store.Page{}, err
+	}
+	return page, nil
+}
+
+// builder accumulates a WHERE clause and its arguments.
+type builder struct {
+	strings.Builder
+	args []any
+	t    int64 // the snapshot
+	n    int   // aliases used, for nested subqueries
+}
+
+func (b *builder) add(sql string, args ...any) {
+	b.WriteString(sql)
+	b.args = append(b.args, args...)
+}
+
+// alias returns a fresh table alias.
+func (b *builder) alias(prefix string) string {
+	b.n++
+	return fmt.Sprintf("%s%d", prefix, b.n)
+}
+
+// visible restricts alias a to the rows of the snapshot.
+func (b *builder) visible(a string) {
+	b.add(a+".t <= ? AND ("+a+".t_end IS NULL OR "+a+".t_end > ?)", b.t, b.t)
+}
+
+// resources writes the condition selecting the live (not deleted) version
+// rows, alias r, of type typ ("" for all) that match every clause.
+func (b *builder) resources(r, typ string, clauses []search.Clause) error {
+	if typ != "" {
+		b.add(r+".type = ? AND ", typ)
+	}
+	b.add(r + ".deleted = 0 AND ")
+	b.visible(r)
+	for _, c := range clauses {
+		b.WriteString(" AND ")
+		if err := b.clause(r, typ, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// table returns the index table of a parameter type.
+func table(t search.ParamType) (string, error) {
+	switch t {
+	case search.String:
+		return "idx_string", nil
+	case search.Token:
+		return "idx_token", nil
+	case search.Reference:
+		return "idx_reference", nil
+	case search.Date:
+		return "idx_date", nil
+	case search.Number, search.Quantity:
+		return "idx_number", nil
+	case search.URI:
+		return "idx_uri", nil
+	}
+	return "", fmt.Errorf("sqlstore: search parameters of type %q are not supported", t)
+}
+
+// clause writes the condition of one clause on the version rows alias r.
+func (b *builder) clause(r, typ string, c search.Clause) error {
+	tbl, err := table(c.Type)
+	if err != nil {
+		return err
+	}
+	i := b.alias("i")
+	if c.Modifier == "missing" {
+		if len(c.Values) != 1 {
+			return fmt.Errorf("sqlstore: %s:missing takes one value", c.Param)
+		}
+		if c.Values[0].Missing {
+			b.WriteString("NOT ")
+		}
+		b.add("EXISTS (SELECT 1 FROM "+tbl+" "+i+" WHERE "+i+".rid = "+r+".rid AND "+i+".param = ?)", c.Param)
+		return nil
+	}
+	if len(c.Values) == 0 && c.Chain == nil {
+		return fmt.Errorf("sqlstore: %s has no value", c.Param)
+	}
+	if c.Modifier == "not" {
+		b.WriteString(r + ".rid NOT IN (")
+	} else {
+		b.WriteString(r + ".rid IN (")
+	}
+	b.add("SELECT " + i + ".rid FROM " + tbl + " " + i + " WHERE ")
+	if typ != "" {
+		b.add(i+".type = ? AND ", typ)
+	}
+	b.add(i+".param = ? AND ", c.Param)
+	b.visible(i)
+	b.WriteString(" AND ")
+	if c.Chain != nil {
+		if err := b.chain(i, c); err != nil {
+			return err
+		}
+	} else {
+		b.WriteString("(")
+		for k, v := range c.Values {
+			if k > 0 {
+				b.WriteString(" OR ")
+			}
+			if err := b.value(i, c, v); err != nil {
+				return err
+			}
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(")")
+	return nil
+}
+
+// chain writes the condition on reference entries alias i that point to a
+// resource of the chain's target type matching the chained clause.
+func (b *builder) chain(i string, c search.Clause) error {
+	if c.Type != search.Reference {
+		return fmt.Errorf("sqlstore: chained parameter %s is not a reference", c.Param)
+	}
+	if c.Chain.Clause.Chain != nil {
+		return fmt.Errorf("sqlstore: %s: only one level of chaining is supported", c.Param)
+	}
+	r2 := b.alias("r")
+	b.add(i+".ref_type = ? AND "+i+".ref_id IN (SELECT "+r2+".id FROM resources "+r2+" WHERE ", c.Chain.TargetType)
+	if err := b.resources(r2, c.Chain.TargetType, []search.Clause{c.Chain.Clause}); err != nil {
+		return err
+	}
+	b.WriteString(")")
+	return nil
+}
+
+// escapeLike escapes the LIKE wildcards of s (the escape character is \).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// value writes the condition of one value on the entries alias i.
+func (b *builder) value(i string, c search.Clause, v search.Value) error {
+	mod := c.Modifier
+	if mod == "not" {
+		mod = ""
+	}
+	switch c.Type {
+	case search.String:
+		switch mod {
+		case "":
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(v.Norm)+"%")
+		case "exact":
+			b.add(i+".text = ?", v.Text)
+		case "contains":
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, "%"+escapeLike(v.Norm)+"%")
+		default:
+			return unsupported(c)
+		}
+	case search.URI:
+		if mod != "" {
+			return unsupported(c)
+		}
+		b.add(i+".text = ?", v.Text)
+	case search.Token:
+		switch mod {
+		case "":
+			switch {
+			case !v.HasSystem:
+				b.add(i+".code = ?", v.Code)
+			case v.Code == "":
+				b.add(i+".system = ?", v.System)
+			default:
+				b.add(i+".code = ? AND "+i+".system = ?", v.Code, v.System)
+			}
+		case "text":
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(v.Norm)+"%")
+		default:
+			return unsupported(c)
+		}
+	case search.Reference:
+		switch {
+		case v.RefID != "":
+			rt := v.RefType
+			if rt == "" && mod != "" && mod != "identifier" {
+				rt = mod
+			}
+			b.add(i+".ref_id = ?", v.RefID)
+			if rt != "" {
+				b.add(" AND "+i+".ref_type = ?", rt)
+			}
+		case v.Text != "":
+			b.add(i+".text = ?", v.Text)
+		default:
+			return fmt.Errorf("sqlstore: %s: empty reference", c.Param)
+		}
+	case search.Date, search.Number:
+		if mod != "" {
+			return unsupported(c)
+		}
+		return b.rangeValue(i, c, v)
+	case search.Quantity:
+		if mod != "" {
+			return unsupported(c)
+		}
+		b.WriteString("(")
+		if err := b.rangeValue(i, c, v); err != nil {
+			return err
+		}
+		switch {
+		case v.System != "":
+			b.add(" AND "+i+".system = ? AND "+i+".code = ?", v.System, v.Code)
+		case v.Code != "":
+			b.add(" AND ("+i+".code = ? OR "+i+".text = ?)", v.Code, v.Code)
+		}
+		b.WriteString(")")
+	default:
+		return unsupported(c)
+	}
+	return nil
+}
+
+// rangeValue writes a prefix comparison of the entry's range [lo, hi] with
+// the value's range [Lo, Hi] (R4 §3.1.1.4).
+func (b *builder) rangeValue(i string, c search.Clause, v search.Value) error {
+	lo, hi := i+".lo", i+".hi"
+	eq := func() { b.add("("+lo+" >= ? AND "+hi+" <= ?)", v.Lo, v.Hi) }
+	switch v.Prefix {
+	case "", "eq":
+		eq()
+	case "ne":
+		b.WriteString("NOT ")
+		eq()
+	case "gt", "ge":
+		b.add("("+hi+" > ?", v.Hi)
+		if v.Prefix == "ge" {
+			b.WriteString(" OR ")
+			eq()
+		}
+		b.WriteString(")")
+	case "lt", "le":
+		b.add("("+lo+" < ?", v.Lo)
+		if v.Prefix == "le" {
+			b.WriteString(" OR ")
+			eq()
+		}
+		b.WriteString(")")
+	case "sa":
+		b.add(lo+" > ?", v.Hi)
+	case "eb":
+		b.add(hi+" < ?", v.Lo)
+	case "ap":
+		b.add("("+lo+" <= ? AND "+hi+" >= ?)", v.Hi, v.Lo)
+	default:
+		return fmt.Errorf("sqlstore: %s: prefix %q is not supported", c.Param, v.Prefix)
+	}
+	return nil
+}
+
+func unsupported(c search.Clause) error {
+	return fmt.Errorf("sqlstore: modifier %q is not supported on %s parameter %s", c.Modifier, c.Type, c.Param)
+}
+
+// orderBy returns the ORDER BY of the sort keys, then resource id.
+func orderBy(keys []search.Sort) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	b.WriteString(" ORDER BY ")
+	for _, k := range keys {
+		tbl, err := table(k.Type)
+		if err != nil {
+			return "", nil, err
+		}
+		agg, dir := "MIN", "ASC"
+		if k.Desc {
+			agg, dir = "MAX", "DESC"
+		}
+		var col string
+		switch k.Type {
+		case search.String:
+			col = "norm"
+		case search.Token:
+			col = "code"
+		case search.Reference:
+			col = "ref_id"
+		case search.Date, search.Number, search.Quantity:
+			col = "lo"
+			if k.Desc {
+				col = "hi"
+			}
+		default:
+			col = "text"
+		}
+		fmt.Fprintf(&b, "(SELECT %s(s.%s) FROM %s s WHERE s.rid = r.rid AND s.param = ?) %s NULLS LAST, ", agg, col, tbl, dir)
+		args = append(args, k.Param)
+	}
+	b.WriteString("r.id, r.type")
+	return b.String(), args, nil
+}

@@ -1,0 +1,167 @@
+// Package sqlstore is the one SQL implementation of store.Store that the
+// sqlite and postgres packages share. They differ only in their driver, their
+// connection settings and a small Dialect (placeholders, column types,
+// locking); every statement, the schema, the search query builder and the
+// group-commit writer live here, so both stores behave the same and pass the
+// same conformance suite (storetest).
+//
+// # Snapshots
+//
+// Every committed write request gets the next value T of a counter kept in
+// the database. A resource version row carries t (the T that wrote it) and
+// t_end (the T that superseded it, NULL while current); index rows repeat
+// both. A read "as of T" selects rows with t <= T and (t_end IS NULL or
+// t_end > T). Rows are never updated except to set t_end once, so a query on
+// an old T sees the same rows whatever was committed since, without a
+// long-lived database transaction: the pages of one search are computed on
+// one snapshot.
+//
+// # Group commit
+//
+// Write queues a request for the single writer goroutine. The writer takes
+// every request queued at that moment and runs them in one database
+// transaction: BEGIN; for each request SAVEPOINT, the request's function,
+// and ROLLBACK TO SAVEPOINT if it failed; the counter update; COMMIT. Only
+// then does it answer the requests, so one fsync covers the whole batch and
+// an answered request is durable (given the driver's durability settings,
+// documented in the sqlite and postgres packages).
+//
+// # Search semantics
+//
+// Search evaluates a search.Query in SQL with the match rules documented in
+// package search: each clause selects the version rows having a matching
+// index entry (NOT IN for :not, NOT EXISTS for :missing=true); clauses are
+// ANDed, the values of a clause ORed; a chained clause is a subquery on the
+// target type's version rows of the same snapshot; _sort orders by the
+// smallest (descending: largest) entry of the parameter, resources without
+// one last, ties by resource id. Search-time errors name what is not
+// supported (composite and special parameters, more than one chain level).
+// Count <= 0 means DefaultCount.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// DefaultCount is the page size of a query that sets none.
+const DefaultCount = 50
+
+// maxBatch bounds the requests one group commit takes.
+const maxBatch = 512
+
+// Dialect is what differs between the SQL databases.
+type Dialect struct {
+	// Numbered placeholders ($1, $2...) instead of "?".
+	Numbered bool
+	// Types replace {{pk}}, {{blob}} and {{float}} in the migrations: an
+	// auto-assigned 64-bit primary key, a byte string, a float64.
+	PK, Blob, Float string
+	// Lock, when set, runs first in every write transaction (migrations
+	// and group commits) to serialize writers of several processes.
+	Lock string
+}
+
+// Config is what Open needs. The Store owns both pools and closes them.
+type Config struct {
+	// Write is the pool of the writer; one connection is enough.
+	Write *sql.DB
+	// Read serves Read, VRead, Search and History; it may be Write.
+	Read    *sql.DB
+	Dialect Dialect
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("sqlstore: store closed")
+
+// Store is a store.Store on a SQL database.
+type Store struct {
+	wdb, rdb *sql.DB
+	d        Dialect
+
+	reqs chan *request
+	done chan struct{} // closed when the writer goroutine has returned
+
+	mu     sync.RWMutex // guards closed against Write's send
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open migrates the database to the current schema and starts the writer.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{
+		wdb:  cfg.Write,
+		rdb:  cfg.Read,
+		d:    cfg.Dialect,
+		reqs: make(chan *request, maxBatch),
+		done: make(chan struct{}),
+	}
+	if s.rdb == nil {
+		s.rdb = s.wdb
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the queued requests and closes the pools.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	s.mu.Unlock()
+	<-s.done
+	err := s.wdb.Close()
+	if s.rdb != s.wdb {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// bind rewrites "?" placeholders for the dialect. Statements here never
+// contain a literal question mark.
+func (d Dialect) bind(q string) string {
+	if !d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}

@@ -1,0 +1,312 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// request is one queued Write.
+type request struct {
+	ctx  context.Context
+	fn   func(w store.Writer) error
+	done chan error // buffered: the writer never blocks on an answer
+}
+
+// Write queues fn for the writer and waits for the group commit that
+// includes it. Once queued, the request is not abandoned when ctx ends (it
+// may be committing); ctx ending before the writer starts it cancels it.
+func (s *Store) Write(ctx context.Context, fn func(w store.Writer) error) error {
+	req := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	return <-req.done
+}
+
+// writer is the single writer goroutine: it commits whatever is queued,
+// together, until the queue is closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	for req := range s.reqs {
+		batch := []*request{req}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction and answers every request.
+func (s *Store) commit(batch []*request) {
+	// The batch's statements run under a context of their own: a request's
+	// context ending must not break the transaction of the others.
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(wrap("begin", err))
+		return
+	}
+	if s.d.Lock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.Lock); err != nil {
+			tx.Rollback()
+			fail(wrap("lock", err))
+			return
+		}
+	}
+	var t int64
+	if err := tx.QueryRowContext(ctx, "SELECT t FROM counter WHERE id = 1").Scan(&t); err != nil {
+		tx.Rollback()
+		fail(wrap("counter", err))
+		return
+	}
+	t0 := t
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+			tx.Rollback()
+			fail(wrap("savepoint", err))
+			return
+		}
+		w := &txWriter{reader: reader{q: tx, d: s.d, at: t + 1}, t: t + 1}
+		if errs[i] = r.fn(w); errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT req"); err != nil {
+				tx.Rollback()
+				fail(wrap("rollback to savepoint", err))
+				return
+			}
+		} else {
+			t++
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT req"); err != nil {
+			tx.Rollback()
+			fail(wrap("release savepoint", err))
+			return
+		}
+	}
+	if t != t0 {
+		if _, err := tx.ExecContext(ctx, s.d.bind("UPDATE counter SET t = ? WHERE id = 1"), t); err != nil {
+			tx.Rollback()
+			fail(wrap("counter", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(wrap("commit", err))
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+// txWriter is the store.Writer of one request: reads see the snapshot at
+// the request's own T, which includes its writes.
+type txWriter struct {
+	reader
+	t int64
+}
+
+// Put implements store.Writer.
+func (w *txWriter) Put(ctx context.Context, v store.Version) (store.Version, error) {
+	if v.Type == "" || v.ID == "" {
+		return store.Version{}, errors.New("sqlstore: put: type and id are required")
+	}
+	v.Deleted = false
+	return w.put(ctx, v)
+}
+
+// Delete implements store.Writer.
+func (w *txWriter) Delete(ctx context.Context, typ, id string, at time.Time) (store.Version, error) {
+	cur, err := w.current(ctx, typ, id)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if cur.rid == 0 || cur.deleted {
+		return store.Version{}, store.ErrNotFound
+	}
+	return w.put(ctx, store.Version{Type: typ, ID: id, VersionID: cur.versionID + 1, LastUpdated: at, Deleted: true})
+}
+
+// head is the current version row of a resource; rid 0 if there is none.
+type head struct {
+	rid, versionID int64
+	deleted        bool
+}
+
+func (w *txWriter) current(ctx context.Context, typ, id string) (head, error) {
+	var h head
+	var del int64
+	err := w.q.QueryRowContext(ctx, w.d.bind("SELECT rid, version_id, deleted FROM resources WHERE type = ? AND id = ? AND t_end IS NULL"), typ, id).Scan(&h.rid, &h.versionID, &del)
+	if errors.Is(err, sql.ErrNoRows) {
+		return head{}, nil
+	}
+	if err != nil {
+		return head{}, wrap("put", err)
+	}
+	h.deleted = del != 0
+	return h, nil
+}
+
+// indexTables lists the index tables, for closing a superseded version.
+var indexTables = [...]string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri"}
+
+func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, error) {
+	cur, err := w.current(ctx, v.Type, v.ID)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if v.VersionID != cur.versionID+1 {
+		return store.Version{}, fmt.Errorf("%w: %s/%s is at version %d, not %d", store.ErrConflict, v.Type, v.ID, cur.versionID, v.VersionID-1)
+	}
+	if cur.rid != 0 {
+		tables := []string{"resources"}
+		if !cur.deleted {
+			tables = append(tables, indexTables[:]...)
+		}
+		for _, tbl := range tables {
+			if _, err := w.q.ExecContext(ctx, w.d.bind("UPDATE "+tbl+" SET t_end = ? WHERE rid = ?"), w.t, cur.rid); err != nil {
+				return store.Version{}, wrap("put", err)
+			}
+		}
+	}
+	v.T = w.t
+	v.LastUpdated = v.LastUpdated.UTC()
+	var body []byte
+	if !v.Deleted {
+		body = v.Body
+		if body == nil {
+			body = []byte{}
+		}
+	} else {
+		v.Body = nil
+	}
+	v.Hash = sha256.Sum256(body)
+	var rid int64
+	err = w.q.QueryRowContext(ctx, w.d.bind("INSERT INTO resources (type, id, version_id, t, last_updated, deleted, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid"),
+		v.Type, v.ID, v.VersionID, v.T, v.LastUpdated.UnixNano(), boolInt(v.Deleted), body, v.Hash[:]).Scan(&rid)
+	if err != nil {
+		return store.Version{}, wrap("put", err)
+	}
+	if !v.Deleted {
+		if err := w.insertIndex(ctx, v, rid); err != nil {
+			return store.Version{}, err
+		}
+	}
+	return v, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// indexRows groups the entries' column values by table.
+func indexRows(entries []search.Entry) map[string][][]any {
+	rows := make(map[string][][]any)
+	for _, e := range entries {
+		switch e.Type {
+		case search.String:
+			rows["idx_string"] = append(rows["idx_string"], []any{e.Param, e.Norm, e.Text})
+		case search.Token:
+			norm := e.Norm
+			if norm == "" {
+				norm = strings.ToLower(e.Text)
+			}
+			rows["idx_token"] = append(rows["idx_token"], []any{e.Param, e.System, e.Code, e.Text, norm})
+		case search.Reference:
+			rows["idx_reference"] = append(rows["idx_reference"], []any{e.Param, e.RefType, e.RefID, e.Text})
+		case search.Date:
+			rows["idx_date"] = append(rows["idx_date"], []any{e.Param, e.Lo, e.Hi})
+		case search.Number, search.Quantity:
+			rows["idx_number"] = append(rows["idx_number"], []any{e.Param, e.Lo, e.Hi, e.System, e.Code, e.Text})
+		case search.URI:
+			rows["idx_uri"] = append(rows["idx_uri"], []any{e.Param, e.Text})
+		}
+		// Composite and special parameters are not indexed.
+	}
+	return rows
+}
+
+// indexColumns are each table's value columns, after type and before rid, t.
+func indexColumns(tbl string) string {
+	switch tbl {
+	case "idx_string":
+		return "param, norm, text"
+	case "idx_token":
+		return "param, system, code, text, norm"
+	case "idx_reference":
+		return "param, ref_type, ref_id, text"
+	case "idx_date":
+		return "param, lo, hi"
+	case "idx_number":
+		return "param, lo, hi, system, code, text"
+	default:
+		return "param, text"
+	}
+}
+
+// maxRowsPerInsert keeps a multi-row INSERT within every driver's limit on
+// parameters.
+const maxRowsPerInsert = 400
+
+func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) error {
+	for tbl, rows := range indexRows(v.Index) {
+		for len(rows) > 0 {
+			n := min(len(rows), maxRowsPerInsert)
+			var b strings.Builder
+			args := make([]any, 0, n*(len(rows[0])+3))
+			b.WriteString("INSERT INTO " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
+			for i, row := range rows[:n] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?" + strings.Repeat(", ?", len(row)+2) + ")")
+				args = append(args, v.Type)
+				args = append(args, row...)
+				args = append(args, rid, v.T)
+			}
+			if _, err := w.q.ExecContext(ctx, w.d.bind(b.String()), args...); err != nil {
+				return wrap("put index", err)
+			}
+			rows = rows[n:]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// Bench runs the store benchmarks, each on fresh storage:
+//
+//   - Put: 8 concurrent writers, each Write one 3 KB Observation with 20
+//     index entries; reports resources/s.
+//   - Read: the current version of one of 1,000 such resources.
+//   - Search: code (token) and subject (reference) on 10,000 such
+//     resources of 100 patients and 10 codes (10 matches per search).
+func Bench(b *testing.B, fresh Fresh) {
+	b.Run("Put", func(b *testing.B) { benchPut(b, fresh(b)) })
+	b.Run("Read", func(b *testing.B) { benchRead(b, fresh(b)) })
+	b.Run("Search", func(b *testing.B) { benchSearch(b, fresh(b)) })
+}
+
+const loincSystem = "http://loinc.org"
+
+// observation is a 3 KB Observation with 20 index entries.
+func observation(id string, patient, code int) store.Version {
+	when := t0.Add(time.Duration(len(id)) * time.Minute)
+	lo := float64(when.UnixMilli())
+	codeStr := fmt.Sprintf("%d-%d", 1000+code, code%10)
+	entries := []search.Entry{
+		{Param: "_id", Type: search.Token, Code: id},
+		{Param: "_lastUpdated", Type: search.Date, Lo: lo, Hi: lo},
+		{Param: "status", Type: search.Token, System: "http://hl7.org/fhir/observation-status", Code: "final"},
+		{Param: "category", Type: search.Token, System: "http://terminology.hl7.org/CodeSystem/observation-category", Code: "vital-signs", Text: "Vital Signs", Norm: "vital signs"},
+		{Param: "code", Type: search.Token, System: loincSystem, Code: codeStr, Text: "Measurement " + codeStr, Norm: "measurement " + codeStr},
+		{Param: "code", Type: search.Token, Text: "measurement", Norm: "measurement"},
+		{Param: "subject", Type: search.Reference, RefType: "Patient", RefID: fmt.Sprintf("pat%d", patient)},
+		{Param: "patient", Type: search.Reference, RefType: "Patient", RefID: fmt.Sprintf("pat%d", patient)},
+		{Param: "encounter", Type: search.Reference, RefType: "Encounter", RefID: "enc" + id},
+		{Param: "performer", Type: search.Reference, RefType: "Practitioner", RefID: "pr1"},
+		{Param: "date", Type: search.Date, Lo: lo, Hi: lo + 999},
+		{Param: "value-quantity", Type: search.Quantity, Num: 72, Lo: 72, Hi: 72, System: "http://unitsofmeasure.org", Code: "kg", Text: "kg"},
+		{Param: "identifier", Type: search.Token, System: "urn:ietf:rfc:3986", Code: "urn:uuid:" + id},
+		{Param: "combo-code", Type: search.Token, System: loincSystem, Code: codeStr},
+		{Param: "combo-value-quantity", Type: search.Quantity, Num: 72, Lo: 72, Hi: 72, System: "http://unitsofmeasure.org", Code: "kg"},
+		{Param: "based-on", Type: search.Reference, RefType: "ServiceRequest", RefID: "sr1"},
+		{Param: "method", Type: search.Token, System: "http://snomed.info/sct", Code: "37931006"},
+		{Param: "data-absent-reason", Type: search.Token, Code: ""},
+		{Param: "_profile", Type: search.URI, Text: "http://hl7.org/fhir/StructureDefinition/vitalsigns"},
+		{Param: "device", Type: search.Reference, RefType: "Device", RefID: "dev1"},
+	}
+	body := fmt.Sprintf(`{"resourceType":"Observation","id":%q,"meta":{"versionId":"1"},"status":"final","code":{"coding":[{"system":%q,"code":%q}]},"subject":{"reference":"Patient/pat%d"},"note":[{"text":%q}]}`,
+		id, loincSystem, codeStr, patient, strings.Repeat("x", 2800))
+	return store.Version{Type: "Observation", ID: id, VersionID: 1, LastUpdated: when, Body: []byte(body), Index: entries}
+}
+
+func benchPut(b *testing.B, tg Target) {
+	s := open(b, tg)
+	ctx := context.Background()
+	const writers, each = 8, 8
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for g := range writers {
+			wg.Go(func() {
+				for k := range each {
+					v := observation(fmt.Sprintf("o%d-%d-%d", n, g, k), g, k)
+					if err := s.Write(ctx, func(w store.Writer) error {
+						_, err := w.Put(ctx, v)
+						return err
+					}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*writers*each)/time.Since(start).Seconds(), "resources/s")
+}
+
+// loadObservations writes n observations of n/100 patients and 10 codes,
+// 100 per request.
+func loadObservations(b *testing.B, s store.Store, n int) {
+	ctx := context.Background()
+	for i := 0; i < n; i += 100 {
+		err := s.Write(ctx, func(w store.Writer) error {
+			for k := i; k < min(i+100, n); k++ {
+				if _, err := w.Put(ctx, observation(fmt.Sprintf("o%d", k), k%(n/100), (k/(n/100))%10)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchRead(b *testing.B, tg Target) {
+	s := open(b, tg)
+	const n = 1000
+	loadObservations(b, s, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.Read(ctx, "Observation", fmt.Sprintf("o%d", rng.IntN(n))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchSearch(b *testing.B, tg Target) {
+	s := open(b, tg)
+	const n = 10000
+	loadObservations(b, s, n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for b.Loop() {
+		code := rng.IntN(10)
+		q := &search.Query{Type: "Observation", Clauses: []search.Clause{
+			{Param: "code", Type: search.Token, Values: []search.Value{{System: loincSystem, Code: fmt.Sprintf("%d-%d", 1000+code, code), HasSystem: true}}},
+			{Param: "subject", Type: search.Reference, Values: []search.Value{{RefType: "Patient", RefID: fmt.Sprintf("pat%d", rng.IntN(n/100))}}},
+		}}
+		p, err := s.Search(ctx, q, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Total != 10 {
+			b.Fatalf("search found %d, want 10", p.Total)
+		}
+	}
+}

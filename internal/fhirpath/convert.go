@@ -67,7 +67,7 @@ func convert(it item, target string) (item, bool) {
 		if k == kComplex || !ok {
 			return item{}, false
 		}
-		return item{v: s, typ: "string"}, true
+		return item{v: s, typ: tString}, true
 	case "Boolean":
 		switch {
 		case k == kBool:
@@ -75,41 +75,41 @@ func convert(it item, target string) (item, bool) {
 		case k == kInt || k == kDec:
 			switch rat(it).RatString() {
 			case "1":
-				return item{v: true, typ: "boolean"}, true
+				return item{v: true, typ: tBool}, true
 			case "0":
-				return item{v: false, typ: "boolean"}, true
+				return item{v: false, typ: tBool}, true
 			}
 		case k == kString:
 			switch strings.ToLower(s) {
 			case "true", "t", "yes", "y", "1", "1.0":
-				return item{v: true, typ: "boolean"}, true
+				return item{v: true, typ: tBool}, true
 			case "false", "f", "no", "n", "0", "0.0":
-				return item{v: false, typ: "boolean"}, true
+				return item{v: false, typ: tBool}, true
 			}
 		}
 	case "Integer":
 		switch {
 		case k == kInt:
-			return item{v: it.v, typ: "integer"}, true
+			return item{v: it.v, typ: tInt}, true
 		case k == kBool:
 			if it.v.(bool) {
-				return item{v: json.Number("1"), typ: "integer"}, true
+				return item{v: json.Number("1"), typ: tInt}, true
 			}
-			return item{v: json.Number("0"), typ: "integer"}, true
+			return item{v: json.Number("0"), typ: tInt}, true
 		case k == kString && reInteger.MatchString(s):
-			return item{v: json.Number(strings.TrimPrefix(s, "+")), typ: "integer"}, true
+			return item{v: json.Number(strings.TrimPrefix(s, "+")), typ: tInt}, true
 		}
 	case "Decimal":
 		switch {
 		case k == kInt || k == kDec:
-			return item{v: it.v, typ: "decimal"}, true
+			return item{v: it.v, typ: tDec}, true
 		case k == kBool:
 			if it.v.(bool) {
-				return item{v: json.Number("1.0"), typ: "decimal"}, true
+				return item{v: json.Number("1.0"), typ: tDec}, true
 			}
-			return item{v: json.Number("0.0"), typ: "decimal"}, true
+			return item{v: json.Number("0.0"), typ: tDec}, true
 		case k == kString && reDecimal.MatchString(s):
-			return item{v: json.Number(strings.TrimPrefix(s, "+")), typ: "decimal"}, true
+			return item{v: json.Number(strings.TrimPrefix(s, "+")), typ: tDec}, true
 		}
 	case "Date", "DateTime":
 		if !isStr || (k != kString && k != kDate) {
@@ -122,9 +122,9 @@ func convert(it item, target string) (item, bool) {
 		if target == "Date" {
 			d.prec = min(d.prec, 3)
 			d.tz = false
-			return item{v: d.format(), typ: "date"}, true
+			return item{v: d.format(), typ: tDate}, true
 		}
-		return item{v: s, typ: "dateTime"}, true
+		return item{v: s, typ: tDateTime}, true
 	case "Time":
 		if !isStr || (k != kString && k != kTime) {
 			return item{}, false
@@ -132,13 +132,19 @@ func convert(it item, target string) (item, bool) {
 		if _, err := parseTime(s); err != nil {
 			return item{}, false
 		}
-		return item{v: s, typ: "time"}, true
+		return item{v: s, typ: tTime}, true
 	case "Quantity":
 		switch {
 		case k == kQuantity:
-			return item{v: toQuantity(it), typ: "Quantity"}, true
+			return item{v: toQuantity(it), typ: tQuantity}, true
 		case k == kInt || k == kDec:
-			return item{v: Quantity{Value: string(it.v.(json.Number)), Unit: "1"}, typ: "Quantity"}, true
+			return item{v: Quantity{Value: string(it.v.(json.Number)), Unit: "1"}, typ: tQuantity}, true
+		case k == kBool:
+			v := "0.0"
+			if it.v.(bool) {
+				v = "1.0"
+			}
+			return item{v: Quantity{Value: v, Unit: "1"}, typ: tQuantity}, true
 		case k == kString:
 			m := reQuantity.FindStringSubmatch(s)
 			if m == nil {
@@ -153,7 +159,7 @@ func convert(it item, target string) (item, bool) {
 			if u == "" {
 				u = "1"
 			}
-			return item{v: Quantity{Value: m[1], Unit: u}, typ: "Quantity"}, true
+			return item{v: Quantity{Value: m[1], Unit: u}, typ: tQuantity}, true
 		}
 	}
 	return item{}, false

@@ -112,6 +112,8 @@ func (d dateTime) utc() dateTime {
 func (d dateTime) cmp(o dateTime) (int, bool) {
 	if d.tz && o.tz {
 		d, o = d.utc(), o.utc()
+	} else if d.tz != o.tz && d.prec > 3 && o.prec > 3 {
+		return 0, false // one has a zone, the other not
 	}
 	pa, pb := d.prec, o.prec
 	// Seconds and milliseconds are one precision.
@@ -184,14 +186,16 @@ func dateAdd(a item, q Quantity, sub bool) ([]item, error) {
 		return nil, err
 	}
 	v, ok := new(big.Rat).SetString(q.Value)
-	if !ok || !v.IsInt() {
+	if !ok {
 		return nil, fmt.Errorf("fhirpath: cannot add %s %s to a date", q.Value, q.Unit)
 	}
-	n := int(v.Num().Int64())
+	// Fractions are dropped (7.7 days adds 7 days, as the suite expects).
+	n := int(new(big.Int).Quo(v.Num(), v.Denom()).Int64())
 	if sub {
 		n = -n
 	}
-	unit := map[string]string{"a": "year", "mo": "month", "wk": "week", "d": "day", "h": "hour",
+	// UCUM 'a' and 'mo' are not calendar years and months: they are errors.
+	unit := map[string]string{"wk": "week", "d": "day", "h": "hour",
 		"min": "minute", "s": "second", "ms": "millisecond"}[q.Unit]
 	if unit == "" {
 		unit = q.Unit

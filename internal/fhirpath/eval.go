@@ -3,18 +3,26 @@ package fhirpath
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 )
 
 // Node is one item of an evaluation result.
 //
-// Value is what the JSON tree holds at that place (map[string]any for a
-// complex element or resource, string, bool or json.Number for a primitive),
-// or for values computed by the expression: string, bool, json.Number,
-// Quantity. Type is the FHIR type name when known ("Quantity", "dateTime",
-// "Reference", "string", "Patient", "BackboneElement"...), or the FHIRPath
-// system type for computed values ("boolean", "integer", "decimal", "string",
-// "date", "dateTime", "time", "Quantity"); "" when unknown.
+// Value is what the JSON tree holds at that place: map[string]any for a
+// complex element or resource; string, bool or json.Number for a primitive;
+// nil for a primitive that has only an id or extensions ("_given" in JSON).
+// Values computed by the expression are string, bool, json.Number or
+// Quantity.
+//
+// Type is the FHIR type name of an element when known ("Quantity",
+// "dateTime", "Reference", "string", "code", "Patient", "BackboneElement"...;
+// a choice element's type comes from its suffix: valueQuantity is
+// "Quantity", valueString "string"), or the FHIRPath system type of a
+// computed value ("System.Boolean", "System.String", "System.Integer",
+// "System.Decimal", "System.Date", "System.DateTime", "System.Time",
+// "System.Quantity"), or "" when unknown.
 type Node struct {
 	Value any
 	Type  string
@@ -27,12 +35,27 @@ type Quantity struct {
 	Unit  string
 }
 
-// item is a Node plus the key under which its children are found in the
-// type table (a type name, or an element path for backbone elements).
+// The FHIRPath system types of computed values.
+const (
+	tBool     = "System.Boolean"
+	tString   = "System.String"
+	tInt      = "System.Integer"
+	tDec      = "System.Decimal"
+	tDate     = "System.Date"
+	tDateTime = "System.DateTime"
+	tTime     = "System.Time"
+	tQuantity = "System.Quantity"
+)
+
+// item is a Node plus what navigation needs: the key under which its
+// children are found in the type table (a type name, or an element path for
+// backbone elements), and for a primitive the JSON "_name" object holding
+// its id and extensions.
 type item struct {
 	v   any
 	typ string
 	def string
+	ext map[string]any
 }
 
 func (it item) node() Node { return Node{Value: it.v, Type: it.typ} }
@@ -46,14 +69,40 @@ type env struct {
 	this  *item
 	index int
 	total []item
+	now   time.Time
+}
+
+// thisFocus is the input of a function argument that is evaluated once:
+// the current $this (the root at the top level).
+func (e *env) thisFocus() []item {
+	if e.this == nil {
+		return []item{e.root}
+	}
+	return []item{*e.this}
+}
+
+// with returns a copy of e for evaluating an argument on one item.
+func (e *env) with(this *item, index int, total []item) *env {
+	return &env{root: e.root, this: this, index: index, total: total, now: e.now}
 }
 
 // Evaluate runs the expression with root (a resource as a generic JSON tree)
-// as both the input and %resource.
+// as both the input and %resource. now() and today() use the current time.
 func (e *Expr) Evaluate(root map[string]any) ([]Node, error) {
-	rt, _ := root["resourceType"].(string)
-	r := item{v: root, typ: rt}
-	out, err := e.root.eval(&env{root: r, this: &r}, []item{r})
+	return e.EvaluateAt(root, time.Now())
+}
+
+// EvaluateAt is Evaluate with the time that now(), today() and
+// timeOfDay() return.
+func (e *Expr) EvaluateAt(root map[string]any, now time.Time) ([]Node, error) {
+	var in []item
+	r := item{}
+	if root != nil {
+		rt, _ := root["resourceType"].(string)
+		r = item{v: root, typ: rt}
+		in = []item{r}
+	}
+	out, err := e.root.eval(&env{root: r, this: &r, now: now}, in)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +138,7 @@ func (n *varNode) eval(e *env, focus []item) ([]item, error) {
 		}
 		return []item{*e.this}, nil
 	case "index":
-		return []item{{v: number(fmt.Sprint(e.index)), typ: "integer"}}, nil
+		return intItem(e.index), nil
 	default:
 		return e.total, nil
 	}
@@ -102,17 +151,17 @@ func (n *constNode) eval(e *env, _ []item) ([]item, error) {
 	case "resource", "context", "rootResource":
 		return []item{e.root}, nil
 	case "ucum":
-		return []item{{v: "http://unitsofmeasure.org", typ: "string"}}, nil
+		return []item{{v: "http://unitsofmeasure.org", typ: tString}}, nil
 	case "sct":
-		return []item{{v: "http://snomed.info/sct", typ: "string"}}, nil
+		return []item{{v: "http://snomed.info/sct", typ: tString}}, nil
 	case "loinc":
-		return []item{{v: "http://loinc.org", typ: "string"}}, nil
+		return []item{{v: "http://loinc.org", typ: tString}}, nil
 	}
 	if s, ok := strings.CutPrefix(n.name, "vs-"); ok {
-		return []item{{v: "http://hl7.org/fhir/ValueSet/" + s, typ: "string"}}, nil
+		return []item{{v: "http://hl7.org/fhir/ValueSet/" + s, typ: tString}}, nil
 	}
 	if s, ok := strings.CutPrefix(n.name, "ext-"); ok {
-		return []item{{v: "http://hl7.org/fhir/StructureDefinition/" + s, typ: "string"}}, nil
+		return []item{{v: "http://hl7.org/fhir/StructureDefinition/" + s, typ: tString}}, nil
 	}
 	return nil, fmt.Errorf("fhirpath: unknown constant %%%s", n.name)
 }
@@ -176,7 +225,7 @@ func (n *negNode) eval(e *env, focus []item) ([]item, error) {
 	if len(xs) > 1 {
 		return nil, fmt.Errorf("fhirpath: unary minus on a collection")
 	}
-	return arith("*", xs[0], item{v: number("-1"), typ: "integer"})
+	return arith("*", xs[0], item{v: number("-1"), typ: tInt})
 }
 
 // typeOpNode is "x is T" or "x as T".
@@ -192,7 +241,7 @@ func (n *typeOpNode) eval(e *env, focus []item) ([]item, error) {
 		return nil, err
 	}
 	if n.op == "as" {
-		// R4 search parameters apply "as" to collections
+		// R4 search parameters apply the "as" operator to collections
 		// (useContext.value as Quantity), so it filters like ofType.
 		return ofType(xs, n.typ), nil
 	}
@@ -208,65 +257,100 @@ func (n *typeOpNode) eval(e *env, focus []item) ([]item, error) {
 func ofType(xs []item, typ string) []item {
 	var out []item
 	for _, it := range xs {
-		if isType(it, typ) {
+		if asType(it, typ) {
 			out = append(out, it)
 		}
 	}
 	return out
 }
 
-func boolean(b bool) []item { return []item{{v: b, typ: "boolean"}} }
+func boolean(b bool) []item { return []item{{v: b, typ: tBool}} }
 
 // children appends to out the children called name of it.
 func children(out []item, it item, name string) []item {
-	m, ok := it.v.(map[string]any)
-	if !ok {
-		return out
-	}
 	def := it.def
 	if def == "" {
 		def = it.typ
 	}
-	if v, ok := m[name]; ok {
+	m, ok := it.v.(map[string]any)
+	if !ok {
+		if it.ext == nil {
+			return out
+		}
+		m, def = it.ext, "Element" // a primitive's id and extensions
+	}
+	v, has := m[name]
+	x, hasExt := m["_"+name]
+	if has || hasExt {
 		typ, cdef := elementType(def, name)
-		return appendValues(out, v, typ, cdef)
+		return appendElem(out, v, x, typ, cdef)
 	}
 	// A choice element: value -> valueQuantity, valueString...
 	if choices := choiceTypes(def, name); choices != nil {
 		for _, t := range choices {
-			if v, ok := m[name+upperFirst(t)]; ok {
-				out = appendValues(out, v, t, "")
-			}
+			k := name + upperFirst(t)
+			out = appendElem(out, m[k], m["_"+k], t, "")
 		}
 		return out
 	}
 	if def != "" && knownDef(def) {
 		return out
 	}
-	for k, v := range m {
+	keys := make([]string, 0, 2)
+	for k := range m {
 		if len(k) > len(name) && strings.HasPrefix(k, name) && k[len(name)] >= 'A' && k[len(name)] <= 'Z' {
-			out = appendValues(out, v, suffixType(k[len(name):]), "")
+			keys = append(keys, k)
 		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = appendElem(out, m[k], m["_"+k], suffixType(k[len(name):]), "")
 	}
 	return out
 }
 
-func appendValues(out []item, v any, typ, def string) []item {
+// appendElem appends the values of an element: v is its JSON value and x
+// the "_name" object(s) with the id and extensions of primitives.
+func appendElem(out []item, v, x any, typ, def string) []item {
+	va, arr := v.([]any)
+	xa, xarr := x.([]any)
+	if !arr && !xarr {
+		xm, _ := x.(map[string]any)
+		return appendOne(out, v, xm, typ, def)
+	}
+	for i := range max(len(va), len(xa)) {
+		var vi any
+		var xi map[string]any
+		if i < len(va) {
+			vi = va[i]
+		}
+		if i < len(xa) {
+			xi, _ = xa[i].(map[string]any)
+		}
+		out = appendOne(out, vi, xi, typ, def)
+	}
+	return out
+}
+
+func appendOne(out []item, v any, ext map[string]any, typ, def string) []item {
 	switch v := v.(type) {
 	case nil:
-	case []any:
-		for _, x := range v {
-			out = appendValues(out, x, typ, def)
+		if ext == nil {
+			return out
 		}
+	case []any:
+		return appendElem(out, v, nil, typ, def)
 	case map[string]any:
 		if rt, ok := v["resourceType"].(string); ok {
 			typ, def = rt, ""
 		}
-		out = append(out, item{v: v, typ: typ, def: def})
-	default:
-		out = append(out, item{v: v, typ: typ, def: def})
 	}
-	return out
+	return append(out, item{v: v, typ: typ, def: def, ext: ext})
+}
+
+// appendValues appends the values of an element without extensions.
+func appendValues(out []item, v any, typ, def string) []item {
+	return appendElem(out, v, nil, typ, def)
 }
 
 func upperFirst(s string) string {
@@ -288,39 +372,50 @@ func suffixType(s string) string {
 
 func isTypeName(s string) bool { return s != "" && s[0] >= 'A' && s[0] <= 'Z' }
 
-// isType reports whether it is of type t or a type derived from it. t may be
-// qualified with FHIR. or System.
-func isType(it item, t string) bool {
-	if s, ok := strings.CutPrefix(t, "System."); ok {
-		return isSystemType(it, s)
+// isType reports whether it is of type t or a type derived from it (an Age
+// is a Quantity, a Patient a Resource, a code a string). t may be qualified
+// with FHIR. or System.; unqualified, it names a FHIR type for model values
+// and a system type for computed values.
+func isType(it item, t string) bool { return typeMatch(it, t, false) }
+
+// asType is isType for as() and ofType(), where the official suite treats
+// the FHIR primitive types as distinct: a code is not a string there.
+func asType(it item, t string) bool { return typeMatch(it, t, true) }
+
+func typeMatch(it item, t string, exactPrimitive bool) bool {
+	if strings.HasPrefix(t, "System.") {
+		return it.typ == t
 	}
+	fhirOnly := strings.HasPrefix(t, "FHIR.")
 	t = strings.TrimPrefix(t, "FHIR.")
-	for typ := it.typ; typ != ""; typ = baseType(typ) {
+	if strings.HasPrefix(it.typ, "System.") {
+		return !fhirOnly && it.typ == "System."+t
+	}
+	if it.typ == t {
+		return true
+	}
+	if exactPrimitive && isPrimitive(it.typ) {
+		return false
+	}
+	for typ := baseType(it.typ); typ != ""; typ = baseType(typ) {
 		if typ == t {
 			return true
 		}
 	}
-	if it.typ == "" {
-		return isSystemType(it, t) || isSystemType(it, upperFirst(t))
-	}
 	return false
 }
 
-// isSystemType reports whether it is a FHIRPath system value of type t
-// (Boolean, String, Integer, Decimal, Date, DateTime, Time, Quantity).
-func isSystemType(it item, t string) bool {
-	switch t {
-	case "Boolean":
-		_, ok := it.v.(bool)
-		return ok && it.typ == "boolean"
-	case "String":
-		_, ok := it.v.(string)
-		return ok && it.typ == "string"
-	case "Integer", "Decimal", "Date", "DateTime", "Time":
-		return it.typ == strings.ToLower(t[:1])+t[1:]
-	case "Quantity":
-		_, ok := it.v.(Quantity)
-		return ok
+// knownType reports whether t names a FHIR or system type.
+func knownType(t string) bool {
+	if strings.HasPrefix(t, "System.") {
+		return true
 	}
-	return false
+	fhirOnly := strings.HasPrefix(t, "FHIR.")
+	t = strings.TrimPrefix(t, "FHIR.")
+	return isPrimitive(t) || hasType(t) || (!fhirOnly && systemTypes[t])
+}
+
+var systemTypes = map[string]bool{
+	"Boolean": true, "String": true, "Integer": true, "Decimal": true,
+	"Date": true, "DateTime": true, "Time": true, "Quantity": true,
 }

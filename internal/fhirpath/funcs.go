@@ -53,8 +53,10 @@ func lookupFunc(name string) (funcSpec, bool) {
 		return funcSpec{1, 1, fnSelect}, true
 	case "repeat":
 		return funcSpec{1, 1, fnRepeat}, true
-	case "ofType", "as":
+	case "ofType":
 		return funcSpec{1, 1, func(_ *env, n *callNode, f []item) ([]item, error) { return ofType(f, n.typ), nil }}, true
+	case "as":
+		return funcSpec{1, 1, fnAs}, true
 	case "is":
 		return funcSpec{1, 1, fnIs}, true
 	case "single", "first", "last", "tail":
@@ -71,13 +73,23 @@ func lookupFunc(name string) (funcSpec, bool) {
 		"toString", "convertsToString", "toDate", "convertsToDate", "toDateTime", "convertsToDateTime",
 		"toTime", "convertsToTime", "toQuantity", "convertsToQuantity":
 		return funcSpec{0, 1, fnConvert}, true
-	case "startsWith", "endsWith", "contains", "matches", "indexOf", "replaceMatches", "replace", "substring",
+	case "startsWith", "endsWith", "contains", "matches", "matchesFull", "indexOf", "escape", "unescape", "replaceMatches", "replace", "substring",
 		"upper", "lower", "length", "toChars", "trim", "split", "join", "encode", "decode":
 		return funcSpec{0, 2, fnString}, true
 	case "abs", "ceiling", "floor", "truncate", "round", "sqrt", "exp", "ln", "log", "power":
 		return funcSpec{0, 1, fnMath}, true
 	case "children", "descendants":
 		return funcSpec{0, 0, fnTree}, true
+	case "now", "today", "timeOfDay":
+		return funcSpec{0, 0, fnNow}, true
+	case "type":
+		return funcSpec{0, 0, fnType}, true
+	case "aggregate":
+		return funcSpec{1, 2, fnAggregate}, true
+	case "sort":
+		return funcSpec{0, 8, fnSort}, true
+	case "precision":
+		return funcSpec{0, 0, fnPrecision}, true
 	case "trace":
 		return funcSpec{1, 2, func(_ *env, _ *callNode, f []item) ([]item, error) { return f, nil }}, true
 	case "extension":
@@ -107,21 +119,37 @@ func newCall(name string, args []node) (node, error) {
 		if !ok {
 			return nil, fmt.Errorf("fhirpath: %s() needs a type name", name)
 		}
+		if !knownType(t) {
+			return nil, fmt.Errorf("fhirpath: unknown type %s", t)
+		}
 		n.typ = t
-	case "matches", "replaceMatches":
+	case "matches", "matchesFull", "replaceMatches":
 		if len(args) == 0 {
 			return nil, fmt.Errorf("fhirpath: %s() needs a pattern", name)
 		}
 		if lit, ok := args[0].(*literalNode); ok {
 			s, _ := lit.it.v.(string)
-			re, err := regexp.Compile(s)
+			re, err := compilePattern(name, s)
 			if err != nil {
-				return nil, fmt.Errorf("fhirpath: bad pattern: %v", err)
+				return nil, err
 			}
 			n.re = re
 		}
 	}
 	return n, nil
+}
+
+// compilePattern compiles a regular expression argument: '.' matches new
+// lines (FHIRPath single-line mode) and matchesFull anchors the pattern.
+func compilePattern(fn, pat string) (*regexp.Regexp, error) {
+	if fn == "matchesFull" {
+		pat = "^(?:" + pat + ")$"
+	}
+	re, err := regexp.Compile("(?s)" + pat)
+	if err != nil {
+		return nil, fmt.Errorf("fhirpath: bad pattern: %v", err)
+	}
+	return re, nil
 }
 
 // typeArg reads a type name given as a function argument (Patient,
@@ -140,12 +168,12 @@ func typeArg(n node) (string, bool) {
 	return "", false
 }
 
-func intItem(n int) []item { return []item{{v: json.Number(strconv.Itoa(n)), typ: "integer"}} }
+func intItem(n int) []item { return []item{{v: json.Number(strconv.Itoa(n)), typ: tInt}} }
 
 // each evaluates arg once per focus item with $this and $index set.
 func each(e *env, arg node, focus []item, f func(i int, it item, res []item) (bool, error)) error {
 	for i, it := range focus {
-		sub := &env{root: e.root, this: &focus[i], index: i, total: e.total}
+		sub := e.with(&focus[i], i, e.total)
 		res, err := arg.eval(sub, []item{it})
 		if err != nil {
 			return err
@@ -238,7 +266,7 @@ func fnBoolAgg(_ *env, n *callNode, f []item) ([]item, error) {
 }
 
 func fnSubset(e *env, n *callNode, f []item) ([]item, error) {
-	other, err := n.args[0].eval(e, []item{e.root})
+	other, err := n.args[0].eval(e, e.thisFocus())
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +292,13 @@ func fnIs(_ *env, n *callNode, f []item) ([]item, error) {
 	return boolean(isType(f[0], n.typ)), nil
 }
 
+func fnAs(_ *env, n *callNode, f []item) ([]item, error) {
+	if len(f) > 1 {
+		return nil, fmt.Errorf("fhirpath: as() on a collection of %d items", len(f))
+	}
+	return ofType(f, n.typ), nil
+}
+
 func fnSubsetting(_ *env, n *callNode, f []item) ([]item, error) {
 	if len(f) == 0 {
 		return nil, nil
@@ -283,7 +318,7 @@ func fnSubsetting(_ *env, n *callNode, f []item) ([]item, error) {
 }
 
 func fnSkipTake(e *env, n *callNode, f []item) ([]item, error) {
-	arg, err := n.args[0].eval(e, []item{e.root})
+	arg, err := n.args[0].eval(e, e.thisFocus())
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +334,7 @@ func fnSkipTake(e *env, n *callNode, f []item) ([]item, error) {
 }
 
 func fnCombining(e *env, n *callNode, f []item) ([]item, error) {
-	other, err := n.args[0].eval(e, []item{e.root})
+	other, err := n.args[0].eval(e, e.thisFocus())
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +362,7 @@ func fnIif(e *env, n *callNode, f []item) ([]item, error) {
 	}
 	sub := e
 	if len(f) == 1 {
-		sub = &env{root: e.root, this: &f[0], total: e.total}
+		sub = e.with(&f[0], e.index, e.total)
 	}
 	c, err := n.args[0].eval(sub, f)
 	if err != nil {
@@ -371,7 +406,7 @@ func singletonInt(xs []item) (int, bool, error) {
 
 // argString evaluates argument i as a single string (ok false when empty).
 func argString(e *env, n *callNode, i int) (string, bool, error) {
-	xs, err := n.args[i].eval(e, []item{e.root})
+	xs, err := n.args[i].eval(e, e.thisFocus())
 	if err != nil || len(xs) == 0 {
 		return "", false, err
 	}
@@ -399,7 +434,7 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		for i, it := range f {
 			parts[i] = str(it)
 		}
-		return []item{{v: strings.Join(parts, sep), typ: "string"}}, nil
+		return []item{{v: strings.Join(parts, sep), typ: tString}}, nil
 	}
 	if len(f) > 1 {
 		return nil, fmt.Errorf("fhirpath: %s() on a collection of %d items", n.name, len(f))
@@ -408,6 +443,9 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 	if !ok {
 		return nil, fmt.Errorf("fhirpath: %s() on a non-string", n.name)
 	}
+	if n.name == "substring" {
+		return substring(e, n, s)
+	}
 	args := make([]string, len(n.args))
 	for i := range n.args {
 		if i == 0 && n.re != nil {
@@ -415,16 +453,11 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		}
 		a, ok, err := argString(e, n, i)
 		if err != nil || !ok {
-			if n.name == "substring" && i == 0 {
-				return nil, err
-			}
-			if n.name != "substring" {
-				return nil, err
-			}
+			return nil, err
 		}
 		args[i] = a
 	}
-	str := func(v string) []item { return []item{{v: v, typ: "string"}} }
+	str := func(v string) []item { return []item{{v: v, typ: tString}} }
 	switch n.name {
 	case "startsWith":
 		return boolean(strings.HasPrefix(s, args[0])), nil
@@ -438,16 +471,22 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 			i = utf8.RuneCountInString(s[:i])
 		}
 		return intItem(i), nil
-	case "matches", "replaceMatches":
+	case "matches", "matchesFull", "replaceMatches":
 		re := n.re
 		if re == nil {
 			var err error
-			if re, err = regexp.Compile(args[0]); err != nil {
-				return nil, fmt.Errorf("fhirpath: bad pattern: %v", err)
+			if re, err = compilePattern(n.name, args[0]); err != nil {
+				return nil, err
 			}
 		}
-		if n.name == "matches" {
+		if n.name != "replaceMatches" {
 			return boolean(re.MatchString(s)), nil
+		}
+		if len(n.args) != 2 {
+			return nil, fmt.Errorf("fhirpath: replaceMatches() takes 2 arguments")
+		}
+		if re.String() == "(?s)" {
+			return str(s), nil
 		}
 		return str(re.ReplaceAllString(s, args[1])), nil
 	case "replace":
@@ -466,17 +505,24 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 	case "toChars":
 		var out []item
 		for _, r := range s {
-			out = append(out, item{v: string(r), typ: "string"})
+			out = append(out, item{v: string(r), typ: tString})
 		}
 		return out, nil
 	case "split":
 		var out []item
 		for _, p := range strings.Split(s, args[0]) {
-			out = append(out, item{v: p, typ: "string"})
+			out = append(out, item{v: p, typ: tString})
 		}
 		return out, nil
-	case "substring":
-		return substring(e, n, s)
+	case "encode", "decode", "escape", "unescape":
+		if len(args) != 1 {
+			return nil, fmt.Errorf("fhirpath: %s() takes one argument", n.name)
+		}
+		r, ok := transcode(n.name, args[0], s)
+		if !ok {
+			return nil, nil
+		}
+		return str(r), nil
 	}
 	return nil, fmt.Errorf("fhirpath: %s() is not supported", n.name)
 }
@@ -489,7 +535,7 @@ func substring(e *env, n *callNode, s string) ([]item, error) {
 	var idx [2]int
 	idx[1] = len(r)
 	for i, a := range n.args {
-		xs, err := a.eval(e, []item{e.root})
+		xs, err := a.eval(e, e.thisFocus())
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +558,7 @@ func substring(e *env, n *callNode, s string) ([]item, error) {
 	if idx[0] < 0 || idx[0] >= len(r) {
 		return nil, nil
 	}
-	return []item{{v: string(r[idx[0]:min(idx[1], len(r))]), typ: "string"}}, nil
+	return []item{{v: string(r[idx[0]:min(idx[1], len(r))]), typ: tString}}, nil
 }
 
 func fnMath(e *env, n *callNode, f []item) ([]item, error) {
@@ -526,7 +572,7 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 	if k == kQuantity && n.name == "abs" {
 		q := toQuantity(f[0])
 		q.Value = strings.TrimPrefix(q.Value, "-")
-		return []item{{v: q, typ: "Quantity"}}, nil
+		return []item{{v: q, typ: tQuantity}}, nil
 	}
 	if !isNum(k) {
 		return nil, fmt.Errorf("fhirpath: %s() on a non-number", n.name)
@@ -537,10 +583,10 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, nil
 		}
-		return []item{{v: json.Number(strconv.FormatFloat(v, 'f', -1, 64)), typ: "decimal"}}, nil
+		return []item{{v: json.Number(strconv.FormatFloat(v, 'f', -1, 64)), typ: tDec}}, nil
 	}
 	integer := func(v float64) ([]item, error) {
-		return []item{{v: json.Number(strconv.FormatFloat(v, 'f', 0, 64)), typ: "integer"}}, nil
+		return []item{{v: json.Number(strconv.FormatFloat(v, 'f', 0, 64)), typ: tInt}}, nil
 	}
 	switch n.name {
 	case "abs":
@@ -554,7 +600,7 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 	case "round":
 		p := 0
 		if len(n.args) == 1 {
-			xs, err := n.args[0].eval(e, []item{e.root})
+			xs, err := n.args[0].eval(e, e.thisFocus())
 			if err != nil {
 				return nil, err
 			}
@@ -562,7 +608,7 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 				return nil, err
 			}
 		}
-		return []item{{v: json.Number(x.FloatString(p)), typ: "decimal"}}, nil
+		return []item{{v: json.Number(x.FloatString(p)), typ: tDec}}, nil
 	case "sqrt":
 		return dec(math.Sqrt(fl))
 	case "exp":
@@ -573,7 +619,7 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 	if len(n.args) != 1 {
 		return nil, fmt.Errorf("fhirpath: %s() needs an argument", n.name)
 	}
-	ys, err := n.args[0].eval(e, []item{e.root})
+	ys, err := n.args[0].eval(e, e.thisFocus())
 	if err != nil || len(ys) == 0 {
 		return nil, err
 	}

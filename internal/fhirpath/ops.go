@@ -48,7 +48,7 @@ func (n *binaryNode) eval(e *env, focus []item) ([]item, error) {
 		if len(l) > 1 || len(r) > 1 {
 			return nil, fmt.Errorf("fhirpath: operator '&' needs single items")
 		}
-		return []item{{v: x + y, typ: "string"}}, nil
+		return []item{{v: x + y, typ: tString}}, nil
 	case "in", "contains":
 		if n.op == "contains" {
 			l, r = r, l
@@ -262,9 +262,9 @@ func kindOf(it item) kind {
 		return kBool
 	case json.Number:
 		switch it.typ {
-		case "integer", "positiveInt", "unsignedInt", "integer64":
+		case tInt, "integer", "positiveInt", "unsignedInt", "integer64":
 			return kInt
-		case "decimal":
+		case tDec, "decimal":
 			return kDec
 		}
 		if strings.ContainsAny(string(v), ".eE") {
@@ -273,9 +273,9 @@ func kindOf(it item) kind {
 		return kInt
 	case string:
 		switch it.typ {
-		case "date", "dateTime", "instant":
+		case tDate, tDateTime, "date", "dateTime", "instant":
 			return kDate
-		case "time":
+		case tTime, "time":
 			return kTime
 		}
 		return kString
@@ -317,7 +317,10 @@ func equal(a, b item) (eq, ok bool) {
 		if err != nil {
 			return false, true
 		}
-		return c == 0, ok
+		if !ok { // calendar year/month against UCUM units: undetermined
+			return false, !calendarMismatch(a, b)
+		}
+		return c == 0, true
 	case ka == kString && kb == kString:
 		return a.v.(string) == b.v.(string), true
 	case ka != kb:
@@ -341,6 +344,11 @@ func equiv(a, b item) bool {
 	case ka == kDate || kb == kDate || ka == kTime || kb == kTime:
 		c, ok, err := compare(a, b)
 		return err == nil && ok && c == 0
+	case ka == kQuantity && kb == kQuantity:
+		va, ua := normQuantity(toQuantity(a))
+		vb, ub := normQuantity(toQuantity(b))
+		p := min(ratDecimals(va), ratDecimals(vb))
+		return ua == ub && roundRat(va, p).Cmp(roundRat(vb, p)) == 0
 	case ka == kComplex && kb == kComplex:
 		ma, mb := a.v.(map[string]any), b.v.(map[string]any)
 		if len(ma) != len(mb) {
@@ -378,6 +386,24 @@ func decimals(it item) int {
 		return len(s) - i - 1
 	}
 	return 0
+}
+
+// ratDecimals is the number of decimal places of r written exactly (at
+// most 8).
+func ratDecimals(r *big.Rat) int {
+	s := string(ratNumber(r))
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return len(s) - i - 1
+	}
+	return 0
+}
+
+// calendarMismatch reports whether one quantity has a calendar year or
+// month unit and the other a UCUM time unit: they do not compare.
+func calendarMismatch(a, b item) bool {
+	ua, ub := toQuantity(a).Unit, toQuantity(b).Unit
+	cal := func(u string) bool { return u == "year" || u == "month" }
+	return cal(ua) != cal(ub)
 }
 
 func roundRat(r *big.Rat, places int) *big.Rat {
@@ -486,20 +512,21 @@ var unitFactors = map[string]unitFactor{
 	"s": {"1", "s"}, "ms": {"0.001", "s"},
 	"g": {"1", "g"}, "mg": {"0.001", "g"}, "kg": {"1000", "g"}, "ug": {"0.000001", "g"},
 	"m": {"1", "m"}, "cm": {"0.01", "m"}, "mm": {"0.001", "m"}, "km": {"1000", "m"},
-	"year": {"1", "a"}, "a": {"1", "a"}, "month": {"1", "mo"}, "mo": {"1", "mo"},
+	"[in_i]": {"0.0254", "m"}, "[ft_i]": {"0.3048", "m"}, "[lb_av]": {"453.59237", "g"},
+	"year": {"12", "month"}, "month": {"1", "month"},
 }
 
 // arith applies + - * / div mod & to two singletons.
 func arith(op string, a, b item) ([]item, error) {
 	ka, kb := kindOf(a), kindOf(b)
 	if op == "+" && ka == kString && kb == kString {
-		return []item{{v: str(a) + str(b), typ: "string"}}, nil
+		return []item{{v: str(a) + str(b), typ: tString}}, nil
 	}
 	if isNum(ka) && isNum(kb) {
 		x, y := rat(a), rat(b)
-		typ := "integer"
+		typ := tInt
 		if ka == kDec || kb == kDec {
-			typ = "decimal"
+			typ = tDec
 		}
 		r := new(big.Rat)
 		switch op {
@@ -514,7 +541,7 @@ func arith(op string, a, b item) ([]item, error) {
 				return nil, nil
 			}
 			r.Quo(x, y)
-			typ = "decimal"
+			typ = tDec
 		case "div", "mod":
 			if y.Sign() == 0 {
 				return nil, nil
@@ -523,7 +550,7 @@ func arith(op string, a, b item) ([]item, error) {
 			t := new(big.Int).Quo(q.Num(), q.Denom()) // truncates toward zero
 			if op == "div" {
 				r.SetInt(t)
-				typ = "integer"
+				typ = tInt
 			} else {
 				r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(t)))
 			}
@@ -548,7 +575,7 @@ func arith(op string, a, b item) ([]item, error) {
 		} else {
 			x.Sub(x, y)
 		}
-		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: "Quantity"}}, nil
+		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: tQuantity}}, nil
 	}
 	if ka == kQuantity && isNum(kb) && (op == "*" || op == "/") {
 		qa := toQuantity(a)
@@ -561,7 +588,7 @@ func arith(op string, a, b item) ([]item, error) {
 		} else {
 			x.Quo(x, rat(b))
 		}
-		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: "Quantity"}}, nil
+		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: tQuantity}}, nil
 	}
 	return nil, fmt.Errorf("fhirpath: operator %q not defined for %s and %s", op, typeName(a), typeName(b))
 }

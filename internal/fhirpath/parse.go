@@ -125,6 +125,9 @@ func (p *parser) expr(minPrec int) (node, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !knownType(name) {
+				return nil, fmt.Errorf("fhirpath: unknown type %s", name)
+			}
 			left = &typeOpNode{op: t.text, x: left, typ: name}
 			continue
 		}
@@ -241,22 +244,22 @@ func (p *parser) term() (node, error) {
 	t := p.next()
 	switch t.kind {
 	case tokNumber:
-		typ := "integer"
+		typ := tInt
 		if strings.Contains(t.text, ".") {
-			typ = "decimal"
+			typ = tDec
 		}
 		u := p.peek()
 		if u.kind == tokString {
 			p.next()
-			return &literalNode{it: item{v: Quantity{Value: t.text, Unit: u.text}, typ: "Quantity"}}, nil
+			return &literalNode{it: item{v: Quantity{Value: t.text, Unit: u.text}, typ: tQuantity}}, nil
 		}
 		if u.kind == tokIdent && !u.quoted && calendarUnits[u.text] != "" {
 			p.next()
-			return &literalNode{it: item{v: Quantity{Value: t.text, Unit: calendarUnits[u.text]}, typ: "Quantity"}}, nil
+			return &literalNode{it: item{v: Quantity{Value: t.text, Unit: calendarUnits[u.text]}, typ: tQuantity}}, nil
 		}
 		return &literalNode{it: item{v: number(t.text), typ: typ}}, nil
 	case tokString:
-		return &literalNode{it: item{v: t.text, typ: "string"}}, nil
+		return &literalNode{it: item{v: t.text, typ: tString}}, nil
 	case tokDate:
 		return dateLiteral(t)
 	case tokConst:
@@ -271,7 +274,7 @@ func (p *parser) term() (node, error) {
 		if !t.quoted && !p.isOp("(") {
 			switch t.text {
 			case "true", "false":
-				return &literalNode{it: item{v: t.text == "true", typ: "boolean"}}, nil
+				return &literalNode{it: item{v: t.text == "true", typ: tBool}}, nil
 			}
 		}
 		return p.invocation(t)
@@ -296,10 +299,10 @@ func (p *parser) term() (node, error) {
 func dateLiteral(t token) (node, error) {
 	s := t.text
 	if strings.HasPrefix(s, "T") {
-		return &literalNode{it: item{v: s[1:], typ: "time"}}, nil
+		return &literalNode{it: item{v: s[1:], typ: tTime}}, nil
 	}
 	if strings.Contains(s, "T") {
-		return &literalNode{it: item{v: strings.TrimSuffix(s, "T"), typ: "dateTime"}}, nil
+		return &literalNode{it: item{v: strings.TrimSuffix(s, "T"), typ: tDateTime}}, nil
 	}
-	return &literalNode{it: item{v: s, typ: "date"}}, nil
+	return &literalNode{it: item{v: s, typ: tDate}}, nil
 }

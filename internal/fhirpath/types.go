@@ -108,6 +108,12 @@ func knownDef(def string) bool {
 	return ok
 }
 
+// hasType reports whether t is a FHIR type (data type or resource).
+func hasType(t string) bool {
+	_, ok := table().base[t]
+	return ok
+}
+
 // baseType gives the parent of a type ("Age" -> "Quantity", "Patient" ->
 // "DomainResource"), or "".
 func baseType(t string) string { return table().base[t] }

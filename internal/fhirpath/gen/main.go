@@ -7,6 +7,7 @@
 // The table is gzip-compressed text, one fact per line:
 //
 //	^Age Quantity                        Age derives from Quantity
+//	^Resource                            a type without a base
 //	Observation.code CodeableConcept     the type of an element
 //	Observation.value[x] Quantity|string choice element and its types
 //	Questionnaire.item.item #Questionnaire.item  content reference
@@ -109,9 +110,8 @@ func table(path string) ([]string, error) {
 		if sd.ResourceType != "StructureDefinition" || sd.Kind == "logical" || sd.Derivation == "constraint" {
 			continue
 		}
-		if base := sd.BaseDefinition[strings.LastIndexByte(sd.BaseDefinition, '/')+1:]; base != "" {
-			lines = append(lines, "^"+sd.Type+" "+base)
-		}
+		base := sd.BaseDefinition[strings.LastIndexByte(sd.BaseDefinition, '/')+1:]
+		lines = append(lines, "^"+sd.Type+" "+base)
 		if sd.Kind == "primitive-type" {
 			continue
 		}

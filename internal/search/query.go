@@ -166,7 +166,7 @@ func (p *queryParser) param(key, value string, lim Limits) error {
 		}
 		return nil
 	}
-	c, err := p.clause(q.Type, key, value, true)
+	c, err := p.clause(q.Type, key, key, value, true)
 	if err != nil || c == nil {
 		return err
 	}
@@ -174,9 +174,10 @@ func (p *queryParser) param(key, value string, lim Limits) error {
 	return nil
 }
 
-// clause parses one filter parameter of resourceType; nil, nil when it was
-// ignored (lenient).
-func (p *queryParser) clause(resourceType, key, value string, chainable bool) (*Clause, error) {
+// clause parses one filter parameter key of resourceType; nil, nil when it
+// was ignored (lenient). full is the parameter as written, for messages (key
+// is its tail in a chain).
+func (p *queryParser) clause(resourceType, key, full, value string, chainable bool) (*Clause, error) {
 	head, tail, chained := strings.Cut(key, ".")
 	code, mod, _ := strings.Cut(head, ":")
 	prm, ok := p.r.lookup(resourceType, code)
@@ -185,29 +186,29 @@ func (p *queryParser) clause(resourceType, key, value string, chainable bool) (*
 		if on == "" {
 			on = "all resource types"
 		}
-		return nil, p.unsupported(key, fmt.Sprintf("unknown search parameter %q for %s", code, on))
+		return nil, p.unsupported(full, fmt.Sprintf("unknown search parameter %q for %s", code, on))
 	}
 	if !prm.Supported() {
-		return nil, p.unsupported(key, fmt.Sprintf("search parameter %q (%s) is not supported", code, prm.Type))
+		return nil, p.unsupported(full, fmt.Sprintf("search parameter %q (%s) is not supported", code, prm.Type))
 	}
 	c := &Clause{Param: code, Type: prm.Type}
 	if chained {
 		if !chainable {
-			return nil, p.unsupported(key, "only one level of chaining is supported")
+			return nil, p.unsupported(full, "only one level of chaining is supported")
 		}
 		if prm.Type != Reference {
-			return nil, bad(key, "", "%q is a %s parameter; only reference parameters chain", code, prm.Type)
+			return nil, bad(full, "", "%q is a %s parameter; only reference parameters chain", code, prm.Type)
 		}
 		target := mod
 		switch {
 		case target == "" && len(prm.Target) == 1:
 			target = prm.Target[0]
 		case target == "":
-			return nil, bad(key, "", "%q may refer to %s: name the type (%s:%s.%s)", code, strings.Join(prm.Target, ", "), code, prm.Target[0], tail)
+			return nil, bad(full, "", "%q may refer to %s: name the type (%s:%s.%s)", code, strings.Join(prm.Target, ", "), code, prm.Target[0], tail)
 		case !slices.Contains(prm.Target, target):
-			return nil, bad(key, "", "%q cannot refer to %s", code, target)
+			return nil, bad(full, "", "%q cannot refer to %s", code, target)
 		}
-		inner, err := p.clause(target, tail, value, false)
+		inner, err := p.clause(target, tail, full, value, false)
 		if err != nil || inner == nil {
 			return nil, err
 		}
@@ -215,12 +216,12 @@ func (p *queryParser) clause(resourceType, key, value string, chainable bool) (*
 		c.Chain = &Chained{TargetType: target, Clause: *inner}
 		return c, nil
 	}
-	if err := p.modifier(c, prm, key, mod); err != nil || (mod != "" && c.Modifier == "") {
+	if err := p.modifier(c, prm, full, mod); err != nil || (mod != "" && c.Modifier == "") {
 		return nil, err
 	}
 	if c.Modifier == "missing" {
 		if value != "true" && value != "false" {
-			return nil, bad(key, value, "want true or false")
+			return nil, bad(full, value, "want true or false")
 		}
 		c.Values = []Value{{Raw: value, Missing: value == "true"}}
 		return c, nil
@@ -231,12 +232,12 @@ func (p *queryParser) clause(resourceType, key, value string, chainable bool) (*
 		}
 		v, err := p.value(c, prm, raw)
 		if err != nil {
-			return nil, bad(key, raw, "%v", err)
+			return nil, bad(full, raw, "%v", err)
 		}
 		c.Values = append(c.Values, v)
 	}
 	if len(c.Values) == 0 {
-		p.issues = append(p.issues, Issue{Param: key, Value: value, Message: "empty value; parameter ignored"})
+		p.issues = append(p.issues, Issue{Param: full, Value: value, Message: "empty value; parameter ignored"})
 		return nil, nil
 	}
 	return c, nil

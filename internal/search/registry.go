@@ -28,8 +28,12 @@ type Param struct {
 	// ("Patient.address | Person.address") only this type's branches stay,
 	// and "Resource.meta.tag" becomes "meta.tag". Empty when the definition
 	// has none (_text, _content, _query).
-	Expression  string
-	Target      []string // reference targets
+	Expression string
+	// Target lists the types a reference parameter may refer to; where
+	// every branch of the expression ends in ".where(resolve() is X)" it is
+	// narrowed to those X (Observation patient: Patient, not Patient and
+	// Group as the definition says).
+	Target      []string
 	Components  []Component
 	Description string
 }
@@ -116,12 +120,13 @@ func NewRegistry() (*Registry, error) {
 			comps = append(comps, Component{Definition: c.Definition, Code: codeOf[c.Definition], Expression: c.Expression})
 		}
 		for _, base := range p.Base {
+			expr := restrict(p.Expression, base, p.Base)
 			cp := &compiled{Param: Param{
 				Code:        p.Code,
 				Type:        ParamType(p.Type),
 				URL:         p.URL,
-				Expression:  restrict(p.Expression, base, p.Base),
-				Target:      p.Target,
+				Expression:  expr,
+				Target:      narrowTargets(p.Target, expr),
 				Components:  comps,
 				Description: p.Description,
 			}}
@@ -242,6 +247,28 @@ func restrict(expr, resourceType string, bases []string) string {
 		keep = append(keep, b)
 	}
 	return strings.Join(keep, " | ")
+}
+
+// narrowTargets returns the types of the ".where(resolve() is X)" that end
+// every branch of expr, if they are all in targets; targets otherwise.
+func narrowTargets(targets []string, expr string) []string {
+	const pre, post = ".where(resolve() is ", ")"
+	var out []string
+	for _, b := range splitUnion(expr) {
+		b = strings.TrimSpace(b)
+		i := strings.LastIndex(b, pre)
+		if i < 0 || !strings.HasSuffix(b, post) {
+			return targets
+		}
+		t := b[i+len(pre) : len(b)-len(post)]
+		if !slices.Contains(targets, t) {
+			return targets
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // splitUnion splits expr at the "|" operators that are not inside

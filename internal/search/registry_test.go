@@ -22,6 +22,8 @@ func TestRegistryParam(t *testing.T) {
 			Expression: "(Observation.value as Quantity) | (Observation.value as SampledData)"}, true},
 		{"Observation", "subject", true, Param{Code: "subject", Type: Reference, Expression: "Observation.subject",
 			Target: []string{"Group", "Device", "Patient", "Location"}}, true},
+		{"Observation", "patient", true, Param{Code: "patient", Type: Reference, // definition: Patient, Group
+			Expression: "Observation.subject.where(resolve() is Patient)", Target: []string{"Patient"}}, true},
 		{"Encounter", "practitioner", true, Param{Code: "practitioner", Type: Reference,
 			Expression: "Encounter.participant.individual.where(resolve() is Practitioner)", Target: []string{"Practitioner"}}, true},
 		{"Observation", "_id", true, Param{Code: "_id", Type: Token, Expression: "id"}, true},

@@ -54,6 +54,15 @@ func (l *Level) SetCapacity(now, capacity float64) {
 	l.capacity = capacity
 }
 
+// Integral is the area under the level from start to now (0 before
+// start): a day's mean occupancy is the difference of two integrals over
+// 24 h. now must not be before the last change.
+func (l *Level) Integral(now float64) float64 {
+	c := *l
+	c.advance(now)
+	return c.area
+}
+
 // Value is the current level.
 func (l *Level) Value() float64 { return l.level }
 

@@ -109,7 +109,7 @@ func runPKSim(e *env, path string, f simFlags) error {
 	if err != nil {
 		return fmt.Errorf("sim %s: %w", path, err)
 	}
-	pd, err := s.Effect(prof, recs)
+	pd, err := s.Effect(prof)
 	if err != nil {
 		return fmt.Errorf("sim %s: %w", path, err)
 	}
@@ -267,7 +267,7 @@ func printPKSim(w io.Writer, o pkSimJSON) error {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Cmax\t%.3f mg/L\tat %s h (on the output grid)\n", o.Cmax, num6(o.Tmax))
+	fmt.Fprintf(tw, "Cmax\t%.3f mg/L\tat %s h (located between doses, not on the output grid)\n", o.Cmax, num6(o.Tmax))
 	if math.IsNaN(float64(o.Cmin)) {
 		fmt.Fprintf(tw, "Cmin\t-\t(no dose after time 0 within the run)\n")
 	} else {

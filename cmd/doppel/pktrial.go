@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,6 +47,22 @@ type pkTrialSummary struct {
 	// Covariates summarises the sampled covariates by name (model units).
 	Covariates map[string]pkStat `json:"covariates"`
 	covOrder   []string
+	// Genotypes counts the subjects of each diplotype by gene, CLFactor
+	// summarises the clearance factors of genotype and inhibitor (absent
+	// without either).
+	Genotypes map[string]map[string]int `json:"genotypes,omitempty"`
+	CLFactor  *pkStat                   `json:"cl_factor,omitempty"`
+	// PD summarises each subject's smallest and largest effect on the
+	// output grid in the window (absent without a PD model).
+	PD *pkTrialPD `json:"pd,omitempty"`
+}
+
+// pkTrialPD is the effect summary of a PK trial with a PD model.
+type pkTrialPD struct {
+	Model     string `json:"model"`
+	Unit      string `json:"unit,omitempty"`
+	EffectMin pkStat `json:"effect_min"`
+	EffectMax pkStat `json:"effect_max"`
 }
 
 func runPKTrial(ctx context.Context, e *env, path string, f trialFlags) error {
@@ -105,6 +123,31 @@ func newPKTrialSummary(t *pkmodel.Trial, r *pkmodel.TrialResult) pkTrialSummary 
 		s.Covariates[c.Name] = st
 		s.covOrder = append(s.covOrder, c.Name)
 	}
+	stat := func(xs []float64) pkStat {
+		var st pkStat
+		st.Median, st.P5, st.P95 = pkmodel.Summarize(xs)
+		return st
+	}
+	if r.CLFactor != nil {
+		st := stat(r.CLFactor)
+		s.CLFactor = &st
+		s.Genotypes = map[string]map[string]int{}
+		for k, g := range t.Genes {
+			n := map[string]int{}
+			for _, gt := range r.Genotypes {
+				n[gt[k]]++
+			}
+			s.Genotypes[string(g.Gene)] = n
+		}
+	}
+	if r.EffectMetrics != nil {
+		lo := make([]float64, len(r.EffectMetrics))
+		hi := make([]float64, len(r.EffectMetrics))
+		for i, m := range r.EffectMetrics {
+			lo[i], hi[i] = m.Min, m.Max
+		}
+		s.PD = &pkTrialPD{Model: pdName(t.PD), Unit: t.PD.Unit, EffectMin: stat(lo), EffectMax: stat(hi)}
+	}
 	return s
 }
 
@@ -125,7 +168,25 @@ func printPKTrial(w io.Writer, s pkTrialSummary) error {
 	for _, name := range s.covOrder {
 		row(name+" (sampled)", s.Covariates[name], "", 2)
 	}
-	return tw.Flush()
+	if s.CLFactor != nil {
+		row("CL factor (genotype, inhibitor)", *s.CLFactor, "", 3)
+	}
+	if s.PD != nil {
+		row("effect min ("+s.PD.Model+", grid)", s.PD.EffectMin, s.PD.Unit, 2)
+		row("effect max ("+s.PD.Model+", grid)", s.PD.EffectMax, s.PD.Unit, 2)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	genes := slices.Sorted(maps.Keys(s.Genotypes))
+	for _, g := range genes {
+		fmt.Fprintf(w, "%s:", g)
+		for _, d := range slices.Sorted(maps.Keys(s.Genotypes[g])) {
+			fmt.Fprintf(w, " %s %d", d, s.Genotypes[g][d])
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }
 
 // writePKTrialFiles writes the outputs of a PK trial into dir.
@@ -135,7 +196,8 @@ func writePKTrialFiles(dir *outDir, format string, t *pkmodel.Trial, r *pkmodel.
 	if err := dir.write("subjects.csv", func(w io.Writer) error { return writePKSubjects(w, t, r) }); err != nil {
 		return err
 	}
-	if err := dir.write("percentiles.csv", func(w io.Writer) error { return writePKPercentiles(w, r, conc, obs) }); err != nil {
+	eff := r.EffectBands(pkBands)
+	if err := dir.write("percentiles.csv", func(w io.Writer) error { return writePKPercentiles(w, r, conc, obs, eff) }); err != nil {
 		return err
 	}
 	if err := dir.write("summary.json", func(w io.Writer) error { return writeJSON(w, sum) }); err != nil {
@@ -200,7 +262,17 @@ func writePKSubjects(w io.Writer, t *pkmodel.Trial, r *pkmodel.TrialResult) erro
 	for _, p := range t.Model.Params {
 		b.WriteString("," + p.Name)
 	}
-	b.WriteString(",cmax_mg_L,tmax_h,cmin_mg_L,auc_mg_h_L\n")
+	b.WriteString(",cmax_mg_L,tmax_h,cmin_mg_L,auc_mg_h_L")
+	if r.CLFactor != nil {
+		for _, g := range t.Genes {
+			b.WriteString("," + string(g.Gene))
+		}
+		b.WriteString(",cl_factor")
+	}
+	if r.EffectMetrics != nil {
+		b.WriteString(",effect_min,effect_max")
+	}
+	b.WriteByte('\n')
 	for i := range r.Metrics {
 		b.WriteString(strconv.Itoa(i + 1))
 		for _, x := range r.Covariates[i] {
@@ -217,6 +289,15 @@ func writePKSubjects(w io.Writer, t *pkmodel.Trial, r *pkmodel.TrialResult) erro
 		for _, x := range []float64{m.Cmax, m.Tmax, m.Cmin, m.AUC} {
 			b.WriteString("," + fmtG(x))
 		}
+		if r.CLFactor != nil {
+			for _, g := range r.Genotypes[i] {
+				b.WriteString("," + g)
+			}
+			b.WriteString("," + fmtG(r.CLFactor[i]))
+		}
+		if r.EffectMetrics != nil {
+			b.WriteString("," + fmtG(r.EffectMetrics[i].Min) + "," + fmtG(r.EffectMetrics[i].Max))
+		}
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())
@@ -224,12 +305,16 @@ func writePKSubjects(w io.Writer, t *pkmodel.Trial, r *pkmodel.TrialResult) erro
 }
 
 // writePKPercentiles writes the per-time percentiles of the concentration
-// (and of the simulated observations when there are any).
-func writePKPercentiles(w io.Writer, r *pkmodel.TrialResult, conc, obs [][]float64) error {
+// (and of the simulated observations and the PD effect when there are
+// any).
+func writePKPercentiles(w io.Writer, r *pkmodel.TrialResult, conc, obs, eff [][]float64) error {
 	var b strings.Builder
 	b.WriteString("time_h,n,conc_p5_mg_L,conc_p50_mg_L,conc_p95_mg_L")
 	if obs != nil {
 		b.WriteString(",obs_p5_mg_L,obs_p50_mg_L,obs_p95_mg_L")
+	}
+	if eff != nil {
+		b.WriteString(",effect_p5,effect_p50,effect_p95")
 	}
 	b.WriteByte('\n')
 	for k, tk := range r.Times {
@@ -238,6 +323,9 @@ func writePKPercentiles(w io.Writer, r *pkmodel.TrialResult, conc, obs [][]float
 			b.WriteString("," + fmtG(s[k]))
 		}
 		for _, s := range obs {
+			b.WriteString("," + fmtG(s[k]))
+		}
+		for _, s := range eff {
 			b.WriteString("," + fmtG(s[k]))
 		}
 		b.WriteByte('\n')

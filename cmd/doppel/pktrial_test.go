@@ -89,3 +89,57 @@ func TestPKTrialBadInput(t *testing.T) {
 		t.Errorf("files left: %v", names)
 	}
 }
+
+// TestPKTrialPGxPD runs the genotype/inhibitor/PD example (cut to 60
+// subjects): the diplotype counts add up to the subjects, every subject has
+// its genotype, CL factor and effect range in subjects.csv, the summary has
+// the PD and CL factor rows, and the effect percentiles are written.
+func TestPKTrialPGxPD(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "pk_pgx_trial.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "trial.yaml")
+	if err := os.WriteFile(file, bytes.Replace(data, []byte("subjects: 500"), []byte("subjects: 60"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := doppel(t, "trial", file, "--out", out, "--format", "svg")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, s := range []string{"CL factor", "effect max (sigmoid Emax", "CYP2D6:"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("summary lacks %q:\n%s", s, stdout)
+		}
+	}
+	var sum struct {
+		Genotypes map[string]map[string]int         `json:"genotypes"`
+		CLFactor  struct{ Median, P5, P95 float64 } `json:"cl_factor"`
+		PD        struct {
+			EffectMax struct{ Median, P5, P95 float64 } `json:"effect_max"`
+		} `json:"pd"`
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err := json.Unmarshal(js, &sum); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range sum.Genotypes["CYP2D6"] {
+		n += c
+	}
+	// With the inhibitor ([I]/Ki 1) every subject loses clearance.
+	if n != 60 || !(sum.CLFactor.P95 < 1) || !(sum.PD.EffectMax.P5 <= sum.PD.EffectMax.Median && sum.PD.EffectMax.Median <= sum.PD.EffectMax.P95 && sum.PD.EffectMax.P95 <= 100) {
+		t.Errorf("summary: genotypes %v, CL factor %+v, effect max %+v", sum.Genotypes, sum.CLFactor, sum.PD.EffectMax)
+	}
+	sub, _ := os.ReadFile(filepath.Join(out, "subjects.csv"))
+	lines := strings.Split(strings.TrimSpace(string(sub)), "\n")
+	if !strings.HasSuffix(lines[0], ",CYP2D6,cl_factor,effect_min,effect_max") || len(lines) != 61 {
+		t.Errorf("subjects.csv: header %q, %d lines", lines[0], len(lines))
+	}
+	pct, _ := os.ReadFile(filepath.Join(out, "percentiles.csv"))
+	if !strings.Contains(string(pct), ",effect_p5,effect_p50,effect_p95\n") {
+		t.Errorf("percentiles.csv lacks the effect columns: %s", strings.SplitN(string(pct), "\n", 2)[0])
+	}
+}

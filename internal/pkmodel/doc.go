@@ -43,6 +43,8 @@
 //	  correlation: {CL-Vc: 0.21}       # optional: cov = r·ω_CL·ω_Vc
 //	  # or instead of cv: omega: {parameters: [CL, Vc], matrix: [[0.147], [0.03, 0.51]]}
 //	residual: {model: combined, additive: 3.4 mg/L, proportional: 22.7 %}
+//	metabolism: {CYP2D6: {fm: 0.6, ref_activity: 2}}   # optional: fraction of CL per enzyme
+//	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L}  # optional, as in a PK scenario
 //	notes: ...
 //
 // F and ALAG apply to every dose into the dose compartment (the depot of an
@@ -54,6 +56,14 @@
 // V/F and leaves F out.
 //
 // The residual variance of the combined model is additive² + (proportional·f)².
+//
+// metabolism and pd let a model carry what scenarios would otherwise
+// repeat: a scenario then gives only the patient's genotype (or an
+// inhibitor's enzyme) and gets its PD. Precedence, per field: a scenario's
+// pgx entry for a gene replaces the model's metabolism entry for that
+// gene; a scenario's pd replaces the model's pd as a whole; an inhibitor's
+// fm, when the scenario gives none, is the fm of its enzyme (a genotyped
+// gene's, then the model's metabolism).
 //
 // Errors are *scenario.Error values naming file:line and field.
 package pkmodel

@@ -41,7 +41,13 @@ type Model struct {
 	Omega        [][]float64
 	CVConvention string
 	Residual     pkpd.ResidualError
-	Notes        string
+	// Metabolism gives the fraction of clearance through each
+	// pharmacogene's enzyme, so that a scenario need only give a genotype
+	// or an inhibitor's enzyme; PD is the model's pharmacodynamic model
+	// (nil when none). A scenario's pgx and pd override them.
+	Metabolism []Pathway
+	PD         *PD
+	Notes      string
 	// PK is the model as pkpd data, validated.
 	PK *pkpd.DrugModel
 }
@@ -191,7 +197,7 @@ func ParseModel(file string, data []byte) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{}
-	f := d.Fields(root, "", []string{"name", "title", "drug", "citation", "structure", "parameters", "covariates", "iiv", "residual", "notes"})
+	f := d.Fields(root, "", []string{"name", "title", "drug", "citation", "structure", "parameters", "covariates", "iiv", "residual", "metabolism", "pd", "notes"})
 	str := func(name, example string, dst *string) {
 		if n, ok := d.Required(root, f, name, "", example); ok {
 			*dst, _ = d.Str(n, name, "a string")
@@ -224,6 +230,12 @@ func ParseModel(file string, data []byte) (*Model, error) {
 	}
 	if n, ok := d.Required(root, f, "residual", "", "residual: {model: combined, additive: 3.4 mg/L, proportional: 22.7 %}"); ok {
 		residual(d, n, m)
+	}
+	if p, ok := f["metabolism"]; ok {
+		m.Metabolism = pathways(d, p.Val, "metabolism")
+	}
+	if p, ok := f["pd"]; ok {
+		m.PD = pdModel(d, p.Val)
 	}
 	if err := d.Err(); err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func TestParseModelErrors(t *testing.T) {
 			// (the mapping's), as in scenario files.
 			"m.yaml:1: drug: missing; add it, e.g. drug: vancomycin"},
 		{"unknown field", "residual:", "notes: x\nnote: y\nresidual:",
-			"m.yaml:22: note: unknown field (did you mean notes?); valid: name, title, drug, citation, structure, parameters, covariates, iiv, residual, notes"},
+			"m.yaml:22: note: unknown field (did you mean notes?); valid: name, title, drug, citation, structure, parameters, covariates, iiv, residual, metabolism, pd, notes"},
 		{"bad doi", "doi: 10.1000/xyz", "doi: https://doi.org/10.1000/xyz",
 			`m.yaml:4: citation.doi: must be a DOI such as 10.1097/FTD.0000000000000490 (without https://doi.org/), got "https://doi.org/10.1000/xyz"`},
 		{"compartments", "compartments: 1", "compartments: 4",

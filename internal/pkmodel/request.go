@@ -212,26 +212,7 @@ func patient(d *scenario.Decoder, n *yaml.Node, m *Model) map[string]float64 {
 			missing = append(missing, c.Name)
 			continue
 		}
-		path := "patient." + c.Name
-		if c.Boolean {
-			if b, ok := d.Boolean(p.Val, path); ok {
-				out[c.Name] = float64(boolInt(b))
-			}
-			continue
-		}
-		x, ok := quantity(d, p.Val, path, c.unit)
-		if !ok {
-			continue
-		}
-		power := slices.ContainsFunc(c.Effects, func(e Effect) bool { return e.Kind == "power" })
-		switch {
-		case power && x <= 0:
-			d.Errorf(p.Val, path, "must be > 0, got %s", p.Val.Value)
-		case x < 0:
-			d.Errorf(p.Val, path, "must be >= 0, got %s", p.Val.Value)
-		case x > maxValue:
-			d.Errorf(p.Val, path, "must be <= %g %s, got %s", maxValue, c.Unit, p.Val.Value)
-		default:
+		if x, ok := covariateValue(d, p.Val, "patient."+c.Name, &c); ok {
 			out[c.Name] = x
 		}
 	}
@@ -246,6 +227,79 @@ func patient(d *scenario.Decoder, n *yaml.Node, m *Model) map[string]float64 {
 			}
 		}
 		d.Errorf(n, "patient", "missing covariate %s of the model %s; add %s", strings.Join(missing, ", "), m.Name, strings.Join(ex, ", "))
+	}
+	return out
+}
+
+// covariateValue decodes one value of covariate c (a boolean as 1 or 0, a
+// quantity in the model's unit).
+func covariateValue(d *scenario.Decoder, n *yaml.Node, path string, c *Covariate) (float64, bool) {
+	if c.Boolean {
+		b, ok := d.Boolean(n, path)
+		return float64(boolInt(b)), ok
+	}
+	x, ok := quantity(d, n, path, c.unit)
+	if !ok {
+		return 0, false
+	}
+	power := slices.ContainsFunc(c.Effects, func(e Effect) bool { return e.Kind == "power" })
+	switch {
+	case power && x <= 0:
+		d.Errorf(n, path, "must be > 0, got %s", n.Value)
+	case x < 0:
+		d.Errorf(n, path, "must be >= 0, got %s", n.Value)
+	case x > maxValue:
+		d.Errorf(n, path, "must be <= %g %s, got %s", maxValue, c.Unit, n.Value)
+	default:
+		return x, true
+	}
+	return 0, false
+}
+
+// covariateChanges decodes covariates: [{time: 24 h, crcl: 50 mL/min}, ...],
+// covariates that change during the course: each value holds from its time
+// on, until the next change of the same covariate (the patient field gives
+// the values before the first change).
+func covariateChanges(d *scenario.Decoder, n *yaml.Node, m *Model) []pkpd.CovariateChange {
+	const ex = "[{time: 24 h, crcl: 50 mL/min}]"
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.Errorf(n, "covariates", "must be a non-empty list such as %s, got %s", ex, scenario.Describe(n))
+		return nil
+	}
+	names := []string{"time"}
+	for _, c := range m.Covariates {
+		names = append(names, c.Name)
+	}
+	var out []pkpd.CovariateChange
+	last := -1.0
+	for i, item := range n.Content {
+		item = scenario.Resolve(item)
+		path := fmt.Sprintf("covariates[%d]", i)
+		if !mapping(d, item, path, "{time: 24 h, crcl: 50 mL/min}") {
+			continue
+		}
+		f := d.FieldsOf(item, path, "covariate of the model "+m.Name, names)
+		ch := pkpd.CovariateChange{Values: map[string]float64{}}
+		if v, ok := d.Required(item, f, "time", path, "time: 24 h"); ok {
+			if t, ok := timeOf(d, v, path+".time"); ok {
+				if t < last {
+					d.Errorf(v, path+".time", "must not be before the previous change (%g h), got %s", last, v.Value)
+				}
+				ch.Time, last = t, t
+			}
+		}
+		for j := range m.Covariates {
+			c := &m.Covariates[j]
+			if v, ok := f[c.Name]; ok {
+				if x, ok := covariateValue(d, v.Val, path+"."+c.Name, c); ok {
+					ch.Values[c.Name] = x
+				}
+			}
+		}
+		if len(f) < 2 {
+			d.Errorf(item, path, "gives no covariate; add one such as %s", ex)
+		}
+		out = append(out, ch)
 	}
 	return out
 }

@@ -22,13 +22,14 @@ const MaxOutputs = 1_000_000
 //
 //	model: vancomycin-goti2018
 //	patient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}
+//	covariates: [{time: 24 h, crcl: 50 mL/min}]   # optional changes, each from its time on
 //	doses: [{time: 0 h, amount: 1000 mg, infusion: 1 h, every: 12 h, doses: 6}]
 //	eta: {CL: 0.2, Vc: -0.1}         # optional; default 0 (typical patient)
 //	outputs: {every: 0.5 h, until: 72 h}
-//	genotype: {CYP2D6: "*1/*4"}      # optional, with pgx: CL × GeneClearance factor
-//	pgx: {CYP2D6: {fm: 0.6}}
+//	genotype: {CYP2D6: "*1/*4"}      # optional: CL × GeneClearance factor, fm from
+//	pgx: {CYP2D6: {fm: 0.6}}         # pgx, else the model's metabolism
 //	inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.6}   # optional: CL × 1/AUCR
-//	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L}  # optional
+//	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L}  # optional; default: the model's pd
 //
 // See ClearanceFactors for how genotype and inhibitor change clearance
 // and PD for the pharmacodynamic models.
@@ -36,19 +37,21 @@ type Sim struct {
 	File       string
 	Model      *Model
 	Covariates map[string]float64 // model units; booleans 1 or 0
-	Doses      []Dose
+	// Changes are the covariates that change during the course (each
+	// value holds from its time on, until the next change of the same
+	// covariate; Covariates hold before the first).
+	Changes []pkpd.CovariateChange
+	Doses   []Dose
 	// Eta holds the random effects in the order of Model.IIVNames (zeros
 	// when the file gives none).
 	Eta []float64
 	// Every and Until define the output times 0, Every, 2·Every, … ≤ Until
 	// (h); Until is always included.
 	Every, Until float64
-	// Genes are the genotyped clearance pathways (genotype and pgx).
-	Genes []GenePathway
-	// Inhibitor is a reversible inhibitor of a clearance pathway; nil
-	// when none.
-	Inhibitor *Inhibitor
-	// PD is the pharmacodynamic model; nil when none.
+	// Clearance holds the genotyped pathways and the inhibitor.
+	Clearance
+	// PD is the pharmacodynamic model (the scenario's, else the model's);
+	// nil when none.
 	PD *PD
 }
 
@@ -104,18 +107,21 @@ func fileReader(path string) func(string) ([]byte, error) {
 // model field; nil allows library models only. The error, if any, is a
 // *scenario.Error naming file:line and field.
 func ParseSim(file string, data []byte, readModel func(string) ([]byte, error)) (*Sim, error) {
-	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, doses, eta, outputs, genotype, pgx, inhibitor, pd)")
+	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, covariates, doses, eta, outputs, genotype, pgx, inhibitor, pd)")
 	root, err := d.Document(data)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sim{File: file}
-	f := d.Fields(root, "", []string{"model", "patient", "doses", "eta", "outputs", "genotype", "pgx", "inhibitor", "pd"})
+	f := d.Fields(root, "", []string{"model", "patient", "covariates", "doses", "eta", "outputs", "genotype", "pgx", "inhibitor", "pd"})
 	if n, ok := d.Required(root, f, "model", "", "model: vancomycin-goti2018"); ok {
 		s.Model = model(d, n, readModel)
 	}
 	if n, ok := d.Required(root, f, "patient", "", "patient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}"); ok && s.Model != nil {
 		s.Covariates = patient(d, n, s.Model)
+	}
+	if p, ok := f["covariates"]; ok && s.Model != nil {
+		s.Changes = covariateChanges(d, p.Val, s.Model)
 	}
 	if n, ok := d.Required(root, f, "doses", "", "doses: [{time: 0 h, amount: 1000 mg, infusion: 1 h}]"); ok {
 		s.Doses = doses(d, n)
@@ -129,9 +135,13 @@ func ParseSim(file string, data []byte, readModel func(string) ([]byte, error)) 
 	if n, ok := d.Required(root, f, "outputs", "", "outputs: {every: 0.5 h, until: 72 h}"); ok {
 		s.Every, s.Until = outputs(d, n)
 	}
-	pharmacogenomics(d, f, s)
-	if p, ok := f["inhibitor"]; ok {
-		inhibitor(d, p.Val, s)
+	if s.Model != nil {
+		var genes []GenotypeDist
+		genes, s.Inhibitor = decodeClearance(d, f, s.Model, false)
+		for _, g := range genes {
+			s.Genes = append(s.Genes, GenePathway{g.Pathway, g.Calls[0]})
+		}
+		s.PD = s.Model.PD
 	}
 	if p, ok := f["pd"]; ok {
 		s.PD = pdModel(d, p.Val)
@@ -190,11 +200,30 @@ func outputs(d *scenario.Decoder, n *yaml.Node) (every, until float64) {
 
 // Profile is the simulated course of one patient.
 type Profile struct {
+	// Params are the individual parameters at the covariates before any
+	// change (with the clearance factors of a scenario applied).
 	Params  pkpd.Params
 	Times   []float64 // h
 	Conc    []float64 // central concentration, mg/L
 	NumCmt  int
 	Amounts []float64 // mg, row-major: Amounts[i*NumCmt+cmt-1]
+
+	lin   pkpd.Linear
+	pf    pkpd.ParamsFunc // the parameters in effect as covariates change
+	sched *pkpd.Schedule
+}
+
+// ConcAt returns the central concentration in mg/L at times (h,
+// non-decreasing, left limits).
+func (p *Profile) ConcAt(times []float64) ([]float64, error) {
+	c, _, err := p.lin.PredictVarying(p.pf, p.sched, times)
+	return c, err
+}
+
+// Window returns the exposure over [t1, t2] h, off the output grid (see
+// pkpd.Linear.Window).
+func (p *Profile) Window(t1, t2 float64) (pkpd.WindowExposure, error) {
+	return p.lin.Window(p.pf, p.sched, t1, t2)
 }
 
 // Simulate runs the regimen recs for the individual with covariates cov and
@@ -202,30 +231,61 @@ type Profile struct {
 // amounts in every compartment and the central concentration at times
 // (non-decreasing, h; left limits: before a dose at the same time).
 func Simulate(m *Model, cov map[string]float64, eta []float64, recs []pkpd.Record, times []float64) (*Profile, error) {
+	return simulate(m, cov, nil, eta, 1, recs, times)
+}
+
+// Simulate runs the scenario's regimen recs at times (h) for random effects
+// eta (nil: typical), with the covariate changes, and genotype and
+// inhibitor applied to clearance.
+func (s *Sim) Simulate(eta []float64, recs []pkpd.Record, times []float64) (*Profile, error) {
+	_, f, err := s.ClearanceFactors()
+	if err != nil {
+		return nil, err
+	}
+	return simulate(s.Model, s.Covariates, s.Changes, eta, f, recs, times)
+}
+
+// simulate runs recs with covariates cov changing by changes (each from
+// its time on: pkpd.ApplyCovariates with LOCF), random effects eta and CL
+// multiplied by clFactor. Between events the closed form advances with the
+// parameters in effect, restarted from the amounts at each event.
+func simulate(m *Model, cov map[string]float64, changes []pkpd.CovariateChange, eta []float64, clFactor float64, recs []pkpd.Record, times []float64) (*Profile, error) {
 	if eta == nil {
 		eta = make([]float64, m.PK.NumEta())
 	}
-	p, err := m.PK.Individual(cov, eta)
+	base, err := m.PK.ParamsFunc(cov, eta)
 	if err != nil {
 		return nil, err
 	}
-	return simulateParams(m, p, recs, times)
-}
-
-func simulateParams(m *Model, p pkpd.Params, recs []pkpd.Record, times []float64) (*Profile, error) {
+	pf := func(c map[string]float64) (pkpd.Params, error) {
+		p, err := base(c)
+		p.CL *= clFactor
+		return p, err
+	}
+	var opt pkpd.ScheduleOptions
+	if len(changes) > 0 {
+		if recs, err = pkpd.ApplyCovariates(recs, cov, changes); err != nil {
+			return nil, err
+		}
+		opt.Carry = pkpd.LOCF
+	}
 	lin := m.Linear()
-	s, err := lin.NewSchedule(recs, m.Dosing(), pkpd.ScheduleOptions{})
+	sched, err := lin.NewSchedule(recs, m.Dosing(), opt)
 	if err != nil {
 		return nil, err
 	}
-	prof, err := lin.Simulate(p, s, times)
+	p0, err := pf(nil)
 	if err != nil {
 		return nil, err
 	}
-	c := lin.Central()
-	out := &Profile{Params: p, Times: prof.Times, NumCmt: prof.NumCmt, Amounts: prof.Amounts, Conc: make([]float64, len(times))}
-	for i := range times {
-		out.Conc[i] = prof.Amount(i, c) / p.V1
+	out := &Profile{Params: p0, lin: lin, pf: pf, sched: sched}
+	prof, err := lin.SimulateVarying(pf, sched, times)
+	if err != nil {
+		return nil, err
+	}
+	out.Times, out.NumCmt, out.Amounts = prof.Times, prof.NumCmt, prof.Amounts
+	if out.Conc, err = out.ConcAt(times); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -244,46 +304,38 @@ func (m *Model) CmtNames() []string {
 	return names
 }
 
-// Metrics are exposure metrics of one profile.
+// Metrics are exposure metrics of one profile, off the output grid
+// (pkpd.Linear.Window: extrema located between events and refined by
+// golden section; AUC by quadrature).
 type Metrics struct {
-	Cmax float64 // largest concentration on the output grid, mg/L
+	Cmax float64 // largest concentration, mg/L
 	Tmax float64 // its time, h
-	// Cmin is the smallest concentration on the grid in the window (trial),
-	// or the trough just before the last dose (sim), mg/L.
+	// Cmin is the smallest concentration in the window (trial), or the
+	// trough just before the last dose (sim), mg/L.
 	Cmin float64
-	AUC  float64 // area under the concentration curve, mg·h/L (exact quadrature)
+	AUC  float64 // area under the concentration curve, mg·h/L
 }
 
-// SimMetrics returns Cmax and tmax over the output grid, the trough just
-// before the last dose (the concentration at its time, a left limit; NaN
-// when the only dose time is 0 or the last dose is after Until) and the AUC
-// from 0 to Until.
+// SimMetrics returns Cmax and tmax over [0, Until], the trough just before
+// the last dose (the concentration at its time, a left limit; NaN when the
+// only dose time is 0 or the last dose is after Until) and the AUC from 0
+// to Until.
 func (s *Sim) SimMetrics(p *Profile) (Metrics, error) {
-	recs, err := s.Records()
+	w, err := p.Window(0, s.Until)
 	if err != nil {
 		return Metrics{}, err
 	}
-	var m Metrics
-	m.Cmax, m.Tmax = math.Inf(-1), 0
-	for i, c := range p.Conc {
-		if c > m.Cmax {
-			m.Cmax, m.Tmax = c, p.Times[i]
-		}
-	}
+	m := Metrics{Cmax: w.Cmax, Tmax: w.Tmax, AUC: w.AUC, Cmin: math.NaN()}
 	last := 0.0
 	for _, d := range s.Doses {
 		last = max(last, d.Time+float64(max(d.Count-1, 0))*d.Every)
 	}
-	m.Cmin = math.NaN()
 	if last > 0 && last <= s.Until {
-		c, err := s.Model.PK.Predict(p.Params, recs, []float64{last})
+		c, err := p.ConcAt([]float64{last})
 		if err != nil {
 			return Metrics{}, err
 		}
 		m.Cmin = c[0]
-	}
-	if m.AUC, err = s.Model.PK.AUC(p.Params, recs, 0, s.Until); err != nil {
-		return Metrics{}, err
 	}
 	return m, nil
 }

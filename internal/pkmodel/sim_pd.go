@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -13,139 +12,6 @@ import (
 	"github.com/doppelhealth/doppel/model/pkpd"
 	"github.com/doppelhealth/doppel/ode"
 )
-
-// geneNames are the pharmacogenes a PK scenario's genotype field accepts.
-var geneNames = []string{string(pkpd.CYP2D6), string(pkpd.CYP2C9), string(pkpd.CYP2C19)}
-
-// GenePathway is one pharmacogene of a PK scenario: the patient's diplotype,
-// its CPIC call and the fraction of the drug's clearance through the gene's
-// enzyme.
-//
-//	genotype: {CYP2D6: "*1/*4"}
-//	pgx: {CYP2D6: {fm: 0.6}}        # fm: fraction of CL by the enzyme, [0, 1]
-type GenePathway struct {
-	Gene pkpd.Gene
-	Call pkpd.PGxResult
-	Fm   float64 // fraction of reference clearance through the enzyme, in [0, 1]
-	// RefActivity is the activity score the model's clearance refers to
-	// (default 2, a *1/*1 normal metabolizer).
-	RefActivity float64
-}
-
-// Activity returns the enzyme activity relative to the reference, AS/AS_ref
-// (dimensionless).
-func (g GenePathway) Activity() float64 { return g.Call.ActivityScore / g.RefActivity }
-
-// Inhibitor is a reversible (competitive) inhibitor of one clearance
-// pathway at a constant unbound concentration (static model, Rowland &
-// Matin 1973):
-//
-//	inhibitor: {conc: 2 uM, ki: 0.5 uM, fm: 0.6, enzyme: CYP2D6}
-//
-// conc and ki are in the same kind of unit (molar: nM, uM, mM, M; or mass
-// per volume: mg/L, ug/mL, ng/mL, ...); only [I]/Ki is used. enzyme is
-// optional; when it names a gene of the genotype field the inhibitor acts on
-// that gene's pathway (phenoconversion) and takes its fm from pgx.
-type Inhibitor struct {
-	Ratio  float64   // [I]/Ki, dimensionless, ≥ 0
-	Fm     float64   // fraction of reference clearance through the inhibited pathway, [0, 1]
-	Enzyme pkpd.Gene // "" when not given
-	Text   string    // conc and ki as written, for messages
-}
-
-// Activity returns the inhibited pathway's relative activity 1/(1+[I]/Ki).
-func (in Inhibitor) Activity() float64 { return 1 / (1 + in.Ratio) }
-
-// ClearanceFactor is a multiplier applied to the individual clearance and
-// the reason for it.
-type ClearanceFactor struct {
-	Source string  // e.g. "CYP2D6 *1/*4: IM, AS 1 (ref 2), fm 0.6"
-	Factor float64 // CL/CL_ref, dimensionless
-}
-
-// ClearanceFactors returns the multipliers of clearance that the scenario's
-// genotype and inhibitor imply, in the order applied, and their product.
-//
-// A gene alone gives pkpd.GeneClearance{Fm}.Factor of its call; an
-// inhibitor alone 1/pkpd.ReversibleAUCR. An inhibitor of the same enzyme as
-// a genotyped gene (phenoconversion) gives one factor
-// pkpd.RelativeClearance(fm, AS/AS_ref · 1/(1+[I]/Ki)): the inhibitor is
-// assumed to scale the remaining activity of the patient's enzyme in
-// proportion, whatever the genotype. Distinct pathways are parallel
-// fractions of the same reference clearance, so their losses add:
-// CL/CL_ref = 1 − Σ (1 − factor_i) = 1 − Σ fm_i·(1 − a_i), with Σ fm_i ≤ 1
-// (checked when the scenario is parsed). The returned total is that sum,
-// which for one source is its factor.
-func (s *Sim) ClearanceFactors() ([]ClearanceFactor, float64, error) {
-	var out []ClearanceFactor
-	total := 1.0
-	usedInh := false
-	for _, g := range s.Genes {
-		src := fmt.Sprintf("%s %s: %s", g.Gene, g.Call.Diplotype, g.Call.Phenotype)
-		if g.Call.HasActivityScore {
-			src += fmt.Sprintf(", AS %g (ref %g)", g.Call.ActivityScore, g.RefActivity)
-		}
-		src += fmt.Sprintf(", fm %g", g.Fm)
-		var f float64
-		var err error
-		if in := s.Inhibitor; in != nil && in.Enzyme == g.Gene {
-			if !g.Call.HasActivityScore {
-				return nil, 0, fmt.Errorf("pkmodel: %s has no activity score: phenoconversion needs one", g.Gene)
-			}
-			f, err = pkpd.RelativeClearance(g.Fm, g.Activity()*in.Activity())
-			src += fmt.Sprintf(" + inhibitor %s, [I]/Ki %g (phenoconversion)", in.Text, in.Ratio)
-			usedInh = true
-		} else {
-			f, err = pkpd.GeneClearance{Fm: g.Fm, RefActivity: g.RefActivity}.Factor(g.Call)
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, ClearanceFactor{src, f})
-		total -= 1 - f
-	}
-	if in := s.Inhibitor; in != nil && !usedInh {
-		aucr, err := pkpd.ReversibleAUCR(in.Fm, in.Ratio, 1)
-		if err != nil {
-			return nil, 0, err
-		}
-		src := fmt.Sprintf("inhibitor %s: [I]/Ki %g, fm %g, AUCR %.4g", in.Text, in.Ratio, in.Fm, aucr)
-		if in.Enzyme != "" {
-			src = fmt.Sprintf("%s inhibitor %s", in.Enzyme, src[len("inhibitor "):])
-		}
-		out = append(out, ClearanceFactor{src, 1 / aucr})
-		total -= 1 - 1/aucr
-	}
-	return out, total, nil
-}
-
-// Params returns the individual parameters for random effects eta (nil:
-// typical) with the clearance factors applied to CL.
-func (s *Sim) Params(eta []float64) (pkpd.Params, error) {
-	if eta == nil {
-		eta = make([]float64, s.Model.PK.NumEta())
-	}
-	p, err := s.Model.PK.Individual(s.Covariates, eta)
-	if err != nil {
-		return p, err
-	}
-	_, f, err := s.ClearanceFactors()
-	if err != nil {
-		return p, err
-	}
-	p.CL *= f
-	return p, nil
-}
-
-// Simulate runs the scenario's regimen recs at times (h) for random effects
-// eta (nil: typical), with genotype and inhibitor applied to clearance.
-func (s *Sim) Simulate(eta []float64, recs []pkpd.Record, times []float64) (*Profile, error) {
-	p, err := s.Params(eta)
-	if err != nil {
-		return nil, err
-	}
-	return simulateParams(s.Model, p, recs, times)
-}
 
 // PD is the pharmacodynamic model of a PK scenario, driven by the central
 // concentration (mg/L). Effects are in the user's effect unit (E-units).
@@ -170,14 +36,19 @@ type PDResult struct {
 	Effect []float64 // effect (emax) or response R (idr), E-units
 }
 
-// Effect computes the PD course of profile p (from Sim.Simulate of recs at
-// p.Times). The effect compartment and the indirect response are integrated
-// piecewise between the breakpoints of the concentration (dose times and
-// infusion ends) and the output times, so that the ODE solver never steps
-// across a jump or kink of Cp; within a piece Cp is evaluated from the
-// closed-form PK solution, as a right limit at the piece's start.
-func (s *Sim) Effect(p *Profile, recs []pkpd.Record) (*PDResult, error) {
-	pd := s.PD
+// Effect computes the PD course of profile p (from Sim.Simulate, at
+// p.Times) with the scenario's PD model.
+func (s *Sim) Effect(p *Profile) (*PDResult, error) {
+	return s.PD.effect(p, breakpoints(s.Model, s.Doses))
+}
+
+// effect computes the PD course of profile p. The effect compartment and
+// the indirect response are integrated piecewise between the breakpoints
+// of the concentration (dose times and infusion ends, breaks) and the
+// output times, so that the ODE solver never steps across a jump or kink
+// of Cp; within a piece Cp is evaluated from the closed-form PK solution,
+// as a right limit at the piece's start. A nil PD gives nil.
+func (pd *PD) effect(p *Profile, breaks []float64) (*PDResult, error) {
 	if pd == nil {
 		return nil, nil
 	}
@@ -188,22 +59,16 @@ func (s *Sim) Effect(p *Profile, recs []pkpd.Record) (*PDResult, error) {
 		}
 		return &PDResult{Effect: e}, nil
 	}
-	lin := s.Model.Linear()
-	sched, err := lin.NewSchedule(recs, s.Model.Dosing(), pkpd.ScheduleOptions{})
-	if err != nil {
-		return nil, err
-	}
-	c := lin.Central()
 	one := make([]float64, 1)
 	var cerr error
 	conc := func(t float64) float64 {
 		one[0] = t
-		pr, err := lin.Simulate(p.Params, sched, one)
+		c, err := p.ConcAt(one)
 		if err != nil {
 			cerr = err
 			return 0
 		}
-		return pr.Amount(0, c) / p.Params.V1
+		return c[0]
 	}
 	var rhs func(lo, hi, y0 float64) (float64, error)
 	y0 := 0.0
@@ -225,7 +90,7 @@ func (s *Sim) Effect(p *Profile, recs []pkpd.Record) (*PDResult, error) {
 			return ys[1], nil
 		}
 	}
-	ys, err := piecewise(rhs, y0, p.Times, s.breakpoints())
+	ys, err := piecewise(rhs, y0, p.Times, breaks)
 	if err != nil {
 		return nil, fmt.Errorf("pkmodel: pd: %w", err)
 	}
@@ -251,15 +116,15 @@ func rightOf(cp func(float64) float64, lo float64) func(float64) float64 {
 // breakpoints returns the times where Cp jumps or has a kink: every dose
 // and every infusion end (delayed by the model's ALAG, an infusion lasting
 // F times as long), sorted.
-func (s *Sim) breakpoints() []float64 {
+func breakpoints(m *Model, ds []Dose) []float64 {
 	var ts []float64
-	f := s.Model.F
+	f := m.F
 	if f == 0 {
 		f = 1
 	}
-	for _, d := range s.Doses {
+	for _, d := range ds {
 		for k := range max(d.Count, 1) {
-			t := d.Time + float64(k)*d.Every + s.Model.ALAG
+			t := d.Time + float64(k)*d.Every + m.ALAG
 			ts = append(ts, t)
 			if d.Infusion > 0 {
 				ts = append(ts, t+f*d.Infusion)
@@ -319,176 +184,6 @@ func EffectMetrics(times, effect []float64) PDMetrics {
 		}
 	}
 	return m
-}
-
-// pharmacogenomics decodes genotype: and pgx: into s.Genes.
-func pharmacogenomics(d *scenario.Decoder, f map[string]scenario.Field, s *Sim) {
-	gt, okG := f["genotype"]
-	px, okP := f["pgx"]
-	if !okG && !okP {
-		return
-	}
-	if !okG {
-		d.Errorf(px.Key, "pgx", "needs a genotype field such as genotype: {CYP2D6: \"*1/*4\"}")
-		return
-	}
-	if !okP {
-		d.Errorf(gt.Key, "genotype", "needs a pgx field giving each gene's fraction of clearance, such as pgx: {CYP2D6: {fm: 0.6}}")
-		return
-	}
-	if !mapping(d, gt.Val, "genotype", "{CYP2D6: \"*1/*4\"}") || !mapping(d, px.Val, "pgx", "{CYP2D6: {fm: 0.6}}") {
-		return
-	}
-	gf := d.FieldsOf(gt.Val, "genotype", "gene", geneNames)
-	pf := d.FieldsOf(px.Val, "pgx", "gene", geneNames)
-	for _, name := range geneNames {
-		g, okg := gf[name]
-		p, okp := pf[name]
-		switch {
-		case !okg && !okp:
-			continue
-		case !okp:
-			d.Errorf(g.Key, "genotype."+name, "has no pgx.%s entry giving its fraction of clearance, such as pgx: {%s: {fm: 0.6}}", name, name)
-			continue
-		case !okg:
-			d.Errorf(p.Key, "pgx."+name, "has no genotype.%s diplotype, such as genotype: {%s: \"*1/*1\"}", name, name)
-			continue
-		}
-		gp := GenePathway{Gene: pkpd.Gene(name), RefActivity: 2}
-		okCall := false
-		if str, ok := d.Str(g.Val, "genotype."+name, "a diplotype such as \"*1/*4\""); ok {
-			call, err := pkpd.CallDiplotype(gp.Gene, str)
-			if err != nil {
-				d.Errorf(g.Val, "genotype."+name, "%s", strings.TrimPrefix(err.Error(), "pkpd: "))
-			} else {
-				gp.Call, okCall = call, true
-			}
-		}
-		path := "pgx." + name
-		if !mapping(d, p.Val, path, "{fm: 0.6}") {
-			continue
-		}
-		ff := d.Fields(p.Val, path, []string{"fm", "ref_activity"})
-		okFm := false
-		if v, ok := d.Required(p.Val, ff, "fm", path, "fm: 0.6"); ok {
-			gp.Fm, okFm = d.Number(v, path+".fm", 0, 1, "")
-		}
-		if v, ok := ff["ref_activity"]; ok {
-			if x, ok := d.Number(v.Val, path+".ref_activity", 0, 10, ""); ok {
-				if x <= 0 {
-					d.Errorf(v.Val, path+".ref_activity", "must be > 0, got %s", v.Val.Value)
-				} else {
-					gp.RefActivity = x
-				}
-			}
-		}
-		if okCall && okFm {
-			if _, err := (pkpd.GeneClearance{Fm: gp.Fm, RefActivity: gp.RefActivity}).Factor(gp.Call); err != nil {
-				d.Errorf(g.Val, "genotype."+name, "%s", strings.TrimPrefix(err.Error(), "pkpd: "))
-				continue
-			}
-			s.Genes = append(s.Genes, gp)
-		}
-	}
-	sum := 0.0
-	for _, g := range s.Genes {
-		sum += g.Fm
-	}
-	if sum > 1+1e-12 {
-		d.Errorf(px.Key, "pgx", "the genes' fm sum to %g: fractions of one clearance sum to at most 1", sum)
-	}
-}
-
-// molar are the molar concentration units an inhibitor accepts, in mol/L.
-var molar = map[string]float64{"pM": 1e-12, "nM": 1e-9, "uM": 1e-6, "mM": 1e-3, "M": 1,
-	"pmol/L": 1e-12, "nmol/L": 1e-9, "umol/L": 1e-6, "mmol/L": 1e-3, "mol/L": 1}
-
-// concentration decodes a molar or mass concentration; molar reports which.
-func concentration(d *scenario.Decoder, n *yaml.Node, field string) (v float64, isMolar, ok bool) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if num, unit, cut := strings.Cut(strings.TrimSpace(n.Value), " "); cut {
-			if k, ok := molar[strings.TrimSpace(unit)]; ok {
-				x, err := strconv.ParseFloat(num, 64)
-				if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-					d.Errorf(n, field, "%q is not a number and a unit such as \"2 uM\"", n.Value)
-					return 0, false, false
-				}
-				return x * k, true, true
-			}
-		}
-	}
-	v, ok = quantity(d, n, field, unitMgL)
-	return v, false, ok
-}
-
-// inhibitor decodes inhibitor: {conc, ki, fm, enzyme}.
-func inhibitor(d *scenario.Decoder, n *yaml.Node, s *Sim) {
-	if !mapping(d, n, "inhibitor", "{conc: 2 uM, ki: 0.5 uM, fm: 0.6}") {
-		return
-	}
-	f := d.Fields(n, "inhibitor", []string{"conc", "ki", "fm", "enzyme"})
-	in := &Inhibitor{}
-	var conc, ki float64
-	var cm, km, okC, okK, okF bool
-	if v, ok := d.Required(n, f, "conc", "inhibitor", "conc: 2 uM"); ok {
-		if conc, cm, okC = concentration(d, v, "inhibitor.conc"); okC && conc < 0 {
-			d.Errorf(v, "inhibitor.conc", "must be ≥ 0, got %s", v.Value)
-			okC = false
-		}
-		in.Text = v.Value
-	}
-	if v, ok := d.Required(n, f, "ki", "inhibitor", "ki: 0.5 uM"); ok {
-		if ki, km, okK = concentration(d, v, "inhibitor.ki"); okK && !(ki > 0) {
-			d.Errorf(v, "inhibitor.ki", "must be > 0, got %s", v.Value)
-			okK = false
-		}
-		if okC && okK && cm != km {
-			d.Errorf(v, "inhibitor.ki", "is a %s concentration but conc is a %s one: give both in molar (uM) or both in mass (mg/L) units", kind(km), kind(cm))
-			okK = false
-		}
-		in.Text += ", Ki " + v.Value
-	}
-	if v, ok := f["enzyme"]; ok {
-		if g, ok := d.Name(v.Val, "inhibitor.enzyme", "gene", geneNames); ok {
-			in.Enzyme = pkpd.Gene(g)
-		}
-	}
-	shared := slices.IndexFunc(s.Genes, func(g GenePathway) bool { return g.Gene == in.Enzyme }) >= 0
-	if v, ok := f["fm"]; ok {
-		in.Fm, okF = d.Number(v.Val, "inhibitor.fm", 0, 1, "")
-		if okF && shared {
-			g := s.Genes[slices.IndexFunc(s.Genes, func(g GenePathway) bool { return g.Gene == in.Enzyme })]
-			if in.Fm != g.Fm {
-				d.Errorf(v.Val, "inhibitor.fm", "is %g but pgx.%s.fm is %g: an inhibitor of %s acts on that pathway (leave fm out or make them equal)", in.Fm, in.Enzyme, g.Fm, in.Enzyme)
-				okF = false
-			}
-		}
-	} else if shared {
-		okF = true
-	} else {
-		d.Required(n, f, "fm", "inhibitor", "fm: 0.6")
-	}
-	if okF && !shared {
-		sum := in.Fm
-		for _, g := range s.Genes {
-			sum += g.Fm
-		}
-		if sum > 1+1e-12 {
-			d.Errorf(n, "inhibitor.fm", "%g plus the genes' pgx fm gives %g: fractions of one clearance sum to at most 1", in.Fm, sum)
-			okF = false
-		}
-	}
-	if okC && okK && okF {
-		in.Ratio = conc / ki
-		s.Inhibitor = in
-	}
-}
-
-func kind(isMolar bool) string {
-	if isMolar {
-		return "molar"
-	}
-	return "mass"
 }
 
 // idrTypes are the accepted spellings of pd.type.

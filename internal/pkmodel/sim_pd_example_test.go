@@ -40,7 +40,7 @@ pd: {model: emax, e0: 0, emax: 100, ec50: 15 mg/L, hill: 2}
 		fmt.Println(err)
 		return
 	}
-	r, err := s.Effect(p, recs)
+	r, err := s.Effect(p)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -65,11 +65,15 @@ func TestClearanceFactors(t *testing.T) {
 		if len(fs) != c.n || math.Abs(got-c.want) > 1e-15*c.want {
 			t.Errorf("%s: factor %.17g from %d sources %v, want %.17g from %d", c.name, got, len(fs), fs, c.want, c.n)
 		}
-		p, err := s.Params(nil)
+		recs, err := s.Records()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if math.Abs(p.CL-5*c.want) > 1e-14*5*c.want {
+		prof, err := s.Simulate(nil, recs, []float64{0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := prof.Params; math.Abs(p.CL-5*c.want) > 1e-14*5*c.want {
 			t.Errorf("%s: CL %g, want 5 L/h × %g", c.name, p.CL, c.want)
 		}
 	}
@@ -246,7 +250,7 @@ func runPD(t *testing.T, src string, read func(string) ([]byte, error)) (*Sim, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.Effect(p, recs)
+	r, err := s.Effect(p)
 	if err != nil {
 		t.Fatal(err)
 	}

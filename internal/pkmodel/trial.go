@@ -32,6 +32,15 @@ const MaxSubjects = 100_000
 //	exposure: {from: 48 h, to: 72 h}   # window of Cmax, Cmin, AUC; default 0 to until
 //	iiv: true                          # η ~ N(0, Ω) of the model; false: typical subjects
 //	residual: false                    # true: also simulate observations y = f + ε
+//	genotype:                          # optional: fixed, or diplotype frequencies sampled per subject
+//	  CYP2D6: {"*1/*1": 0.55, "*1/*4": 0.35, "*4/*4": 0.10}
+//	pgx: {CYP2D6: {fm: 0.6}}           # optional; default: the model's metabolism
+//	inhibitor: {conc: 2 uM, ki: 0.5 uM, enzyme: CYP2D6}   # optional, every subject
+//	pd: {model: emax, e0: 0, emax: 100, ec50: 10 mg/L}     # optional; default: the model's pd
+//
+// genotype, pgx, inhibitor and pd are those of a PK scenario (Sim), except
+// that a gene may be given as diplotype frequencies (summing to 1); each
+// subject draws its diplotypes after its covariates and before η.
 //
 // A truncated normal is sampled by rejection: draws outside [min, max] are
 // redrawn (min defaults to 0, exclusive when the covariate has a power
@@ -51,6 +60,12 @@ type Trial struct {
 	From, To float64
 	IIV      bool
 	Residual bool
+	// Genes are the genotyped genes (fixed or sampled), Inhibitor the
+	// inhibitor every subject takes (nil: none), PD the pharmacodynamic
+	// model (nil: none).
+	Genes     []GenotypeDist
+	Inhibitor *Inhibitor
+	PD        *PD
 }
 
 // CovariateDist is how a trial sets one covariate (model units).
@@ -106,13 +121,13 @@ func LoadTrial(path string) (*Trial, error) {
 // the model field; nil allows library models only. The error, if any, is a
 // *scenario.Error naming file:line and field.
 func ParseTrial(file string, data []byte, readModel func(string) ([]byte, error)) (*Trial, error) {
-	d := scenario.NewDecoder(file, "PK trial fields (model, subjects, seed, patient, doses, outputs, exposure, iiv, residual)")
+	d := scenario.NewDecoder(file, "PK trial fields (model, subjects, seed, patient, doses, outputs, exposure, iiv, residual, genotype, pgx, inhibitor, pd)")
 	root, err := d.Document(data)
 	if err != nil {
 		return nil, err
 	}
 	t := &Trial{File: file, Seed: 1, IIV: true}
-	f := d.Fields(root, "", []string{"model", "subjects", "seed", "patient", "doses", "outputs", "exposure", "iiv", "residual"})
+	f := d.Fields(root, "", []string{"model", "subjects", "seed", "patient", "doses", "outputs", "exposure", "iiv", "residual", "genotype", "pgx", "inhibitor", "pd"})
 	if n, ok := d.Required(root, f, "model", "", "model: vancomycin-goti2018"); ok {
 		t.Model = model(d, n, readModel)
 	}
@@ -159,6 +174,13 @@ func ParseTrial(file string, data []byte, readModel func(string) ([]byte, error)
 	}
 	if p, ok := f["residual"]; ok {
 		t.Residual, _ = d.Boolean(p.Val, "residual")
+	}
+	if t.Model != nil {
+		t.Genes, t.Inhibitor = decodeClearance(d, f, t.Model, true)
+		t.PD = t.Model.PD
+	}
+	if p, ok := f["pd"]; ok {
+		t.PD = pdModel(d, p.Val)
 	}
 	if err := d.Err(); err != nil {
 		return nil, err
@@ -293,9 +315,18 @@ type TrialResult struct {
 	// same with residual error (nil without it; not censored, so it can be
 	// negative where f is near 0 and the model has an additive part).
 	Conc, Obs [][]float64
-	// Metrics[i] are subject i's exposure metrics in the window [From, To]:
-	// Cmax and Cmin on the output grid, AUC exact.
+	// Metrics[i] are subject i's exposure metrics in the window [From, To],
+	// off the output grid (Profile.Window).
 	Metrics []Metrics
+	// Genotypes[i] are subject i's diplotypes (order of Trial.Genes) and
+	// CLFactor[i] the product of its clearance factors (1 without
+	// genotype and inhibitor); nil without either.
+	Genotypes [][]string
+	CLFactor  []float64
+	// Effect[i] is subject i's effect at Times (nil without PD) and
+	// EffectMetrics[i] its extremes on the output grid in the window.
+	Effect        [][]float64
+	EffectMetrics []PDMetrics
 }
 
 // Run simulates the population on workers goroutines (≤ 0: 1). Subject i
@@ -328,6 +359,13 @@ func (t *Trial) Run(ctx context.Context, workers int) (*TrialResult, error) {
 	if t.Residual {
 		r.Obs = make([][]float64, n)
 	}
+	if len(t.Genes) > 0 || t.Inhibitor != nil {
+		r.Genotypes, r.CLFactor = make([][]string, n), make([]float64, n)
+	}
+	if t.PD != nil {
+		r.Effect, r.EffectMetrics = make([][]float64, n), make([]PDMetrics, n)
+	}
+	breaks := breakpoints(t.Model, t.Doses)
 	one := func(i int) error {
 		rng := rand.New(rand.NewPCG(t.Seed, uint64(i)))
 		cov := make(map[string]float64, len(t.Covariates))
@@ -339,12 +377,26 @@ func (t *Trial) Run(ctx context.Context, workers int) (*TrialResult, error) {
 			}
 			cov[c.Name], r.Covariates[i][k] = x, x
 		}
+		cl := Clearance{Inhibitor: t.Inhibitor}
+		for _, g := range t.Genes {
+			cl.Genes = append(cl.Genes, g.sample(rng))
+		}
+		_, factor, err := cl.ClearanceFactors()
+		if err != nil {
+			return fmt.Errorf("subject %d: %w", i+1, err)
+		}
+		if r.CLFactor != nil {
+			r.CLFactor[i] = factor
+			for _, g := range cl.Genes {
+				r.Genotypes[i] = append(r.Genotypes[i], g.Call.Diplotype.String())
+			}
+		}
 		eta := make([]float64, t.Model.PK.NumEta())
 		if iiv != nil {
 			iiv.SampleEta(eta, rng)
 		}
 		r.Eta[i] = eta
-		p, err := Simulate(t.Model, cov, eta, recs, times)
+		p, err := simulate(t.Model, cov, nil, eta, factor, recs, times)
 		if err != nil {
 			return fmt.Errorf("subject %d: %w", i+1, err)
 		}
@@ -356,21 +408,21 @@ func (t *Trial) Run(ctx context.Context, workers int) (*TrialResult, error) {
 			}
 			r.Obs[i] = obs
 		}
-		m := Metrics{Cmax: math.Inf(-1), Cmin: math.Inf(1)}
-		for k, tk := range times {
-			if tk < t.From || tk > t.To {
-				continue
-			}
-			c := p.Conc[k]
-			if c > m.Cmax {
-				m.Cmax, m.Tmax = c, tk
-			}
-			m.Cmin = min(m.Cmin, c)
-		}
-		if m.AUC, err = t.Model.PK.AUC(p.Params, recs, t.From, t.To); err != nil {
+		w, err := p.Window(t.From, t.To)
+		if err != nil {
 			return fmt.Errorf("subject %d: %w", i+1, err)
 		}
-		r.Metrics[i] = m
+		r.Metrics[i] = Metrics{Cmax: w.Cmax, Tmax: w.Tmax, Cmin: w.Cmin, AUC: w.AUC}
+		if t.PD != nil {
+			e, err := t.PD.effect(p, breaks)
+			if err != nil {
+				return fmt.Errorf("subject %d: %w", i+1, err)
+			}
+			r.Effect[i] = e.Effect
+			lo, hi := windowIndex(times, t.From, t.To)
+			em := EffectMetrics(times[lo:hi], e.Effect[lo:hi])
+			r.EffectMetrics[i] = em
+		}
 		return nil
 	}
 
@@ -406,6 +458,16 @@ feed:
 	return r, nil
 }
 
+// windowIndex returns the range [lo, hi) of the sorted times in [from, to].
+func windowIndex(times []float64, from, to float64) (int, int) {
+	lo, _ := slices.BinarySearch(times, from)
+	hi := lo
+	for hi < len(times) && times[hi] <= to {
+		hi++
+	}
+	return lo, hi
+}
+
 // Quantile returns the p-quantile (0 ≤ p ≤ 1) of sorted (ascending, not
 // empty) by linear interpolation between order statistics: Hyndman & Fan
 // (1996) type 7, R's default, h = (n−1)p.
@@ -427,15 +489,27 @@ func (r *TrialResult) Bands(ps []float64, obs bool) [][]float64 {
 	if obs {
 		src = r.Obs
 	}
+	return bands(src, len(r.Times), ps)
+}
+
+// EffectBands returns, for each p of ps, the p-quantile across subjects at
+// each output time of the PD effect (nil without a PD model).
+func (r *TrialResult) EffectBands(ps []float64) [][]float64 {
+	return bands(r.Effect, len(r.Times), ps)
+}
+
+// bands returns the ps-quantiles across the rows of src at each of its n
+// columns; nil for a nil src.
+func bands(src [][]float64, n int, ps []float64) [][]float64 {
 	if src == nil {
 		return nil
 	}
 	out := make([][]float64, len(ps))
 	for j := range ps {
-		out[j] = make([]float64, len(r.Times))
+		out[j] = make([]float64, n)
 	}
 	col := make([]float64, len(src))
-	for k := range r.Times {
+	for k := range n {
 		for i := range src {
 			col[i] = src[i][k]
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,8 +66,9 @@ func checkRoundTrip(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("%s: MarshalJSON: %v", path, err)
 	}
-	if diff := cmp.Diff(decodeStd(t, data), decodeStd(t, out)); diff != "" {
-		t.Errorf("%s: round trip differs (-original +marshalled):\n%s", path, diff)
+	// reflect.DeepEqual first: cmp.Diff is slow on megabyte bundles.
+	if a, b := decodeStd(t, data), decodeStd(t, out); !reflect.DeepEqual(a, b) {
+		t.Errorf("%s: round trip differs (-original +marshalled):\n%s", path, cmp.Diff(a, b))
 	}
 	if want, _ := decodeStd(t, data).(map[string]any)["id"].(string); r.ID != want {
 		t.Errorf("%s: ID = %q, want %q", path, r.ID, want)

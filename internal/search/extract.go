@@ -22,7 +22,7 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 	}
 	var out []Entry
 	for _, p := range r.lists[resourceType] {
-		if p.expr == nil {
+		if p.expr == nil || (p.roots != nil && !hasAny(tree, p.roots)) {
 			continue
 		}
 		nodes, err := p.expr.Evaluate(tree)
@@ -38,6 +38,24 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 		out = dedupe(out, start)
 	}
 	return out, nil
+}
+
+// hasAny reports whether the resource has one of the elements names (or a
+// choice element name[x]: "value" is there when "valueQuantity" is).
+func hasAny(tree map[string]any, names []string) bool {
+	for _, n := range names {
+		if _, ok := tree[n]; ok {
+			return true
+		}
+	}
+	for k := range tree {
+		for _, n := range names {
+			if len(k) > len(n) && k[len(n)] >= 'A' && k[len(n)] <= 'Z' && strings.HasPrefix(k, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dedupe removes repeated entries from out[start:] (one parameter's entries;

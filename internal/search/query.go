@@ -140,6 +140,12 @@ func (p *queryParser) param(key, value string, lim Limits) error {
 			q.Snapshot = n
 		}
 		return nil
+	case pSort, pSummary, pTotal, pElements:
+		if mod != "" {
+			return p.unsupported(key, "no modifiers allowed")
+		}
+	}
+	switch name {
 	case pSort:
 		return p.sort(key, value)
 	case pInclude, pRevInclude:

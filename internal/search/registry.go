@@ -59,6 +59,10 @@ func (p Param) Supported() bool {
 type compiled struct {
 	Param
 	expr *fhirpath.Expr
+	// roots are the top-level elements the expression starts from when it
+	// is a plain path (so that it is empty when none of them is in the
+	// resource, and Extract need not evaluate it); nil when it is not.
+	roots []string
 }
 
 // Registry holds the R4 search parameters per resource type, their compiled
@@ -135,6 +139,7 @@ func NewRegistry() (*Registry, error) {
 				if err != nil {
 					return nil, fmt.Errorf("search: parameter %s of %s: expression %q: %w", p.Code, base, cp.Expression, err)
 				}
+				cp.roots = pathRoots(expr, base)
 			}
 			if isCommonBase(base) {
 				r.common[p.Code] = cp
@@ -247,6 +252,89 @@ func restrict(expr, resourceType string, bases []string) string {
 		keep = append(keep, b)
 	}
 	return strings.Join(keep, " | ")
+}
+
+// pathRoots returns the first element name of each branch of expr when
+// every branch is a plain path from the resource: "Type.a.b", "(Type.a as
+// X)", "Type.a.where(...).b", "a.b" (the common parameters), with only the
+// functions where, as, ofType and resolve, which give nothing for nothing.
+// Otherwise (exists(), operators, ...) it returns nil.
+func pathRoots(expr, resourceType string) []string {
+	var roots []string
+	for _, b := range splitUnion(expr) {
+		b = strings.TrimSpace(b)
+		if strings.HasPrefix(b, "(") && strings.HasSuffix(b, ")") {
+			b = strings.TrimSpace(b[1 : len(b)-1])
+		}
+		if head, typ, ok := strings.Cut(b, " as "); ok && isIdent(typ) {
+			b = head
+		}
+		b = strings.TrimPrefix(b, resourceType+".")
+		steps, ok := pathSteps(b)
+		if !ok {
+			return nil
+		}
+		roots = append(roots, steps[0])
+	}
+	return roots
+}
+
+// pathSteps splits a.b.where(x).c into its steps (a, b, c), checking that
+// the only calls are where, as, ofType and resolve; ok is false otherwise.
+func pathSteps(s string) ([]string, bool) {
+	var steps []string
+	for s != "" {
+		i := 0
+		for i < len(s) && (s[i] == '_' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || i > 0 && s[i] >= '0' && s[i] <= '9') {
+			i++
+		}
+		name := s[:i]
+		if name == "" {
+			return nil, false
+		}
+		s = s[i:]
+		if strings.HasPrefix(s, "(") {
+			switch name {
+			case "where", "as", "ofType", "resolve":
+			default:
+				return nil, false
+			}
+			if len(steps) == 0 {
+				return nil, false
+			}
+			depth, j := 0, 0
+			for ; j < len(s); j++ {
+				if s[j] == '(' {
+					depth++
+				} else if s[j] == ')' {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+			}
+			if j == len(s) {
+				return nil, false
+			}
+			s = s[j+1:]
+		} else {
+			steps = append(steps, name)
+		}
+		if s == "" {
+			break
+		}
+		if s[0] != '.' {
+			return nil, false
+		}
+		s = s[1:]
+	}
+	return steps, len(steps) > 0
+}
+
+// isIdent reports whether s is a FHIRPath identifier.
+func isIdent(s string) bool {
+	steps, ok := pathSteps(s)
+	return ok && len(steps) == 1 && steps[0] == s
 }
 
 // narrowTargets returns the types of the ".where(resolve() is X)" that end

@@ -118,3 +118,29 @@ func TestRestrict(t *testing.T) {
 		}
 	}
 }
+
+func TestPathRoots(t *testing.T) {
+	tests := []struct {
+		expr, typ string
+		want      []string
+	}{
+		{"Observation.code", "Observation", []string{"code"}},
+		{"Observation.code | Observation.component.code", "Observation", []string{"code", "component"}},
+		{"(Observation.value as Quantity) | (Observation.value as SampledData)", "Observation", []string{"value", "value"}},
+		{"Encounter.participant.individual.where(resolve() is Practitioner)", "Encounter", []string{"participant"}},
+		{"Patient.telecom.where(system='phone')", "Patient", []string{"telecom"}},
+		{"Condition.abatement.as(Age) | Condition.abatement.as(Range)", "Condition", []string{"abatement", "abatement"}},
+		{"meta.tag", "Observation", []string{"meta"}},
+		{"id", "Patient", []string{"id"}},
+		{"Patient.deceased.exists() and Patient.deceased != false", "Patient", nil},
+		{"Bundle.entry[0].resource", "Bundle", nil},
+		{"(Observation.value as string) | (Observation.value as CodeableConcept).text", "Observation", nil},
+		{"Observation.code.exists()", "Observation", nil},
+		{"where(x)", "Observation", nil},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, pathRoots(tc.expr, tc.typ)); diff != "" {
+			t.Errorf("pathRoots(%q) (-want +got):\n%s", tc.expr, diff)
+		}
+	}
+}

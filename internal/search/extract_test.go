@@ -254,6 +254,16 @@ func TestExtractAll(t *testing.T) {
 			}
 		}
 		total += len(entries)
+		// Extract skips a plain path whose first element is absent: check
+		// that evaluating it would indeed give nothing.
+		for _, p := range r.lists[rt] {
+			if p.roots == nil || hasAny(tree, p.roots) {
+				continue
+			}
+			if nodes, err := p.expr.Evaluate(tree); err != nil || len(nodes) != 0 {
+				t.Errorf("%s: parameter %s skipped, but %s gives %v, %v", f, p.Code, p.Expression, nodes, err)
+			}
+		}
 	}
 	t.Logf("%d resources, %d entries", len(files), total)
 }

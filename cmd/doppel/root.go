@@ -37,6 +37,8 @@ func commands(e *env) []*cobra.Command {
 		newTrialCmd(e),
 		newFitCmd(e),
 		newDoseCmd(e),
+		newImportCmd(e),
+		newServeCmd(e),
 	}
 }
 

@@ -377,7 +377,9 @@ func (s *Service) stamp(r *fhir.Resource, id string, vid int64) (store.Version, 
 	}
 	index, err := s.reg.Extract(r.Type, r.Tree)
 	if err != nil {
-		return store.Version{}, fmt.Errorf("fhirops: indexing %s/%s: %w", r.Type, id, err)
+		// A value that Validate lets through but search cannot read, such
+		// as a malformed date.
+		return store.Version{}, fail(http.StatusBadRequest, "value", err.Error(), r.Type)
 	}
 	return store.Version{Type: r.Type, ID: id, VersionID: vid, LastUpdated: now, Body: body, Index: index}, nil
 }

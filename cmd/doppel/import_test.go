@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/search"
+)
+
+// writeFiles writes name -> content into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// openService opens the SQLite store of data dir for checks.
+func openService(t *testing.T, data string) *fhirops.Service {
+	t.Helper()
+	st, err := openStore(context.Background(), storeFlags{data: data, kind: "sqlite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fhirops.New(st, reg, fhirops.Options{})
+}
+
+// count runs a search and returns its total.
+func count(t *testing.T, s *fhirops.Service, typ, query string) int {
+	t.Helper()
+	vals, _ := url.ParseQuery(query + "&_summary=count")
+	data, err := s.Search(context.Background(), typ, vals, true, "")
+	if err != nil {
+		t.Fatalf("%s?%s: %v", typ, query, err)
+	}
+	_, rest, ok := strings.Cut(string(data), `"total":`)
+	if !ok {
+		t.Fatalf("no total in %s", data)
+	}
+	n := 0
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = 10*n + int(c-'0')
+	}
+	return n
+}
+
+func TestImport(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	writeFiles(t, in, map[string]string{
+		// Named to sort before the Organization's file: the patient Bundle
+		// refers to it by a conditional reference, so import must load
+		// the Organization-only file first.
+		"a_patient.json": `{"resourceType":"Bundle","type":"transaction","entry":[
+		  {"fullUrl":"urn:uuid:0b0e0001-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","name":[{"family":"Imported"}]},"request":{"method":"POST","url":"Patient"}},
+		  {"resource":{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"urn:uuid:0b0e0001-0000-4000-8000-000000000001"},
+		    "serviceProvider":{"reference":"Organization?identifier=http://x|org1"}},"request":{"method":"POST","url":"Encounter"}}]}`,
+		"b_hospital.json": `{"resourceType":"Bundle","type":"transaction","entry":[
+		  {"fullUrl":"urn:uuid:0b0e0001-0000-4000-8000-000000000002","resource":{"resourceType":"Organization","identifier":[{"system":"http://x","value":"org1"}]},"request":{"method":"POST","url":"Organization"}}]}`,
+		"c.ndjson": `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/elsewhere"}}
+
+{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"y"}}
+`,
+		"d_collection.json": `{"resourceType":"Bundle","type":"collection","entry":[
+		  {"resource":{"resourceType":"Practitioner","id":"dr1"}},{"resource":{"resourceType":"Practitioner","id":"dr2"}}]}`,
+		"notes.txt": "not imported",
+	})
+	code, out, errOut := doppel(t, "import", in, "--data", data)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"imported 7 resources from 4 of 4 files", "Encounter", "Observation", "Organization", "Patient", "Practitioner"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	s := openService(t, data)
+	for _, c := range []struct {
+		typ, query string
+		want       int
+	}{
+		{"Patient", "family=imported", 1},
+		{"Encounter", "status=finished&service-provider:Organization.identifier=http://x|org1", 1},
+		{"Encounter", "subject:Patient.family=imported", 1},
+		{"Observation", "_id=o1,o2", 2},
+		{"Practitioner", "_id=dr1,dr2", 2},
+	} {
+		if got := count(t, s, c.typ, c.query); got != c.want {
+			t.Errorf("%s?%s: %d, want %d", c.typ, c.query, got, c.want)
+		}
+	}
+}
+
+func TestImportBadFiles(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	writeFiles(t, in, map[string]string{
+		"bad.json": `{"resourceType":"Bundle","type":"transaction","entry":[
+		  {"resource":{"resourceType":"Patient","name":[{"family":"Bad"}]},"request":{"method":"POST","url":"Patient"}},
+		  {"resource":{"resourceType":"Observation","status":false,"code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}]}`,
+		"bad.ndjson": `{"resourceType":"Patient","id":"n1","name":[{"family":"Bad"}]}
+{"resourceType":"Patient","id":"n2","birthDate":"yesterday"}
+`,
+		"broken.json": `{"resourceType":"Bundle",`,
+		"good.json":   `{"resourceType":"Patient","id":"g1","name":[{"family":"Good"}]}`,
+	})
+	code, out, errOut := doppel(t, "import", in, "--data", data)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
+	}
+	for _, want := range []string{
+		"bad.json: fhir: Bundle.entry[1].resource.status",
+		"bad.ndjson: fhir: line 2: search: extract Patient parameter birthdate",
+		"broken.json: not a JSON resource",
+		"3 of 4 files not imported",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "imported 1 resources from 1 of 4 files") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	s := openService(t, data)
+	if n := count(t, s, "Patient", "family=bad"); n != 0 {
+		t.Errorf("%d Patients of the bad files stored, want 0", n)
+	}
+	if n := count(t, s, "Patient", "family=good"); n != 1 {
+		t.Errorf("%d Patients of the good file stored, want 1", n)
+	}
+}
+
+func TestImportUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import"}, "requires at least 1 arg"},
+		{[]string{"import", filepath.Join(dir, "missing")}, "no such file or directory"},
+		{[]string{"import", dir, "--store", "mongo"}, `--store "mongo": want sqlite or postgres`},
+		{[]string{"import", dir, "--store", "postgres"}, "--store postgres needs --dsn"},
+	} {
+		code, _, errOut := doppel(t, c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("doppel %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, errOut, c.want)
+		}
+	}
+}

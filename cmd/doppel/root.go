@@ -38,7 +38,6 @@ func commands(e *env) []*cobra.Command {
 		newFitCmd(e),
 		newDoseCmd(e),
 		newImportCmd(e),
-		newServeCmd(e),
 	}
 }
 

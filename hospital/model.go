@@ -111,19 +111,17 @@ func newRep(c *Config, seed uint64, index int) *rep {
 }
 
 // streamSeeds derives the two PCG seeds of stream k from the run's seed
-// with SplitMix64 (Steele, Lea & Flood, OOPSLA 2014), so that streams of
-// neighbouring replications start at unrelated states.
+// with the SplitMix64 finaliser (Steele, Lea & Flood, OOPSLA 2014), so
+// that the streams of neighbouring replications start at unrelated states.
 func streamSeeds(seed, k uint64) (uint64, uint64) {
-	x := seed
-	next := func() uint64 {
-		x += 0x9e3779b97f4a7c15
-		z := x
+	const golden uint64 = 0x9e3779b97f4a7c15
+	mix := func(z uint64) uint64 {
 		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 		z = (z ^ z>>27) * 0x94d049bb133111eb
 		return z ^ z>>31
 	}
-	x = next() + k*0x9e3779b97f4a7c15
-	return next(), next()
+	h := mix(seed + golden*mix(k+golden))
+	return mix(h + golden), mix(h + golden + golden)
 }
 
 func maxOf(p []float64) float64 {

@@ -141,11 +141,12 @@ func Run(ctx context.Context, c *Config, start *State, opt Options) (*Result, er
 		wg.Go(func() {
 			for i := range jobs {
 				m := newRep(c, c.Seed, i)
+				reported := 0.0
 				if opt.Progress != nil {
-					m.onDay = func(int) { report(24) }
+					m.onDay = func(int) { report(24); reported += 24 }
 				}
 				m.run(start)
-				report(c.Horizon - 24*float64(len(m.daily[0])))
+				report(c.Horizon - reported)
 				reps[i] = m
 			}
 		})

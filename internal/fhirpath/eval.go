@@ -69,7 +69,7 @@ type env struct {
 	this  *item
 	index int
 	total []item
-	now   time.Time
+	now   *time.Time // shared by the whole evaluation; zero until now() needs it
 }
 
 // thisFocus is the input of a function argument that is evaluated once:
@@ -89,11 +89,11 @@ func (e *env) with(this *item, index int, total []item) *env {
 // Evaluate runs the expression with root (a resource as a generic JSON tree)
 // as both the input and %resource. now() and today() use the current time.
 func (e *Expr) Evaluate(root map[string]any) ([]Node, error) {
-	return e.EvaluateAt(root, time.Now())
+	return e.EvaluateAt(root, time.Time{})
 }
 
 // EvaluateAt is Evaluate with the time that now(), today() and
-// timeOfDay() return.
+// timeOfDay() return; the zero time means the current time.
 func (e *Expr) EvaluateAt(root map[string]any, now time.Time) ([]Node, error) {
 	var in []item
 	r := item{}
@@ -102,7 +102,7 @@ func (e *Expr) EvaluateAt(root map[string]any, now time.Time) ([]Node, error) {
 		r = item{v: root, typ: rt}
 		in = []item{r}
 	}
-	out, err := e.root.eval(&env{root: r, this: &r, now: now}, in)
+	out, err := e.root.eval(&env{root: r, this: &r, now: &now}, in)
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +184,17 @@ type memberNode struct{ name string }
 
 func (n *memberNode) eval(_ *env, focus []item) ([]item, error) {
 	var out []item
-	for _, it := range focus {
-		before := len(out)
-		out = children(out, it, n.name)
-		if len(out) == before && isTypeName(n.name) && isType(it, n.name) {
-			out = append(out, it)
+	if isTypeName(n.name) {
+		// FHIR element names start in lower case: this is a type.
+		for _, it := range focus {
+			if isType(it, n.name) {
+				out = append(out, it)
+			}
 		}
+		return out, nil
+	}
+	for _, it := range focus {
+		out = children(out, it, n.name)
 	}
 	return out, nil
 }
@@ -279,18 +284,21 @@ func children(out []item, it item, name string) []item {
 		}
 		m, def = it.ext, "Element" // a primitive's id and extensions
 	}
-	v, has := m[name]
-	x, hasExt := m["_"+name]
-	if has || hasExt {
-		typ, cdef := elementType(def, name)
-		return appendElem(out, v, x, typ, cdef)
-	}
-	// A choice element: value -> valueQuantity, valueString...
-	if choices := choiceTypes(def, name); choices != nil {
-		for _, t := range choices {
+	info, known := table().lookup(def, name)
+	if known && info.choices != nil {
+		// A choice element: value -> valueQuantity, valueString...
+		for _, t := range info.choices {
 			k := name + upperFirst(t)
 			out = appendElem(out, m[k], m["_"+k], t, "")
 		}
+		return out
+	}
+	v, has := m[name]
+	x, hasExt := m["_"+name]
+	if has || hasExt {
+		return appendElem(out, v, x, info.typ, info.childDef)
+	}
+	if known {
 		return out
 	}
 	if def != "" && knownDef(def) {

@@ -3,6 +3,7 @@ package fhirpath
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -88,6 +89,25 @@ func TestResolve(t *testing.T) {
 		}
 		if len(got) != tt.want {
 			t.Errorf("%q: %d nodes, want %d: %v", tt.expr, len(got), tt.want, got)
+		}
+	}
+}
+
+func TestEvaluateAt(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("", 3600))
+	tests := map[string]string{
+		"now()":       "2026-03-04T05:06:07.000+01:00",
+		"today()":     "2026-03-04",
+		"timeOfDay()": "05:06:07.000",
+	}
+	for src, want := range tests {
+		e, err := Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.EvaluateAt(nil, now)
+		if err != nil || len(got) != 1 || got[0].Value != want {
+			t.Errorf("%s = %v, %v; want %s", src, got, err, want)
 		}
 	}
 }

@@ -73,11 +73,23 @@ func lookupFunc(name string) (funcSpec, bool) {
 		"toString", "convertsToString", "toDate", "convertsToDate", "toDateTime", "convertsToDateTime",
 		"toTime", "convertsToTime", "toQuantity", "convertsToQuantity":
 		return funcSpec{0, 1, fnConvert}, true
-	case "startsWith", "endsWith", "contains", "matches", "matchesFull", "indexOf", "escape", "unescape", "replaceMatches", "replace", "substring",
-		"upper", "lower", "length", "toChars", "trim", "split", "join", "encode", "decode":
-		return funcSpec{0, 2, fnString}, true
-	case "abs", "ceiling", "floor", "truncate", "round", "sqrt", "exp", "ln", "log", "power":
+	case "upper", "lower", "length", "toChars", "trim":
+		return funcSpec{0, 0, fnString}, true
+	case "startsWith", "endsWith", "contains", "matches", "matchesFull", "indexOf", "split",
+		"encode", "decode", "escape", "unescape":
+		return funcSpec{1, 1, fnString}, true
+	case "join":
+		return funcSpec{0, 1, fnString}, true
+	case "substring":
+		return funcSpec{1, 2, fnString}, true
+	case "replace", "replaceMatches":
+		return funcSpec{2, 2, fnString}, true
+	case "abs", "ceiling", "floor", "truncate", "sqrt", "exp", "ln":
+		return funcSpec{0, 0, fnMath}, true
+	case "round":
 		return funcSpec{0, 1, fnMath}, true
+	case "log", "power":
+		return funcSpec{1, 1, fnMath}, true
 	case "children", "descendants":
 		return funcSpec{0, 0, fnTree}, true
 	case "now", "today", "timeOfDay":
@@ -482,17 +494,11 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		if n.name != "replaceMatches" {
 			return boolean(re.MatchString(s)), nil
 		}
-		if len(n.args) != 2 {
-			return nil, fmt.Errorf("fhirpath: replaceMatches() takes 2 arguments")
-		}
 		if re.String() == "(?s)" {
 			return str(s), nil
 		}
 		return str(re.ReplaceAllString(s, args[1])), nil
 	case "replace":
-		if len(n.args) != 2 {
-			return nil, fmt.Errorf("fhirpath: replace() takes 2 arguments")
-		}
 		return str(strings.ReplaceAll(s, args[0], args[1])), nil
 	case "upper":
 		return str(strings.ToUpper(s)), nil
@@ -515,9 +521,6 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		}
 		return out, nil
 	case "encode", "decode", "escape", "unescape":
-		if len(args) != 1 {
-			return nil, fmt.Errorf("fhirpath: %s() takes one argument", n.name)
-		}
 		r, ok := transcode(n.name, args[0], s)
 		if !ok {
 			return nil, nil
@@ -528,9 +531,6 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 }
 
 func substring(e *env, n *callNode, s string) ([]item, error) {
-	if len(n.args) == 0 {
-		return nil, fmt.Errorf("fhirpath: substring() needs a start")
-	}
 	r := []rune(s)
 	var idx [2]int
 	idx[1] = len(r)
@@ -615,9 +615,6 @@ func fnMath(e *env, n *callNode, f []item) ([]item, error) {
 		return dec(math.Exp(fl))
 	case "ln":
 		return dec(math.Log(fl))
-	}
-	if len(n.args) != 1 {
-		return nil, fmt.Errorf("fhirpath: %s() needs an argument", n.name)
 	}
 	ys, err := n.args[0].eval(e, e.thisFocus())
 	if err != nil || len(ys) == 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -73,6 +74,9 @@ var (
 
 // fnNow implements now(), today() and timeOfDay() from the evaluation time.
 func fnNow(e *env, n *callNode, _ []item) ([]item, error) {
+	if e.now.IsZero() {
+		*e.now = time.Now()
+	}
 	switch n.name {
 	case "today":
 		return []item{{v: e.now.Format("2006-01-02"), typ: tDate}}, nil

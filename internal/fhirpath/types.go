@@ -15,27 +15,54 @@ import (
 //go:embed types.txt.gz
 var typesGz []byte
 
-// typeTable is the parsed table: element path -> type(s), type -> base type.
+// typeTable is the parsed table.
 type typeTable struct {
-	elems map[string]string
-	base  map[string]string
+	elems    map[elemKey]elemInfo // (type or backbone path, element name) -> element
+	backbone map[string]string    // backbone element path -> BackboneElement or Element
+	base     map[string]string    // type -> base type ("" for none)
+}
+
+type elemKey struct{ def, name string }
+
+type elemInfo struct {
+	typ      string   // type name; "" for a choice element
+	childDef string   // key of its children when not typ (backbone elements)
+	choices  []string // types of a choice element name[x]
 }
 
 // table parses the embedded table on first use; the result is never
 // modified afterwards.
 var table = sync.OnceValue(func() *typeTable {
-	t := &typeTable{elems: make(map[string]string, 5000), base: make(map[string]string, 256)}
+	t := &typeTable{
+		elems:    make(map[elemKey]elemInfo, 5000),
+		backbone: make(map[string]string, 500),
+		base:     make(map[string]string, 256),
+	}
 	zr, err := gzip.NewReader(bytes.NewReader(typesGz))
 	if err != nil {
 		panic("fhirpath: corrupt embedded type table: " + err.Error())
 	}
 	sc := bufio.NewScanner(zr)
 	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		if name, ok := strings.CutPrefix(k, "^"); ok {
+		path, v, _ := strings.Cut(sc.Text(), " ")
+		if name, ok := strings.CutPrefix(path, "^"); ok {
 			t.base[name] = v
-		} else {
-			t.elems[k] = v
+			continue
+		}
+		i := strings.LastIndexByte(path, '.')
+		k := elemKey{path[:i], path[i+1:]}
+		switch {
+		case strings.HasSuffix(k.name, "[x]"):
+			k.name = strings.TrimSuffix(k.name, "[x]")
+			t.elems[k] = elemInfo{choices: strings.Split(v, "|")}
+		case strings.HasPrefix(v, "#"):
+			t.elems[k] = elemInfo{typ: "BackboneElement", childDef: v[1:]}
+			t.backbone[path] = "BackboneElement"
+		case v == "BackboneElement" || v == "Element":
+			t.elems[k] = elemInfo{typ: v, childDef: path}
+			t.backbone[path] = v
+		default:
+			t.elems[k] = elemInfo{typ: v}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -44,67 +71,44 @@ var table = sync.OnceValue(func() *typeTable {
 	return t
 })
 
-// lookup finds key def.name, walking up from a backbone element to
-// BackboneElement and from a type to its base types.
-func (t *typeTable) lookup(def, name string) (path, typ string, ok bool) {
+// lookup finds element name of def (a type or backbone path), walking up
+// from a backbone element to BackboneElement and from a type to its bases.
+func (t *typeTable) lookup(def, name string) (elemInfo, bool) {
 	for d := def; d != ""; {
-		p := d + "." + name
-		if v, ok := t.elems[p]; ok {
-			return p, v, true
+		if e, ok := t.elems[elemKey{d, name}]; ok {
+			return e, true
 		}
-		if strings.Contains(d, ".") {
-			d = t.elems[d]
-			if strings.HasPrefix(d, "#") {
-				d = "BackboneElement"
-			}
+		if b, ok := t.backbone[d]; ok {
+			d = b
 		} else {
 			d = t.base[d]
 		}
 	}
-	return "", "", false
+	return elemInfo{}, false
 }
 
 // elementType gives the type of element name of a value whose type-table
 // key is def, and the key under which its own children are found ("" when
-// it is the type itself).
+// it is the type itself). Choice elements give "".
 func elementType(def, name string) (typ, childDef string) {
-	if def == "" {
-		return "", ""
-	}
-	p, v, ok := table().lookup(def, name)
-	switch {
-	case !ok:
-		return "", ""
-	case strings.HasPrefix(v, "#"):
-		return "BackboneElement", v[1:]
-	case v == "BackboneElement" || v == "Element":
-		return v, p
-	case strings.Contains(v, "|"):
-		return "", ""
-	}
-	return v, ""
+	e, _ := table().lookup(def, name)
+	return e.typ, e.childDef
 }
 
 // choiceTypes lists the types of the choice element name[x], or nil.
 func choiceTypes(def, name string) []string {
-	if def == "" {
-		return nil
-	}
-	if _, v, ok := table().lookup(def, name+"[x]"); ok {
-		return strings.Split(v, "|")
-	}
-	return nil
+	e, _ := table().lookup(def, name)
+	return e.choices
 }
 
 // knownDef reports whether def is in the type table, so that a missing
 // element is known to be absent rather than unknown.
 func knownDef(def string) bool {
 	t := table()
-	if strings.Contains(def, ".") {
-		_, ok := t.elems[def]
-		return ok
+	_, ok := t.backbone[def]
+	if !ok {
+		_, ok = t.base[def]
 	}
-	_, ok := t.base[def]
 	return ok
 }
 

@@ -1,0 +1,41 @@
+package fhirpath
+
+import "testing"
+
+// TestTypeTable checks entries of the generated table against the R4
+// StructureDefinitions (values read from the spec pages of each type).
+func TestTypeTable(t *testing.T) {
+	tests := []struct {
+		def, name, typ, childDef string
+	}{
+		{"Patient", "birthDate", "date", ""},
+		{"Patient", "gender", "code", ""},
+		{"Observation", "subject", "Reference", ""},
+		{"Observation", "code", "CodeableConcept", ""},
+		{"Observation", "component", "BackboneElement", "Observation.component"},
+		{"Observation.component", "code", "CodeableConcept", ""},
+		{"Observation.component", "referenceRange", "BackboneElement", "Observation.referenceRange"},
+		{"Observation.component", "extension", "Extension", ""}, // from Element
+		{"Observation", "meta", "Meta", ""},                      // from Resource
+		{"Observation", "contained", "Resource", ""},             // from DomainResource
+		{"Questionnaire.item", "item", "BackboneElement", "Questionnaire.item"},
+		{"Age", "value", "decimal", ""},
+		{"HumanName", "given", "string", ""},
+		{"Patient", "deceased", "", ""}, // a choice element: see choiceTypes
+		{"Patient", "nonsense", "", ""},
+	}
+	for _, tt := range tests {
+		typ, cd := elementType(tt.def, tt.name)
+		if typ != tt.typ || cd != tt.childDef {
+			t.Errorf("elementType(%q, %q) = %q, %q; want %q, %q", tt.def, tt.name, typ, cd, tt.typ, tt.childDef)
+		}
+	}
+	if got := choiceTypes("Patient", "deceased"); len(got) != 2 || got[0] != "boolean" || got[1] != "dateTime" {
+		t.Errorf("choiceTypes(Patient, deceased) = %v, want [boolean dateTime]", got)
+	}
+	for typ, base := range map[string]string{"Age": "Quantity", "Patient": "DomainResource", "DomainResource": "Resource", "Bundle": "Resource", "code": "string", "Resource": ""} {
+		if got := baseType(typ); got != base {
+			t.Errorf("baseType(%q) = %q, want %q", typ, got, base)
+		}
+	}
+}

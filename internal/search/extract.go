@@ -21,8 +21,9 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 		return nil, fmt.Errorf("search: extract: resource is a %q, not a %q", rt, resourceType)
 	}
 	var out []Entry
+	present := elementNames(tree)
 	for _, p := range r.lists[resourceType] {
-		if p.expr == nil || (p.roots != nil && !hasAny(tree, p.roots)) {
+		if p.expr == nil || (p.roots != nil && !hasAny(present, p.roots)) {
 			continue
 		}
 		nodes, err := p.expr.Evaluate(tree)
@@ -40,19 +41,28 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 	return out, nil
 }
 
-// hasAny reports whether the resource has one of the elements names (or a
-// choice element name[x]: "value" is there when "valueQuantity" is).
-func hasAny(tree map[string]any, names []string) bool {
-	for _, n := range names {
-		if _, ok := tree[n]; ok {
-			return true
+// elementNames returns the set of the resource's top-level element names,
+// with the choice elements also under their base name ("valueQuantity"
+// also as "value").
+func elementNames(tree map[string]any) map[string]bool {
+	names := make(map[string]bool, 2*len(tree))
+	for k := range tree {
+		names[k] = true
+		for i := 1; i < len(k); i++ {
+			if k[i] >= 'A' && k[i] <= 'Z' {
+				names[k[:i]] = true
+				break
+			}
 		}
 	}
-	for k := range tree {
-		for _, n := range names {
-			if len(k) > len(n) && k[len(n)] >= 'A' && k[len(n)] <= 'Z' && strings.HasPrefix(k, n) {
-				return true
-			}
+	return names
+}
+
+// hasAny reports whether one of names is in the set.
+func hasAny(set map[string]bool, names []string) bool {
+	for _, n := range names {
+		if set[n] {
+			return true
 		}
 	}
 	return false

@@ -16,8 +16,8 @@ func TestTypeTable(t *testing.T) {
 		{"Observation.component", "code", "CodeableConcept", ""},
 		{"Observation.component", "referenceRange", "BackboneElement", "Observation.referenceRange"},
 		{"Observation.component", "extension", "Extension", ""}, // from Element
-		{"Observation", "meta", "Meta", ""},                      // from Resource
-		{"Observation", "contained", "Resource", ""},             // from DomainResource
+		{"Observation", "meta", "Meta", ""},                     // from Resource
+		{"Observation", "contained", "Resource", ""},            // from DomainResource
 		{"Questionnaire.item", "item", "BackboneElement", "Questionnaire.item"},
 		{"Age", "value", "decimal", ""},
 		{"HumanName", "given", "string", ""},

@@ -10,7 +10,14 @@
 //
 // Units: dates and instants are Unix milliseconds UTC; a value's range is the
 // closed interval [Lo, Hi] implied by its precision (FHIR R4 §3.1.1.4.1 / §2.1.1.4.2:
-// "2013-01" covers the whole month; 100 covers [99.5, 100.5]).
+// "2013-01" covers the whole month; 100 covers [99.5, 100.5]). A date, or a
+// search value with a time but no time zone, is taken as UTC.
+//
+// Not supported (ParseQuery rejects them, or reports them when lenient):
+// composite parameters (not indexed), _text, _content, _query, _has, _type,
+// Location near, the modifiers :above, :below, :in, :not-in, :of-type and
+// :identifier, chains of more than one level; quantity units are not
+// converted.
 //
 // # Match semantics (what a store implements)
 //
@@ -30,15 +37,16 @@
 //     e.System == "" and e.Code == v.Code; "system|": e.System == v.System.
 //     Codes compare exactly (case-sensitive). :text: e.Norm starts with
 //     v.Norm (e.Norm folds the display or text; entries with Code == "" carry
-//     only such text). :not: the resource has NO entry matching v by the
-//     default rule (a resource without the element matches :not).
+//     only such text). :not: the resource has no entry matching any of the
+//     clause's values by the default rule (a resource without the element
+//     matches :not).
 //   - Reference: v.RefID != "": e.RefID == v.RefID and, when v.RefType !=
 //     "", e.RefType == v.RefType (a bare id of a parameter with several
 //     target types and no :Type modifier matches any type). v.RefID == ""
 //     (a URL or URN that does not end in Type/id): e.Text == v.Text.
-//     Absolute references in resources that end in Type/id have RefType and
-//     RefID set, so they match a relative search value too; the server may
-//     strip its own base URL from search values. A chained clause (Chain
+//     Absolute URLs that end in Type/id, in resources and in search values,
+//     have RefType and RefID set and so match by type and id, whatever the
+//     base (the server may strip its own base URL from search values). A chained clause (Chain
 //     set) matches when some entry's RefType == Chain.TargetType and the
 //     resource RefType/RefID exists (current, not deleted) and matches
 //     Chain.Clause.

@@ -135,17 +135,20 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 		if fit, err = fitRequest(e, req); err != nil {
 			return err
 		}
-		params = fit.Params
 		out.Basis = "individual (MAP Bayes)"
 		f := fitOutput(req, fit)
 		out.Fit = &f
-		out.Parameters = fit.Parameters
-	} else {
-		if params, err = req.Model.PK.Typical(req.Covariates); err != nil {
-			return err
-		}
-		out.Parameters = req.Model.PK.Named(params)
 	}
+	// The new regimen is for the covariates in effect now (after the last
+	// change), with the fitted η (0 without levels).
+	eta := make([]float64, req.Model.PK.NumEta())
+	if fit != nil {
+		eta = fit.Eta
+	}
+	if params, err = req.Model.PK.Individual(req.LatestCovariates(), eta); err != nil {
+		return err
+	}
+	out.Parameters = req.Model.PK.Named(params)
 
 	t := req.Target
 	last, lastDose := req.LastDose()
@@ -183,7 +186,7 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 	out.NextDose = last + interval
 
 	if plotW != nil {
-		fig, err := doseFigure(req, recs, fit, params, res.Recommended, out.NextDose)
+		fig, err := doseFigure(req, recs, fit, res.Recommended, out.NextDose)
 		if err != nil {
 			return err
 		}
@@ -201,12 +204,22 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 }
 
 // doseFigure predicts PRED and IPRED over the doses given and IPRED on the
-// recommended regimen from start on (three days, or five intervals).
-func doseFigure(req *pkmodel.Request, recs []pkpd.Record, fit *pkpd.FitResult, ind pkpd.Params, rec pkpd.Exposure, start float64) (plot.PK, error) {
+// recommended regimen from start on (three days, or five intervals), the
+// parameters following the patient's covariate changes.
+func doseFigure(req *pkmodel.Request, recs []pkpd.Record, fit *pkpd.FitResult, rec pkpd.Exposure, start float64) (plot.PK, error) {
 	m := req.Model.PK
-	pop, err := m.Typical(req.Covariates)
-	if err != nil {
-		return plot.PK{}, err
+	eta := make([]float64, m.NumEta())
+	if fit != nil {
+		eta = fit.Eta
+	}
+	// predict follows the patient's covariate changes.
+	predict := func(eta []float64, recs []pkpd.Record, times []float64) ([]float64, error) {
+		recs, opt, err := req.WithCovariates(recs)
+		if err != nil {
+			return nil, err
+		}
+		c, _, err := m.PredictRecords(req.Covariates, eta, recs, times, opt)
+		return c, err
 	}
 	end := start
 	for _, l := range req.Levels {
@@ -221,11 +234,12 @@ func doseFigure(req *pkmodel.Request, recs []pkpd.Record, fit *pkpd.FitResult, i
 		Title: fmt.Sprintf("%s, %s (%s)", req.Model.Name, filepath.Base(req.File), strings.ReplaceAll(req.Model.Drug, "\n", " ")),
 		Time:  times,
 	}
-	if fig.PRED, err = m.Predict(pop, recs, times); err != nil {
+	var err error
+	if fig.PRED, err = predict(make([]float64, m.NumEta()), recs, times); err != nil {
 		return plot.PK{}, err
 	}
 	if fit != nil {
-		if fig.IPRED, err = m.Predict(ind, recs, times); err != nil {
+		if fig.IPRED, err = predict(eta, recs, times); err != nil {
 			return plot.PK{}, err
 		}
 	}
@@ -240,7 +254,7 @@ func doseFigure(req *pkmodel.Request, recs []pkpd.Record, fit *pkpd.FitResult, i
 	for t := start; t <= start+span+1e-9; t += step {
 		fig.ProposedTime = append(fig.ProposedTime, t)
 	}
-	if fig.Proposed, err = m.Predict(ind, next, fig.ProposedTime); err != nil {
+	if fig.Proposed, err = predict(eta, next, fig.ProposedTime); err != nil {
 		return plot.PK{}, err
 	}
 	basis := "IPRED"

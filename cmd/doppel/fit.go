@@ -75,7 +75,11 @@ func fitRequest(e *env, req *pkmodel.Request) (*pkpd.FitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := pkpd.Fit(req.Model.PK, req.Covariates, recs, req.Levels, nil)
+	recs, opt, err := req.WithCovariates(recs)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pkpd.Fit(req.Model.PK, req.Covariates, recs, req.Levels, &pkpd.FitSettings{Schedule: opt})
 	if err != nil && !(errors.Is(err, assim.ErrHessian) && res != nil) {
 		return nil, fmt.Errorf("fit %s: %w", req.File, err)
 	}

@@ -175,3 +175,68 @@ func TestFitDoseHelp(t *testing.T) {
 		t.Errorf("missing file: exit %d, %q", code, stderr)
 	}
 }
+
+// TestFitCovariateChanges: a CrCL of 120 mL/min changed to 80 at 0 h
+// gives the whole course at 80, so η̂ and the OFV are those of reference e
+// (as TestFitContract); a CrCL that falls to 45 mL/min at 24 h
+// (pk_vanco_crcl_tdm.yaml) changes the fit, and `doppel dose` then
+// recommends less than the 750 mg q12h of the contract for the same AUC24.
+func TestFitCovariateChanges(t *testing.T) {
+	src, err := os.ReadFile(vancoTDM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	at0 := filepath.Join(dir, "at0_tdm.yaml")
+	s := strings.Replace(string(src), "crcl: 80 mL/min", "crcl: 120 mL/min", 1) + "covariates: [{time: 0 h, crcl: 80 mL/min}]\n"
+	if err := os.WriteFile(at0, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Eta []float64 `json:"eta"`
+		OFV float64   `json:"ofv"`
+	}
+	code, stdout, stderr := doppel(t, "fit", at0, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []float64{-0.2416009329, -0.329022365, -0.1235881887} {
+		if math.Abs(got.Eta[i]-w) > 1e-6 {
+			t.Errorf("η[%d] = %.10g, want %.10g", i, got.Eta[i], w)
+		}
+	}
+	if math.Abs(got.OFV-9.063514102) > 1e-6*9.063514102 {
+		t.Errorf("OFV %.10g, want 9.063514102", got.OFV)
+	}
+
+	falls := filepath.Join("..", "..", "examples", "pk_vanco_crcl_tdm.yaml")
+	code, stdout, stderr = doppel(t, "dose", falls, "--json")
+	if code != exitOK {
+		t.Fatalf("dose: exit %d: %s", code, stderr)
+	}
+	var dose struct {
+		Recommended struct {
+			Amount float64 `json:"dose_mg"`
+			Every  float64 `json:"every_h"`
+		} `json:"recommended"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &dose); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if dose.Recommended.Every != 12 || !(dose.Recommended.Amount > 0 && dose.Recommended.Amount < 750) {
+		t.Errorf("recommended %g mg q%gh, want less than 750 mg q12h", dose.Recommended.Amount, dose.Recommended.Every)
+	}
+	code, stdout, stderr = doppel(t, "fit", falls, "--json")
+	if code != exitOK {
+		t.Fatalf("fit: exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got.Eta[0]-(-0.2416009329)) < 1e-3 {
+		t.Errorf("the falling CrCL left η̂_CL at %g", got.Eta[0])
+	}
+}

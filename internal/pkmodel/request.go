@@ -3,6 +3,7 @@ package pkmodel
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,6 +31,11 @@ type Request struct {
 	File       string
 	Model      *Model
 	Covariates map[string]float64 // model units; booleans 1 (true) or 0
+	// Changes are covariates that change during the course (covariates:
+	// [{time: 24 h, crcl: 50 mL/min}]): each value holds from its time on,
+	// until the next change of the same covariate; Covariates hold before
+	// the first. See WithCovariates.
+	Changes    []pkpd.CovariateChange
 	Doses      []Dose
 	Levels     []pkpd.Level
 	Target     *Target // nil when the file has none
@@ -89,6 +95,30 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// WithCovariates returns recs (dose records of this patient, from
+// Records or later doses appended to them) with the covariate changes
+// written on them and the schedule options that apply them
+// (pkpd.ApplyCovariates and LOCF); recs and zero options when nothing
+// changes. Pass both to pkpd.Fit (FitSettings.Schedule) or
+// DrugModel.PredictRecords.
+func (r *Request) WithCovariates(recs []pkpd.Record) ([]pkpd.Record, pkpd.ScheduleOptions, error) {
+	if len(r.Changes) == 0 {
+		return recs, pkpd.ScheduleOptions{}, nil
+	}
+	out, err := pkpd.ApplyCovariates(recs, r.Covariates, r.Changes)
+	return out, pkpd.ScheduleOptions{Carry: pkpd.LOCF}, err
+}
+
+// LatestCovariates returns the covariates in effect after the last
+// change: those a new regimen is chosen for.
+func (r *Request) LatestCovariates() map[string]float64 {
+	out := maps.Clone(r.Covariates)
+	for _, c := range r.Changes {
+		maps.Copy(out, c.Values)
+	}
+	return out
+}
+
 // LastDose returns the time (h) of the last dose given and its entry.
 func (r *Request) LastDose() (float64, Dose) {
 	var last float64
@@ -123,18 +153,21 @@ func LoadRequest(path string) (*Request, error) {
 // by the model field (ending in .yaml); nil allows library models only.
 // The error, if any, is a *scenario.Error naming file:line and field.
 func ParseRequest(file string, data []byte, readModel func(name string) ([]byte, error)) (*Request, error) {
-	d := scenario.NewDecoder(file, "dosing fields (model, patient, doses, levels, target)")
+	d := scenario.NewDecoder(file, "dosing fields (model, patient, covariates, doses, levels, target)")
 	root, err := d.Document(data)
 	if err != nil {
 		return nil, err
 	}
 	r := &Request{File: file}
-	f := d.Fields(root, "", []string{"model", "patient", "doses", "levels", "target"})
+	f := d.Fields(root, "", []string{"model", "patient", "covariates", "doses", "levels", "target"})
 	if n, ok := d.Required(root, f, "model", "", "model: vancomycin-goti2018"); ok {
 		r.Model = model(d, n, readModel)
 	}
 	if n, ok := d.Required(root, f, "patient", "", "patient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}"); ok && r.Model != nil {
 		r.Covariates = patient(d, n, r.Model)
+	}
+	if p, ok := f["covariates"]; ok && r.Model != nil {
+		r.Changes = covariateChanges(d, p.Val, r.Model)
 	}
 	if n, ok := d.Required(root, f, "doses", "", "doses: [{time: 0 h, amount: 1000 mg, infusion: 1 h}]"); ok {
 		r.Doses = doses(d, n)

@@ -151,3 +151,41 @@ func TestLoadRequestModelFile(t *testing.T) {
 		t.Errorf("got model %q, covariates %v, target %v", r.Model.Name, r.Covariates, r.Target)
 	}
 }
+
+// TestRequestCovariateChanges checks covariates: in a dosing file: the
+// changes in model units (dialysis as 1), the latest values, and the
+// records WithCovariates writes for LOCF (each dose record with the values
+// at its time, an EVID 2 record at each change).
+func TestRequestCovariateChanges(t *testing.T) {
+	src := strings.Replace(contract, "doses:", "covariates:\n  - {time: 24 h, crcl: 50 mL/min}\n  - {time: 30 h, dialysis: true, weight: 78000 g}\ndoses:", 1)
+	r, err := ParseRequest("vanco.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []pkpd.CovariateChange{
+		{Time: 24, Values: map[string]float64{"crcl": 50}},
+		{Time: 30, Values: map[string]float64{"dialysis": 1, "weight": 78}},
+	}
+	if diff := cmp.Diff(want, r.Changes); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]float64{"weight": 78, "crcl": 50, "dialysis": 1}, r.LatestCovariates()); diff != "" {
+		t.Errorf("latest (-want +got):\n%s", diff)
+	}
+	recs, opt, err := r.WithCovariates(r.Records())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Carry != pkpd.LOCF || len(recs) != 4 {
+		t.Fatalf("carry %v, %d records, want LOCF and 4", opt.Carry, len(recs))
+	}
+	for i, w := range []struct {
+		time       float64
+		evid       int
+		crcl, dial float64
+	}{{0, 1, 80, 0}, {12, 1, 80, 0}, {24, 2, 50, 0}, {30, 2, 50, 1}} {
+		if r := recs[i]; r.Time != w.time || r.EVID != w.evid || r.Covariates["crcl"] != w.crcl || r.Covariates["dialysis"] != w.dial {
+			t.Errorf("record %d: %+v, want %+v", i, r, w)
+		}
+	}
+}

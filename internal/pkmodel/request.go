@@ -35,10 +35,10 @@ type Request struct {
 	// [{time: 24 h, crcl: 50 mL/min}]): each value holds from its time on,
 	// until the next change of the same covariate; Covariates hold before
 	// the first. See WithCovariates.
-	Changes    []pkpd.CovariateChange
-	Doses      []Dose
-	Levels     []pkpd.Level
-	Target     *Target // nil when the file has none
+	Changes []pkpd.CovariateChange
+	Doses   []Dose
+	Levels  []pkpd.Level
+	Target  *Target // nil when the file has none
 	// TargetLine is the line of the target field (0 if none), for
 	// messages.
 	TargetLine int

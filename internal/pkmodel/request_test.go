@@ -110,10 +110,10 @@ func TestParseRequestErrors(t *testing.T) {
 		{"no target metric", edit(t, "auc24: 500 mg.h/L, ", ""),
 			"f.yaml:9: target: missing the target: add one of auc24 (e.g. auc24: 500 mg.h/L), trough (e.g. trough: [10 mg/L, 15 mg/L]) or peak"},
 		{"unknown field", edit(t, "levels:", "level:"),
-			"f.yaml:6: level: unknown field (did you mean levels?); valid: model, patient, doses, levels, target"},
+			"f.yaml:6: level: unknown field (did you mean levels?); valid: model, patient, covariates, doses, levels, target"},
 		{"missing doses", "model: vancomycin-goti2018\npatient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}\n",
 			"f.yaml:1: doses: missing; add it, e.g. doses: [{time: 0 h, amount: 1000 mg, infusion: 1 h}]"},
-		{"empty", "", "f.yaml: empty file: expected a mapping of dosing fields (model, patient, doses, levels, target)"},
+		{"empty", "", "f.yaml: empty file: expected a mapping of dosing fields (model, patient, covariates, doses, levels, target)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

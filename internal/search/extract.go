@@ -20,7 +20,7 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 	if rt, _ := tree["resourceType"].(string); rt != resourceType {
 		return nil, fmt.Errorf("search: extract: resource is a %q, not a %q", rt, resourceType)
 	}
-	var out []Entry
+	out := make([]Entry, 0, 32) // a Synthea Observation has about 20 entries
 	present := elementNames(tree)
 	for _, p := range r.lists[resourceType] {
 		if p.expr == nil || (p.roots != nil && !hasAny(present, p.roots)) {

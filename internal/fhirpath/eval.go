@@ -230,6 +230,14 @@ func (n *negNode) eval(e *env, focus []item) ([]item, error) {
 	if len(xs) > 1 {
 		return nil, fmt.Errorf("fhirpath: unary minus on a collection")
 	}
+	if n, ok := xs[0].v.(json.Number); ok && isNum(kindOf(xs[0])) {
+		// Negate the text so that the number keeps its decimal places.
+		s, neg := strings.CutPrefix(string(n), "-")
+		if !neg {
+			s = "-" + s
+		}
+		return []item{{v: json.Number(s), typ: xs[0].typ}}, nil
+	}
 	return arith("*", xs[0], item{v: number("-1"), typ: tInt})
 }
 

@@ -100,6 +100,10 @@ func lookupFunc(name string) (funcSpec, bool) {
 		return funcSpec{1, 2, fnAggregate}, true
 	case "sort":
 		return funcSpec{0, 8, fnSort}, true
+	case "comparable":
+		return funcSpec{1, 1, fnComparable}, true
+	case "lowBoundary", "highBoundary":
+		return funcSpec{0, 1, fnBoundary}, true
 	case "precision":
 		return funcSpec{0, 0, fnPrecision}, true
 	case "trace":

@@ -58,8 +58,24 @@ func transcode(fn, format, s string) (string, bool) {
 		}
 		return b.String(), true
 	case "unescape:json":
+		// Quote bare double quotes so that s reads as a JSON string body.
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				b.WriteByte(s[i])
+				if i+1 < len(s) {
+					i++
+					b.WriteByte(s[i])
+				}
+			case '"':
+				b.WriteString(`\"`)
+			default:
+				b.WriteByte(s[i])
+			}
+		}
 		var out string
-		if err := json.Unmarshal([]byte(`"`+s+`"`), &out); err != nil {
+		if err := json.Unmarshal([]byte(`"`+b.String()+`"`), &out); err != nil {
 			return "", false
 		}
 		return out, true
@@ -152,7 +168,16 @@ func fnSort(e *env, n *callNode, f []item) ([]item, error) {
 			if k < len(n.args) {
 				_, desc = n.args[k].(*negNode)
 			}
-			c := compareKeys(a.keys[k], b.keys[k], &sortErr)
+			ka, kb := a.keys[k], b.keys[k]
+			switch { // empty keys first, in both orders
+			case len(ka) == 0 && len(kb) == 0:
+				continue
+			case len(ka) == 0:
+				return -1
+			case len(kb) == 0:
+				return 1
+			}
+			c := compareKeys(ka, kb, &sortErr)
 			if desc {
 				c = -c
 			}
@@ -169,21 +194,28 @@ func fnSort(e *env, n *callNode, f []item) ([]item, error) {
 	return out, sortErr
 }
 
-// compareKeys orders sort keys: empty first, then by value.
+// compareKeys orders two non-empty sort keys by their first item.
 func compareKeys(a, b []item, errp *error) int {
-	switch {
-	case len(a) == 0 && len(b) == 0:
-		return 0
-	case len(a) == 0:
-		return -1
-	case len(b) == 0:
-		return 1
-	}
 	c, _, err := compare(a[0], b[0])
 	if err != nil && *errp == nil {
 		*errp = err
 	}
 	return c
+}
+
+// fnComparable reports whether two quantities have units of the same
+// dimension (among the units this package converts).
+func fnComparable(e *env, n *callNode, f []item) ([]item, error) {
+	other, err := n.args[0].eval(e, e.thisFocus())
+	if err != nil || len(f) == 0 || len(other) == 0 {
+		return nil, err
+	}
+	if len(f) > 1 || len(other) > 1 || kindOf(f[0]) != kQuantity || kindOf(other[0]) != kQuantity {
+		return nil, fmt.Errorf("fhirpath: comparable() needs two quantities")
+	}
+	_, ua := normQuantity(toQuantity(f[0]))
+	_, ub := normQuantity(toQuantity(other[0]))
+	return boolean(ua == ub), nil
 }
 
 // fnPrecision gives the number of decimal places of a decimal, or the

@@ -155,6 +155,11 @@ func sameOutput(n Node, typ, want string) bool {
 			return false
 		}
 	}
+	if typ == "" && strings.HasPrefix(want, "@T") {
+		typ = "time"
+	} else if typ == "" && strings.HasPrefix(want, "@") {
+		typ = "dateTime"
+	}
 	switch typ {
 	case "boolean":
 		_, isBool := n.Value.(bool)

@@ -180,7 +180,7 @@ func (n *pathNode) eval(e *env, focus []item) ([]item, error) {
 // memberNode navigates to the children called name of every focus item.
 // At the start of a path a type name selects the items of that type
 // ("Observation.code").
-type memberNode struct{ name string }
+type memberNode struct{ name, ext string } // ext: "_" + name, the JSON key of primitive extensions
 
 func (n *memberNode) eval(_ *env, focus []item) ([]item, error) {
 	var out []item
@@ -194,7 +194,7 @@ func (n *memberNode) eval(_ *env, focus []item) ([]item, error) {
 		return out, nil
 	}
 	for _, it := range focus {
-		out = children(out, it, n.name)
+		out = childrenKeyed(out, it, n.name, n.ext)
 	}
 	return out, nil
 }
@@ -281,6 +281,11 @@ func boolean(b bool) []item { return []item{{v: b, typ: tBool}} }
 
 // children appends to out the children called name of it.
 func children(out []item, it item, name string) []item {
+	return childrenKeyed(out, it, name, "_"+name)
+}
+
+// childrenKeyed is children with the key of name's extensions given.
+func childrenKeyed(out []item, it item, name, ext string) []item {
 	def := it.def
 	if def == "" {
 		def = it.typ
@@ -295,14 +300,13 @@ func children(out []item, it item, name string) []item {
 	info, known := table().lookup(def, name)
 	if known && info.choices != nil {
 		// A choice element: value -> valueQuantity, valueString...
-		for _, t := range info.choices {
-			k := name + upperFirst(t)
-			out = appendElem(out, m[k], m["_"+k], t, "")
+		for _, c := range info.choices {
+			out = appendElem(out, m[c.key], m[c.ext], c.typ, "")
 		}
 		return out
 	}
 	v, has := m[name]
-	x, hasExt := m["_"+name]
+	x, hasExt := m[ext]
 	if has || hasExt {
 		return appendElem(out, v, x, info.typ, info.childDef)
 	}

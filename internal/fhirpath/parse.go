@@ -210,7 +210,7 @@ func (p *parser) postfix() (node, error) {
 // invocation parses a member name or a function call whose name is t.
 func (p *parser) invocation(t token) (node, error) {
 	if !p.isOp("(") {
-		return &memberNode{name: t.text}, nil
+		return &memberNode{name: t.text, ext: "_" + t.text}, nil
 	}
 	p.next()
 	var args []node

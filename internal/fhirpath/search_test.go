@@ -96,3 +96,42 @@ func hasBase(bases []string, rt string) bool {
 	}
 	return false
 }
+
+// TestSearchParameterExpressionsAllExamples evaluates the search
+// expressions on every official R4 example when the team's reference folder
+// is present (it is not part of the repository, so the test skips without it).
+func TestSearchParameterExpressionsAllExamples(t *testing.T) {
+	files, _ := filepath.Glob("/work/shared/refs/fhir/r4-examples/instances/*.json")
+	if len(files) == 0 {
+		t.Skip("no /work/shared/refs/fhir/r4-examples")
+	}
+	exprs := loadSearchExprs(t)
+	compiled := make([]*Expr, len(exprs))
+	for i, se := range exprs {
+		compiled[i], _ = Compile(se.expr)
+	}
+	evaluated, nonEmpty := 0, 0
+	for _, f := range files {
+		res := loadResource(t, f)
+		rt, _ := res["resourceType"].(string)
+		for i, se := range exprs {
+			if compiled[i] == nil || !hasBase(se.bases, rt) {
+				continue
+			}
+			nodes, err := compiled[i].Evaluate(res)
+			if err != nil {
+				t.Errorf("%s on %s: %v", se.id, filepath.Base(f), err)
+			}
+			evaluated++
+			if len(nodes) > 0 {
+				nonEmpty++
+			}
+			for _, n := range nodes {
+				if n.Type == "" {
+					t.Errorf("%s on %s: node without a type: %v", se.id, filepath.Base(f), n.Value)
+				}
+			}
+		}
+	}
+	t.Logf("%d evaluations on %d examples, %d non-empty", evaluated, len(files), nonEmpty)
+}

@@ -12,6 +12,8 @@ import (
 // typesGz is the element type table written by gen/ from the R4
 // StructureDefinitions; see gen/main.go for its format.
 //
+//go:generate go run ./gen -out types.txt.gz
+//
 //go:embed types.txt.gz
 var typesGz []byte
 
@@ -27,8 +29,12 @@ type elemKey struct{ def, name string }
 type elemInfo struct {
 	typ      string   // type name; "" for a choice element
 	childDef string   // key of its children when not typ (backbone elements)
-	choices  []string // types of a choice element name[x]
+	choices  []choice // the forms of a choice element name[x]
 }
+
+// choice is one type of a choice element and its JSON keys (valueQuantity,
+// _valueQuantity).
+type choice struct{ typ, key, ext string }
 
 // table parses the embedded table on first use; the result is never
 // modified afterwards.
@@ -54,7 +60,12 @@ var table = sync.OnceValue(func() *typeTable {
 		switch {
 		case strings.HasSuffix(k.name, "[x]"):
 			k.name = strings.TrimSuffix(k.name, "[x]")
-			t.elems[k] = elemInfo{choices: strings.Split(v, "|")}
+			var cs []choice
+			for _, typ := range strings.Split(v, "|") {
+				key := k.name + upperFirst(typ)
+				cs = append(cs, choice{typ, key, "_" + key})
+			}
+			t.elems[k] = elemInfo{choices: cs}
 		case strings.HasPrefix(v, "#"):
 			t.elems[k] = elemInfo{typ: "BackboneElement", childDef: v[1:]}
 			t.backbone[path] = "BackboneElement"
@@ -93,12 +104,6 @@ func (t *typeTable) lookup(def, name string) (elemInfo, bool) {
 func elementType(def, name string) (typ, childDef string) {
 	e, _ := table().lookup(def, name)
 	return e.typ, e.childDef
-}
-
-// choiceTypes lists the types of the choice element name[x], or nil.
-func choiceTypes(def, name string) []string {
-	e, _ := table().lookup(def, name)
-	return e.choices
 }
 
 // knownDef reports whether def is in the type table, so that a missing

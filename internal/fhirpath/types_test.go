@@ -1,6 +1,10 @@
 package fhirpath
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
 
 // TestTypeTable checks entries of the generated table against the R4
 // StructureDefinitions (values read from the spec pages of each type).
@@ -21,7 +25,7 @@ func TestTypeTable(t *testing.T) {
 		{"Questionnaire.item", "item", "BackboneElement", "Questionnaire.item"},
 		{"Age", "value", "decimal", ""},
 		{"HumanName", "given", "string", ""},
-		{"Patient", "deceased", "", ""}, // a choice element: see choiceTypes
+		{"Patient", "deceased", "", ""}, // a choice element: see below
 		{"Patient", "nonsense", "", ""},
 	}
 	for _, tt := range tests {
@@ -30,8 +34,10 @@ func TestTypeTable(t *testing.T) {
 			t.Errorf("elementType(%q, %q) = %q, %q; want %q, %q", tt.def, tt.name, typ, cd, tt.typ, tt.childDef)
 		}
 	}
-	if got := choiceTypes("Patient", "deceased"); len(got) != 2 || got[0] != "boolean" || got[1] != "dateTime" {
-		t.Errorf("choiceTypes(Patient, deceased) = %v, want [boolean dateTime]", got)
+	e, _ := table().lookup("Patient", "deceased")
+	want := []choice{{"boolean", "deceasedBoolean", "_deceasedBoolean"}, {"dateTime", "deceasedDateTime", "_deceasedDateTime"}}
+	if diff := cmp.Diff(want, e.choices, cmp.AllowUnexported(choice{})); diff != "" {
+		t.Errorf("Patient.deceased[x] (-want +got):\n%s", diff)
 	}
 	for typ, base := range map[string]string{"Age": "Quantity", "Patient": "DomainResource", "DomainResource": "Resource", "Bundle": "Resource", "code": "string", "Resource": ""} {
 		if got := baseType(typ); got != base {

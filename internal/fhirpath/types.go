@@ -13,7 +13,6 @@ import (
 // StructureDefinitions; see gen/main.go for its format.
 //
 //go:generate go run ./gen -out types.txt.gz
-//
 //go:embed types.txt.gz
 var typesGz []byte
 

@@ -317,7 +317,7 @@ func appendDate(out []Entry, e Entry, n fhirpath.Node) ([]Entry, error) {
 		if !okHi {
 			hi = DateMax
 		}
-		e.Lo, e.Hi = float64(lo), float64(hi)
+		e.Lo, e.Hi = float64(min(lo, hi)), float64(max(lo, hi)) // an end before the start (invalid) as if reversed
 		return append(out, e), nil
 	}
 	return out, nil
@@ -354,6 +354,7 @@ func appendQuantity(out []Entry, e Entry, n fhirpath.Node) ([]Entry, error) {
 			if !okL && !okH {
 				return out, nil
 			}
+			e.Lo, e.Hi = min(e.Lo, e.Hi), max(e.Lo, e.Hi) // high below low (invalid) as if reversed
 			return append(out, e), nil
 		}
 		f, ok, err := quantity(&e, v)

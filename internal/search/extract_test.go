@@ -268,6 +268,32 @@ func TestExtractAll(t *testing.T) {
 	t.Logf("%d resources, %d entries", len(files), total)
 }
 
+// TestExtractReversed: a Period or Range that ends before it starts
+// (invalid FHIR) still gives Lo <= Hi.
+func TestExtractReversed(t *testing.T) {
+	r := newRegistry(t)
+	tests := []struct {
+		tree map[string]any
+		want Entry
+	}{{
+		tree: map[string]any{"resourceType": "Encounter", "period": map[string]any{"start": "2014", "end": "2013"}},
+		want: Entry{Param: "date", Type: Date, Lo: ms("2013-12-31T23:59:59.999Z"), Hi: ms("2014-01-01T00:00:00Z")},
+	}, {
+		tree: map[string]any{"resourceType": "RiskAssessment", "prediction": []any{map[string]any{"probabilityRange": map[string]any{
+			"low": map[string]any{"value": json.Number("0.5")}, "high": map[string]any{"value": json.Number("0.2")}}}}},
+		want: Entry{Param: "probability", Type: Number, Num: 0.5, Lo: 0.2, Hi: 0.5},
+	}}
+	for _, tc := range tests {
+		entries, err := r.Extract(tc.tree["resourceType"].(string), tc.tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]Entry{tc.want}, entries); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	}
+}
+
 func TestExtractWrongType(t *testing.T) {
 	r := newRegistry(t)
 	tree := readResource(t, "testdata/Patient-example.json")
@@ -289,4 +315,39 @@ func BenchmarkExtract(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzExtract feeds resource JSON (seeds: the testdata resources) to
+// Extract: no panic, and every date, number and quantity range is ordered.
+func FuzzExtract(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	r := newRegistry(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		var tree map[string]any
+		if d.Decode(&tree) != nil {
+			return
+		}
+		rt, _ := tree["resourceType"].(string)
+		if !r.IsResourceType(rt) {
+			return
+		}
+		entries, err := r.Extract(rt, tree)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			if (e.Type == Date || e.Type == Number || e.Type == Quantity) && !(e.Lo <= e.Hi) {
+				t.Fatalf("entry %+v: Lo > Hi", e)
+			}
+		}
+	})
 }

@@ -118,6 +118,8 @@ const (
 //     ("#p1") give no entry.
 //   - Date: Lo and Hi in Unix milliseconds UTC (a date without time zone
 //     is taken as UTC; a Period's missing start/end is DateMin/DateMax).
+//     Lo <= Hi always: a Period or Range that ends before it starts
+//     (invalid) is indexed as if reversed.
 //   - Number: Num, with Lo == Hi == Num (a resource's value is exact); a
 //     Range gives Lo/Hi its low/high (NumMin/NumMax when absent) and Num
 //     the low (else high).

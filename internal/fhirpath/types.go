@@ -9,10 +9,11 @@ import (
 	"sync"
 )
 
+//go:generate go run ./gen -out types.txt.gz
+
 // typesGz is the element type table written by gen/ from the R4
 // StructureDefinitions; see gen/main.go for its format.
 //
-//go:generate go run ./gen -out types.txt.gz
 //go:embed types.txt.gz
 var typesGz []byte
 

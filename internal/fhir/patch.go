@@ -33,9 +33,10 @@ func ApplyJSONPatch(doc, patch []byte) ([]byte, error) {
 	if !ok {
 		return nil, badRequest("structure", "a JSON Patch must be a JSON array of operations")
 	}
+	budget := maxCopiedNodes
 	for i, o := range ops {
 		var err error
-		root, err = applyOp(root, o)
+		root, err = applyOp(root, o, &budget)
 		if err != nil {
 			return nil, err.(*patchError).toError(i)
 		}
@@ -65,7 +66,12 @@ func (e *patchError) toError(i int) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Issues: []Issue{{Severity: "error", Code: "processing", Diagnostics: diag}}}
 }
 
-func applyOp(root, o any) (any, error) {
+// maxCopiedNodes bounds the JSON values that copy operations may create in
+// one patch, so that a short patch cannot double a document again and
+// again.
+const maxCopiedNodes = 1 << 20
+
+func applyOp(root, o any, budget *int) (any, error) {
 	m, ok := o.(map[string]any)
 	if !ok {
 		return nil, &patchError{invalid: true, msg: "an operation must be a JSON object"}
@@ -122,7 +128,9 @@ func applyOp(root, o any) (any, error) {
 	case "copy":
 		var v any
 		if v, err = pointerGet(root, from); err == nil {
-			res, err = pointerAdd(root, path, deepCopy(v))
+			if v, err = deepCopy(v, budget); err == nil {
+				res, err = pointerAdd(root, path, v)
+			}
 		}
 	case "test":
 		var v any
@@ -310,22 +318,31 @@ func pointerRemoveOrRoot(root any, path []string) (any, any, error) {
 	}
 }
 
-func deepCopy(v any) any {
+// deepCopy copies a tree value, charging one unit of budget per value.
+func deepCopy(v any, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("the patch copies more than %d values", maxCopiedNodes)
+	}
+	var err error
 	switch c := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(c))
 		for k, e := range c {
-			m[k] = deepCopy(e)
+			if m[k], err = deepCopy(e, budget); err != nil {
+				return nil, err
+			}
 		}
-		return m
+		return m, nil
 	case []any:
 		a := make([]any, len(c))
 		for i, e := range c {
-			a[i] = deepCopy(e)
+			if a[i], err = deepCopy(e, budget); err != nil {
+				return nil, err
+			}
 		}
-		return a
+		return a, nil
 	default:
-		return v
+		return v, nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -104,6 +105,8 @@ func TestJSONPatchErrors(t *testing.T) {
 	}{
 		{"malformed patch", `{}`, `[{"op":"add"}]`, 400, "JSON Patch operation 0: path is missing or not a string"},
 		{"failed test", `{"a":1}`, `[{"op":"test","path":"/a","value":1},{"op":"test","path":"/a","value":2}]`, 422, `JSON Patch operation 1 (test "/a"): test failed: the value differs`},
+		// Copy k of the root copies 18·2^k values; 18·(2^16-1) > 2^20 first at k = 15.
+		{"copies explode", `{"a":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}`, `[` + strings.Repeat(`{"op":"copy","from":"","path":"/a/0"},`, 20) + `{"op":"test","path":"","value":1}]`, 422, `JSON Patch operation 15 (copy "/a/0"): the patch copies more than 1048576 values`},
 		{"missing target", `{"a":1}`, `[{"op":"remove","path":"/b/c"}]`, 422, `JSON Patch operation 0 (remove "/b/c"): the path does not exist`},
 	}
 	for _, tt := range tests {

@@ -285,29 +285,3 @@ func FuzzParseQuery(f *testing.F) {
 		}
 	})
 }
-
-func ExampleRegistry_ParseQuery() {
-	r, err := NewRegistry()
-	if err != nil {
-		panic(err)
-	}
-	vals, _ := url.ParseQuery("subject=Patient/123&code=http://loinc.org|8302-2&date=ge2013-01&_count=500")
-	q, issues, err := r.ParseQuery("Observation", vals, true, Limits{DefaultCount: 20, MaxCount: 100})
-	if err != nil {
-		panic(err)
-	}
-	for _, c := range q.Clauses {
-		v := c.Values[0]
-		fmt.Printf("%s (%s): %s system=%q code=%q ref=%s/%s range=[%.0f, %.0f]\n", c.Param, c.Type, v.Prefix, v.System, v.Code, v.RefType, v.RefID, v.Lo, v.Hi)
-	}
-	fmt.Println("count:", q.Count)
-	fmt.Println("issue:", issues[0])
-	fmt.Println("next:", q.Encode().Encode())
-	// Output:
-	// code (token): eq system="http://loinc.org" code="8302-2" ref=/ range=[0, 0]
-	// date (date): ge system="" code="" ref=/ range=[1356998400000, 1359676799999]
-	// subject (reference): eq system="" code="" ref=Patient/123 range=[0, 0]
-	// count: 100
-	// issue: parameter "_count" value "500": page size lowered to the maximum 100
-	// next: _count=100&code=http%3A%2F%2Floinc.org%7C8302-2&date=ge2013-01&subject=Patient%2F123
-}

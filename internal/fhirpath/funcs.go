@@ -100,6 +100,8 @@ func lookupFunc(name string) (funcSpec, bool) {
 		return funcSpec{1, 2, fnAggregate}, true
 	case "sort":
 		return funcSpec{0, 8, fnSort}, true
+	case "conformsTo":
+		return funcSpec{1, 1, fnConformsTo}, true
 	case "comparable":
 		return funcSpec{1, 1, fnComparable}, true
 	case "lowBoundary", "highBoundary":

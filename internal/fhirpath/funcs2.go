@@ -218,6 +218,24 @@ func fnComparable(e *env, n *callNode, f []item) ([]item, error) {
 	return boolean(ua == ub), nil
 }
 
+// fnConformsTo checks conformance to a core StructureDefinition (the base
+// definition of a type): profiles are not validated, so any other URL is
+// an error.
+func fnConformsTo(e *env, n *callNode, f []item) ([]item, error) {
+	url, ok, err := argString(e, n, 0)
+	if err != nil || !ok || len(f) == 0 {
+		return nil, err
+	}
+	if len(f) > 1 {
+		return nil, fmt.Errorf("fhirpath: conformsTo() on a collection")
+	}
+	t, core := strings.CutPrefix(url, "http://hl7.org/fhir/StructureDefinition/")
+	if !core || !hasType(t) {
+		return nil, fmt.Errorf("fhirpath: conformsTo(): cannot check profile %q", url)
+	}
+	return boolean(isType(f[0], t)), nil
+}
+
 // fnPrecision gives the number of decimal places of a decimal, or the
 // number of digits of a date, dateTime or time.
 func fnPrecision(_ *env, _ *callNode, f []item) ([]item, error) {

@@ -577,6 +577,9 @@ func arith(op string, a, b item) ([]item, error) {
 		}
 		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: tQuantity}}, nil
 	}
+	if ka == kQuantity && kb == kQuantity && (op == "*" || op == "/") {
+		return quantityProduct(op, toQuantity(a), toQuantity(b)), nil
+	}
 	if ka == kQuantity && isNum(kb) && (op == "*" || op == "/") {
 		qa := toQuantity(a)
 		x, _ := new(big.Rat).SetString(qa.Value)
@@ -591,6 +594,30 @@ func arith(op string, a, b item) ([]item, error) {
 		return []item{{v: Quantity{Value: string(ratNumber(x)), Unit: qa.Unit}, typ: tQuantity}}, nil
 	}
 	return nil, fmt.Errorf("fhirpath: operator %q not defined for %s and %s", op, typeName(a), typeName(b))
+}
+
+// quantityProduct multiplies or divides two quantities after converting
+// them to base units: cm * m gives m2, g / m gives g/m, m / m gives 1.
+func quantityProduct(op string, a, b Quantity) []item {
+	va, ua := normQuantity(a)
+	vb, ub := normQuantity(b)
+	unit := ua + "." + ub
+	if op == "*" {
+		va.Mul(va, vb)
+		if ua == ub {
+			unit = ua + "2"
+		}
+	} else {
+		if vb.Sign() == 0 {
+			return nil
+		}
+		va.Quo(va, vb)
+		unit = ua + "/" + ub
+		if ua == ub {
+			unit = "1"
+		}
+	}
+	return []item{{v: Quantity{Value: string(ratNumber(va)), Unit: unit}, typ: tQuantity}}
 }
 
 // str is the string form of an item for concatenation (empty for non-strings).

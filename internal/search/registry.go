@@ -173,7 +173,7 @@ func (r *Registry) lookup(resourceType, code string) (*compiled, bool) {
 		return p, true
 	}
 	p, ok := r.common[code]
-	if !ok {
+	if !ok || (resourceType != "" && !r.IsResourceType(resourceType)) {
 		return nil, false
 	}
 	if p.Code == "_text" && resourceType != "" && !r.types[resourceType] {
@@ -185,7 +185,7 @@ func (r *Registry) lookup(resourceType, code string) (*compiled, bool) {
 // Param returns the parameter code of resourceType, including the common
 // Resource parameters (_id, _lastUpdated, _tag, _profile, _security, _source
 // and the unsupported _text, _content, _query). resourceType "" asks for the
-// common parameters only.
+// common parameters only; an unknown resource type has none.
 func (r *Registry) Param(resourceType, code string) (Param, bool) {
 	p, ok := r.lookup(resourceType, code)
 	if !ok {

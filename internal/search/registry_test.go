@@ -41,6 +41,7 @@ func TestRegistryParam(t *testing.T) {
 			}}, false},
 		{"Observation", "name", false, Param{}, false},
 		{"Nope", "code", false, Param{}, false},
+		{"Nope", "_id", false, Param{}, false},
 	}
 	ignore := cmpopts.IgnoreFields(Param{}, "Description", "URL")
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -144,4 +145,22 @@ func TestPathRoots(t *testing.T) {
 			t.Errorf("pathRoots(%q) (-want +got):\n%s", tc.expr, diff)
 		}
 	}
+}
+
+// TestCompartmentSearch: every Patient compartment parameter is a reference
+// parameter of its type that accepts "Patient/<id>", so that the server can
+// find a patient's resources with it ($everything, export, access checks).
+func TestCompartmentSearch(t *testing.T) {
+	r := newRegistry(t)
+	n := 0
+	for typ, params := range r.compartment {
+		for _, code := range params {
+			n++
+			_, _, err := r.ParseQuery(typ, url.Values{code: {"Patient/123"}}, true, Limits{})
+			if err != nil {
+				t.Errorf("%s?%s=Patient/123: %v", typ, code, err)
+			}
+		}
+	}
+	t.Logf("%d compartment parameters", n)
 }

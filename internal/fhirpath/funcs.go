@@ -475,7 +475,7 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		}
 		args[i] = a
 	}
-	str := func(v string) []item { return []item{{v: v, typ: tString}} }
+	text := func(v string) []item { return []item{{v: v, typ: tString}} }
 	switch n.name {
 	case "startsWith":
 		return boolean(strings.HasPrefix(s, args[0])), nil
@@ -501,17 +501,17 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 			return boolean(re.MatchString(s)), nil
 		}
 		if re.String() == "(?s)" {
-			return str(s), nil
+			return text(s), nil
 		}
-		return str(re.ReplaceAllString(s, args[1])), nil
+		return text(re.ReplaceAllString(s, args[1])), nil
 	case "replace":
-		return str(strings.ReplaceAll(s, args[0], args[1])), nil
+		return text(strings.ReplaceAll(s, args[0], args[1])), nil
 	case "upper":
-		return str(strings.ToUpper(s)), nil
+		return text(strings.ToUpper(s)), nil
 	case "lower":
-		return str(strings.ToLower(s)), nil
+		return text(strings.ToLower(s)), nil
 	case "trim":
-		return str(strings.TrimSpace(s)), nil
+		return text(strings.TrimSpace(s)), nil
 	case "length":
 		return intItem(utf8.RuneCountInString(s)), nil
 	case "toChars":
@@ -531,7 +531,7 @@ func fnString(e *env, n *callNode, f []item) ([]item, error) {
 		if !ok {
 			return nil, nil
 		}
-		return str(r), nil
+		return text(r), nil
 	}
 	return nil, fmt.Errorf("fhirpath: %s() is not supported", n.name)
 }

@@ -53,6 +53,10 @@ type Sim struct {
 	// PD is the pharmacodynamic model (the scenario's, else the model's);
 	// nil when none.
 	PD *PD
+	// Data is the scenario's NONMEM-style data set (data:), which then
+	// replaces doses, outputs and the other per-patient fields; nil when
+	// none. See RunData.
+	Data *Data
 }
 
 // Times returns the output times in h.
@@ -104,18 +108,29 @@ func fileReader(path string) func(string) ([]byte, error) {
 }
 
 // ParseSim decodes a PK scenario. readModel reads a model file named by the
-// model field; nil allows library models only. The error, if any, is a
+// model field, and the data set of a data field; nil allows library models
+// only (and no data). The error, if any, is a
 // *scenario.Error naming file:line and field.
 func ParseSim(file string, data []byte, readModel func(string) ([]byte, error)) (*Sim, error) {
-	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, covariates, doses, eta, outputs, genotype, pgx, inhibitor, pd)")
+	d := scenario.NewDecoder(file, "PK scenario fields (model, patient, covariates, doses, eta, outputs, genotype, pgx, inhibitor, pd; or model, data, columns, patient)")
 	root, err := d.Document(data)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sim{File: file}
-	f := d.Fields(root, "", []string{"model", "patient", "covariates", "doses", "eta", "outputs", "genotype", "pgx", "inhibitor", "pd"})
+	f := d.Fields(root, "", []string{"model", "patient", "covariates", "doses", "eta", "outputs", "genotype", "pgx", "inhibitor", "pd", "data", "columns"})
 	if n, ok := d.Required(root, f, "model", "", "model: vancomycin-goti2018"); ok {
 		s.Model = model(d, n, readModel)
+	}
+	if _, ok := f["data"]; ok {
+		dataScenario(d, f, s, readModel)
+		if err := d.Err(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if v, ok := f["columns"]; ok {
+		d.Errorf(v.Key, "columns", "only with data: (a NONMEM-style CSV data set)")
 	}
 	if n, ok := d.Required(root, f, "patient", "", "patient: {weight: 80 kg, crcl: 80 mL/min, dialysis: false}"); ok && s.Model != nil {
 		s.Covariates = patient(d, n, s.Model)

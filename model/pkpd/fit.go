@@ -3,6 +3,7 @@ package pkpd
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -78,8 +79,9 @@ type FitResult struct {
 // Covariates that change over time go on the dose records (see
 // ApplyCovariates and FitSettings.Schedule): the predictions then restart
 // the closed form at every event with the parameters of the covariates in
-// effect (PredictVarying). Params, Parameters and Population are those of
-// cov, the covariates before any change.
+// effect (PredictVarying); covariates on the records override cov. Params,
+// Parameters and Population are those of the first record's covariates
+// (over cov).
 //
 // Errors name the field. When the Hessian at η̂ is not positive definite Fit
 // returns the estimate (SE NaN, Cov nil) together with an error wrapping
@@ -89,7 +91,15 @@ func Fit(m *DrugModel, cov map[string]float64, doses []Record, levels []Level, s
 	if err != nil {
 		return nil, err
 	}
-	tv, err := c.typical(cov)
+	first := cov // the covariates of Params: cov, then the first record's
+	if len(doses) > 0 && len(doses[0].Covariates) > 0 {
+		first = maps.Clone(cov)
+		if first == nil {
+			first = map[string]float64{}
+		}
+		maps.Copy(first, doses[0].Covariates)
+	}
+	tv, err := c.typical(first)
 	if err != nil {
 		return nil, err
 	}

@@ -152,6 +152,23 @@ var resourceTypes = [...]string{
 	"VisionPrescription",
 }
 
+// primitivePatterns holds the regular expressions of the R4 string-based
+// primitive types (the regex extension of their value element).
+var primitivePatterns = map[string]string{
+	"base64Binary": `(\s*([0-9a-zA-Z\+/=]){4}\s*)+`,
+	"canonical":    `\S*`,
+	"code":         `[^\s]+(\s[^\s]+)*`,
+	"date":         `([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?`,
+	"dateTime":     `([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?`,
+	"id":           `[A-Za-z0-9\-\.]{1,64}`,
+	"instant":      `([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))`,
+	"oid":          `urn:oid:[0-2](\.(0|[1-9][0-9]*))+`,
+	"time":         `([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?`,
+	"uri":          `\S*`,
+	"url":          `\S*`,
+	"uuid":         `urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`,
+}
+
 // elementTable maps a StructureDefinition path (a resource, a backbone
 // element or a complex datatype) to its child elements, without the id,
 // extension and modifierExtension that every element may have.

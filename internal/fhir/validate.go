@@ -1,8 +1,11 @@
 package fhir
 
+//go:generate go run ./gen -defs ../../../shared/refs/fhir/r4-definitions -o r4_gen.go
+
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,8 +34,10 @@ type elementDef struct {
 //   - elements with min >= 1 are present (a primitive given only by its
 //     "_name" extension sidecar counts as present);
 //   - primitives have the JSON type of their FHIR type (booleans, numbers
-//     and strings), integers have no fraction, strings are not empty, and
-//     null appears only inside arrays;
+//     and strings), integers have no fraction and fit 32 bits, strings are
+//     not empty, string-based types match their R4 regular expression
+//     (date, dateTime, instant, time, code, uri, oid, uuid, ...), and null
+//     appears only inside arrays;
 //   - Reference.reference is a relative reference Type/id (optionally with
 //     _history/vid), a conditional reference Type?query (resolved inside
 //     a transaction), an absolute URL, urn:uuid:, urn:oid: or a #fragment;
@@ -236,9 +241,21 @@ func (v *validator) primitive(val any, typ, at string) {
 			v.add("value", typ+" must be a JSON string", at)
 		case s == "":
 			v.add("value", "strings must not be empty", at)
+		case primitiveRegexps[typ] != nil && !primitiveRegexps[typ].MatchString(s):
+			v.add("value", "not a valid "+typ+" (R4 pattern "+primitivePatterns[typ]+")", at)
 		}
 	}
 }
+
+// primitiveRegexps are the compiled primitivePatterns, anchored. They are
+// read-only after package initialisation.
+var primitiveRegexps = func() map[string]*regexp.Regexp {
+	m := make(map[string]*regexp.Regexp, len(primitivePatterns))
+	for typ, p := range primitivePatterns {
+		m[typ] = regexp.MustCompile(`^(?:` + p + `)$`)
+	}
+	return m
+}()
 
 // sidecar validates the "_name" object (or array) of a primitive element.
 func (v *validator) sidecar(side any, many bool, at string) {

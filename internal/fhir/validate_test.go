@@ -137,6 +137,16 @@ func TestValidate(t *testing.T) {
 			issue("value", "decimal must be a JSON number", "Observation.valueQuantity.value"),
 			issue("value", "positiveInt is out of range", "Observation.component[0].valueSampledData.dimensions"),
 		}},
+		{"primitive formats", `{"resourceType":"Observation","status":"final ","code":{"coding":[{"system":"http://x y"}]},"effectiveDateTime":"2013-01-01T10:00:00","issued":"2013-01-01T10:00Z","valueTime":"25:00:00","subject":{"reference":"Patient/1"},"meta":{"lastUpdated":"2013-01-01T10:00:00.123+14:00"},"component":[{"code":{"text":"x"},"valueDateTime":"2013-02-30"},{"code":{"text":"x"},"valueDateTime":"2013-13"}]}`, []Issue{
+			issue("value", "not a valid code (R4 pattern "+primitivePatterns["code"]+")", "Observation.status"),
+			issue("value", "not a valid uri (R4 pattern "+primitivePatterns["uri"]+")", "Observation.code.coding[0].system"),
+			issue("value", "not a valid dateTime (R4 pattern "+primitivePatterns["dateTime"]+")", "Observation.effectiveDateTime"),
+			issue("value", "not a valid instant (R4 pattern "+primitivePatterns["instant"]+")", "Observation.issued"),
+			issue("value", "not a valid time (R4 pattern "+primitivePatterns["time"]+")", "Observation.valueTime"),
+			// 2013-02-30 matches the R4 pattern, which does not know month lengths.
+			issue("value", "not a valid dateTime (R4 pattern "+primitivePatterns["dateTime"]+")", "Observation.component[1].valueDateTime"),
+		}},
+		{"good formats", `{"resourceType":"Patient","birthDate":"1974","deceasedDateTime":"2015-02-07T13:28:17.239+02:00","meta":{"lastUpdated":"2015-02-07T13:28:17Z","source":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520"},"photo":[{"data":"aGVsbG8="}]}`, nil},
 		{"null outside an array", `{"resourceType":"Patient","gender":null}`,
 			[]Issue{issue("structure", "null is allowed only inside arrays of primitives with extensions", "Patient.gender")}},
 		{"null aligned with a sidecar", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"extension":[{"url":"http://example.org/x","valueString":"b"}]}]}]}`, nil},

@@ -17,6 +17,7 @@ import (
 	"go/format"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +49,10 @@ type elementDefinition struct {
 	Type             []struct {
 		Code          string   `json:"code"`
 		TargetProfile []string `json:"targetProfile"`
+		Extension     []struct {
+			URL         string `json:"url"`
+			ValueString string `json:"valueString"`
+		} `json:"extension"`
 	} `json:"type"`
 }
 
@@ -123,12 +128,20 @@ func generate(dir string) ([]byte, error) {
 		}
 		add(sd)
 	}
+	patterns := map[string]string{}
 	for _, e := range typ.Entry {
 		sd := e.Resource
-		if sd.ResourceType != "StructureDefinition" || sd.Kind != "complex-type" || sd.Derivation == "constraint" {
+		if sd.ResourceType != "StructureDefinition" || sd.Derivation == "constraint" {
 			continue
 		}
-		add(sd)
+		switch sd.Kind {
+		case "complex-type":
+			add(sd)
+		case "primitive-type":
+			if p := valuePattern(sd); p != "" && !jsonChecked[sd.ID] {
+				patterns[sd.ID] = p
+			}
+		}
 	}
 	slices.Sort(types)
 	slices.Sort(parents)
@@ -139,6 +152,13 @@ func generate(dir string) ([]byte, error) {
 	b.WriteString("var resourceTypes = [...]string{\n")
 	for _, t := range types {
 		fmt.Fprintf(&b, "%q,\n", t)
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// primitivePatterns holds the regular expressions of the R4 string-based\n")
+	b.WriteString("// primitive types (the regex extension of their value element).\n")
+	b.WriteString("var primitivePatterns = map[string]string{\n")
+	for _, k := range slices.Sorted(maps.Keys(patterns)) {
+		fmt.Fprintf(&b, "%q: `%s`,\n", k, patterns[k])
 	}
 	b.WriteString("}\n\n")
 	b.WriteString("// elementTable maps a StructureDefinition path (a resource, a backbone\n")
@@ -155,6 +175,32 @@ func generate(dir string) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+// jsonChecked lists the primitive types whose form Validate checks from
+// the JSON value itself (numbers and booleans), and the free-text types
+// whose pattern only excludes rare control characters.
+var jsonChecked = map[string]bool{
+	"boolean": true, "integer": true, "positiveInt": true, "unsignedInt": true, "decimal": true,
+	"string": true, "markdown": true,
+}
+
+// valuePattern returns the regex extension on the value element of a
+// primitive type's StructureDefinition.
+func valuePattern(sd structureDefinition) string {
+	for _, el := range sd.Snapshot.Element {
+		if !strings.HasSuffix(el.Path, ".value") {
+			continue
+		}
+		for _, t := range el.Type {
+			for _, x := range t.Extension {
+				if x.URL == "http://hl7.org/fhir/StructureDefinition/regex" {
+					return x.ValueString
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // literal renders one child element as a Go composite literal.

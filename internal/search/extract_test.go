@@ -294,6 +294,32 @@ func TestExtractReversed(t *testing.T) {
 	}
 }
 
+// TestExtractSynthea runs Extract on every resource of the Synthea bundles
+// in ../shared/refs (skipped in a plain clone).
+func TestExtractSynthea(t *testing.T) {
+	bundles, _ := filepath.Glob("../../../shared/refs/fhir/synthea-r4/*.json")
+	if len(bundles) == 0 {
+		t.Skip("../shared/refs/fhir/synthea-r4 not found")
+	}
+	r := newRegistry(t)
+	n, entries := 0, 0
+	for _, f := range bundles {
+		bundle := readResource(t, f)
+		list, _ := bundle["entry"].([]any)
+		for _, be := range list {
+			res, _ := be.(map[string]any)["resource"].(map[string]any)
+			rt, _ := res["resourceType"].(string)
+			es, err := r.Extract(rt, res)
+			if err != nil {
+				t.Errorf("%s: %s/%v: %v", filepath.Base(f), rt, res["id"], err)
+			}
+			n++
+			entries += len(es)
+		}
+	}
+	t.Logf("%d resources, %d entries", n, entries)
+}
+
 func TestExtractWrongType(t *testing.T) {
 	r := newRegistry(t)
 	tree := readResource(t, "testdata/Patient-example.json")
@@ -350,4 +376,29 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkExtractSynthea extracts every resource of the Synthea bundles in
+// ../shared/refs (skipped in a plain clone); one op is one resource.
+func BenchmarkExtractSynthea(b *testing.B) {
+	bundles, _ := filepath.Glob("../../../shared/refs/fhir/synthea-r4/*.json")
+	if len(bundles) == 0 {
+		b.Skip("../shared/refs/fhir/synthea-r4 not found")
+	}
+	r := newRegistry(b)
+	var resources []map[string]any
+	for _, f := range bundles {
+		list, _ := readResource(b, f)["entry"].([]any)
+		for _, be := range list {
+			resources = append(resources, be.(map[string]any)["resource"].(map[string]any))
+		}
+	}
+	i := 0
+	for b.Loop() {
+		res := resources[i%len(resources)]
+		if _, err := r.Extract(res["resourceType"].(string), res); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }

@@ -100,6 +100,9 @@ func runPKSim(e *env, path string, f simFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if s.Data != nil {
+		return runPKData(e, s, f) // a NONMEM-style data set (pkdata.go)
+	}
 	recs, err := s.Records()
 	if err != nil {
 		return usageError(fmt.Errorf("%s: %w", path, err))

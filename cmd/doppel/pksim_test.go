@@ -258,3 +258,64 @@ func TestPKSimPDPlot(t *testing.T) {
 		}
 	}
 }
+
+// TestPKSimData runs the data-set example: ID 1 is the contract patient,
+// so its PRED and IPRED at 38 and 47.5 h are those of reference e
+// (refs/pkpd/e_vanco_obs.csv: pred_pop 27.0527789526, 17.3152137276;
+// ipred_map 34.9491020793, 21.9417523957) and its η̂ that of e_vanco_map;
+// records other than observations have no prediction.
+func TestPKSimData(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pred.csv")
+	code, stdout, stderr := doppel(t, "sim", filepath.Join("..", "..", "examples", "pk_vanco_data.yaml"), "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "2 subjects") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if want := "ID,TIME,EVID,AMT,CMT,RATE,II,ADDL,SS,MDV,DV,crcl,weight,PRED,IPRED,ETA_CL,ETA_Vc,ETA_Vp"; lines[0] != want {
+		t.Fatalf("header %q, want %q", lines[0], want)
+	}
+	want := map[string][2]float64{"38": {27.0527789526, 34.9491020793}, "47.5": {17.3152137276, 21.9417523957}}
+	seen := 0
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if f[0] != "1" {
+			continue
+		}
+		w, obs := want[f[1]]
+		if !obs {
+			if f[13] != "" || f[14] != "" {
+				t.Errorf("dose record %s: PRED %q, IPRED %q, want none", f[1], f[13], f[14])
+			}
+			continue
+		}
+		seen++
+		for k := range 2 {
+			v, _ := strconv.ParseFloat(f[13+k], 64)
+			if math.Abs(v-w[k]) > 1e-6*w[k] {
+				t.Errorf("t = %s h: column %d = %g, want %g", f[1], 13+k, v, w[k])
+			}
+		}
+		if eta, _ := strconv.ParseFloat(f[15], 64); math.Abs(eta-(-0.2416009329)) > 1e-6 {
+			t.Errorf("ETA_CL %g, want -0.2416009329", eta)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d observation rows of ID 1, want 2", seen)
+	}
+	// A bad record exits 2 naming the line and the column.
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(filepath.Join(dir, "bad.csv"), []byte("ID,TIME,EVID,AMT,WT,CRCL\n1,0,1,100,80,80\n1,-2,0,0,80,80\n"), 0o644)
+	os.WriteFile(bad, []byte("model: vancomycin-goti2018\ndata: bad.csv\ncolumns: {weight: WT}\npatient: {dialysis: false}\n"), 0o644)
+	code, _, stderr = doppel(t, "sim", bad)
+	if code != exitUsage || !strings.Contains(stderr, "bad.csv: line 3") || !strings.Contains(stderr, "TIME") {
+		t.Errorf("bad record: exit %d, stderr %s", code, stderr)
+	}
+}

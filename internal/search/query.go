@@ -209,9 +209,11 @@ func (p *queryParser) clause(resourceType, key, full, value string, chainable bo
 		switch {
 		case target == "" && len(prm.Target) == 1:
 			target = prm.Target[0]
+		case target == "" && len(prm.Target) == 0:
+			return nil, bad(full, "", "%q has no target types: name the type (%s:Type.%s)", code, code, tail)
 		case target == "":
 			return nil, bad(full, "", "%q may refer to %s: name the type (%s:%s.%s)", code, strings.Join(prm.Target, ", "), code, prm.Target[0], tail)
-		case !slices.Contains(prm.Target, target):
+		case !p.r.IsResourceType(target) || (len(prm.Target) > 0 && !slices.Contains(prm.Target, target)):
 			return nil, bad(full, "", "%q cannot refer to %s", code, target)
 		}
 		inner, err := p.clause(target, tail, full, value, false)

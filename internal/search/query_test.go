@@ -199,6 +199,8 @@ func TestParseQueryErrors(t *testing.T) {
 		{"Observation", "subject:Patient=Group/1", `search: parameter "subject:Patient" value "Group/1": type Group contradicts the modifier :Patient`, false},
 		{"Observation", "subject:Medication=1", `search: parameter "subject:Medication": "subject" cannot refer to Medication`, false},
 		{"Observation", "subject.name=x", `search: parameter "subject.name": "subject" may refer to Group, Device, Patient, Location: name the type (subject:Group.name)`, false},
+		{"RequestGroup", "instantiates-canonical.name=x", `search: parameter "instantiates-canonical.name": "instantiates-canonical" has no target types: name the type (instantiates-canonical:Type.name)`, false},
+		{"RequestGroup", "instantiates-canonical:Nope.name=x", `search: parameter "instantiates-canonical:Nope.name": "instantiates-canonical" cannot refer to Nope`, false},
 		{"Observation", "code.name=x", `search: parameter "code.name": "code" is a token parameter; only reference parameters chain`, false},
 		{"Observation", "gender:missing=maybe", `search: parameter "gender:missing": unknown search parameter "gender" for Observation`, true},
 		{"Patient", "gender:missing=maybe", `search: parameter "gender:missing" value "maybe": want true or false`, false},

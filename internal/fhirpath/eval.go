@@ -75,8 +75,8 @@ type env struct {
 // thisFocus is the input of a function argument that is evaluated once:
 // the current $this (the root at the top level).
 func (e *env) thisFocus() []item {
-	if e.this == nil {
-		return []item{e.root}
+	if e.this == nil || e.this.v == nil && e.this.ext == nil {
+		return nil
 	}
 	return []item{*e.this}
 }
@@ -133,10 +133,7 @@ type varNode struct{ name string }
 func (n *varNode) eval(e *env, focus []item) ([]item, error) {
 	switch n.name {
 	case "this":
-		if e.this == nil {
-			return focus, nil
-		}
-		return []item{*e.this}, nil
+		return e.thisFocus(), nil
 	case "index":
 		return intItem(e.index), nil
 	default:
@@ -149,6 +146,9 @@ type constNode struct{ name string }
 func (n *constNode) eval(e *env, _ []item) ([]item, error) {
 	switch n.name {
 	case "resource", "context", "rootResource":
+		if e.root.v == nil {
+			return nil, nil
+		}
 		return []item{e.root}, nil
 	case "ucum":
 		return []item{{v: "http://unitsofmeasure.org", typ: tString}}, nil

@@ -135,3 +135,36 @@ func TestSearchParameterExpressionsAllExamples(t *testing.T) {
 	}
 	t.Logf("%d evaluations on %d examples, %d non-empty", evaluated, len(files), nonEmpty)
 }
+
+// TestConcurrentEvaluate shares compiled expressions between goroutines
+// (run with -race to check that evaluation does not write shared state).
+func TestConcurrentEvaluate(t *testing.T) {
+	res := loadResource(t, "testdata/examples/Observation-blood-pressure.json")
+	var exprs []*Expr
+	for _, se := range loadSearchExprs(t) {
+		if hasBase(se.bases, "Observation") {
+			e, err := Compile(se.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exprs = append(exprs, e)
+		}
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for _, e := range exprs {
+				if _, err := e.Evaluate(res); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (*emptyNode) eval(*env, []item) ([]item, error) { return nil, nil }
 
 type varNode struct{ name string }
 
-func (n *varNode) eval(e *env, focus []item) ([]item, error) {
+func (n *varNode) eval(e *env, _ []item) ([]item, error) {
 	switch n.name {
 	case "this":
 		return e.thisFocus(), nil

@@ -64,6 +64,7 @@ type doseJSON struct {
 	NextDose     float64        `json:"start_h"`
 	Alternatives []exposureJSON `json:"alternatives"`
 	Fit          *fitJSON       `json:"fit,omitempty"`
+	oral         bool           // doses of an oral model go to the depot
 }
 
 type targetJSON struct {
@@ -124,7 +125,7 @@ func runDose(e *env, path string, asJSON bool, plotPath string) error {
 	}
 	plotW := ws[0]
 
-	out := doseJSON{File: req.File, Model: req.Model.Name, Basis: "population (no levels)"}
+	out := doseJSON{File: req.File, Model: req.Model.Name, Basis: "population (no levels)", oral: req.Model.Oral}
 	recs, err := doseRecords(req)
 	if err != nil {
 		return err
@@ -280,7 +281,10 @@ func doseFigure(req *pkmodel.Request, recs []pkpd.Record, fit *pkpd.FitResult, r
 func printDose(w io.Writer, d doseJSON) error {
 	r := d.Recommended
 	inf := "bolus"
-	if r.Infusion > 0 {
+	switch {
+	case d.oral:
+		inf = "oral"
+	case r.Infusion > 0:
 		inf = fmt.Sprintf("over %g h", r.Infusion)
 	}
 	tg := fmt.Sprintf("%s %g %s", d.Target.Metric, d.Target.Value, d.Target.Unit)

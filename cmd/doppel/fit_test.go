@@ -113,7 +113,7 @@ var badTDM = []struct {
 	name, old, new, want string
 }{
 	{"unknown model", "model: vancomycin-goti2018", "model: vancomycin-goti",
-		`:1: model: unknown model "vancomycin-goti"; valid: amikacin-jin2020, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)`},
+		`:1: model: unknown model "vancomycin-goti"; valid: amikacin-jin2020, ciclosporin-wilhelm2012, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)`},
 	{"unknown covariate", "dialysis: false}", "dialysis: false, height: 180 cm}",
 		":2: patient.height: unknown covariate of the model vancomycin-goti2018 (did you mean weight?); valid: crcl, weight, dialysis"},
 	{"missing covariate", "weight: 80 kg, ", "",

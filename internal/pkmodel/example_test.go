@@ -60,5 +60,5 @@ levels:
 	// Output:
 	// TIME 0 AMT 2000 RATE 1000 II 0 ADDL 0
 	// TIME 12 AMT 1000 RATE 1000 II 12 ADDL 3
-	// tdm.yaml:1: model: unknown model "vanco"; valid: amikacin-jin2020, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)
+	// tdm.yaml:1: model: unknown model "vanco"; valid: amikacin-jin2020, ciclosporin-wilhelm2012, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)
 }

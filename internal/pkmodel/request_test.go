@@ -76,9 +76,9 @@ func TestParseRequestErrors(t *testing.T) {
 		name, data, want string
 	}{
 		{"unknown model", edit(t, "model: vancomycin-goti2018", "model: vancomycin"),
-			`f.yaml:1: model: unknown model "vancomycin"; valid: amikacin-jin2020, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)`},
+			`f.yaml:1: model: unknown model "vancomycin"; valid: amikacin-jin2020, ciclosporin-wilhelm2012, gentamicin-hodiamont2017, vancomycin-goti2018 (or a model file ending in .yaml)`},
 		{"model file not allowed", edit(t, "model: vancomycin-goti2018", "model: mine.yaml"),
-			"f.yaml:1: model: model files are not allowed here; use a library model: amikacin-jin2020, gentamicin-hodiamont2017, vancomycin-goti2018"},
+			"f.yaml:1: model: model files are not allowed here; use a library model: amikacin-jin2020, ciclosporin-wilhelm2012, gentamicin-hodiamont2017, vancomycin-goti2018"},
 		{"unknown covariate", edit(t, "dialysis: false}", "dialysis: false, age: 70 a}"),
 			"f.yaml:2: patient.age: unknown covariate of the model vancomycin-goti2018; valid: crcl, weight, dialysis"},
 		{"missing covariate", edit(t, "crcl: 80 mL/min, ", ""),

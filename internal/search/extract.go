@@ -20,20 +20,33 @@ func (r *Registry) Extract(resourceType string, tree map[string]any) ([]Entry, e
 	if rt, _ := tree["resourceType"].(string); rt != resourceType {
 		return nil, fmt.Errorf("search: extract: resource is a %q, not a %q", rt, resourceType)
 	}
+	idx := r.index[resourceType]
+	if idx == nil {
+		return nil, nil
+	}
 	out := make([]Entry, 0, 32) // a Synthea Observation has about 20 entries
 	present := elementNames(tree)
-	for _, p := range r.lists[resourceType] {
-		if p.expr == nil || (p.roots != nil && !hasAny(present, p.roots)) {
-			continue
-		}
-		nodes, err := p.expr.Evaluate(tree)
-		if err != nil {
-			return nil, fmt.Errorf("search: extract %s parameter %s: %w", resourceType, p.Code, err)
-		}
+	results := make([]struct {
+		done  bool
+		nodes []fhirpath.Node
+	}, len(idx.branches))
+	for i, p := range idx.params {
 		start := len(out)
-		for _, n := range nodes {
-			if out, err = appendEntries(out, p.Code, p.Type, n); err != nil {
-				return nil, fmt.Errorf("search: extract %s parameter %s: %w", resourceType, p.Code, err)
+		for _, b := range idx.uses[i] {
+			res := &results[b]
+			if br := idx.branches[b]; !res.done && (br.root == "" || present[br.root]) {
+				nodes, err := br.expr.Evaluate(tree)
+				if err != nil {
+					return nil, fmt.Errorf("search: extract %s parameter %s: %w", resourceType, p.Code, err)
+				}
+				res.nodes = nodes
+			}
+			res.done = true
+			for _, n := range res.nodes {
+				var err error
+				if out, err = appendEntries(out, p.Code, p.Type, n); err != nil {
+					return nil, fmt.Errorf("search: extract %s parameter %s: %w", resourceType, p.Code, err)
+				}
 			}
 		}
 		out = dedupe(out, start)
@@ -56,16 +69,6 @@ func elementNames(tree map[string]any) map[string]bool {
 		}
 	}
 	return names
-}
-
-// hasAny reports whether one of names is in the set.
-func hasAny(set map[string]bool, names []string) bool {
-	for _, n := range names {
-		if set[n] {
-			return true
-		}
-	}
-	return false
 }
 
 // dedupe removes repeated entries from out[start:] (one parameter's entries;

@@ -256,12 +256,13 @@ func TestExtractAll(t *testing.T) {
 		total += len(entries)
 		// Extract skips a plain path whose first element is absent: check
 		// that evaluating it would indeed give nothing.
-		for _, p := range r.lists[rt] {
-			if p.roots == nil || hasAny(elementNames(tree), p.roots) {
+		present := elementNames(tree)
+		for _, b := range r.index[rt].branches {
+			if b.root == "" || present[b.root] {
 				continue
 			}
-			if nodes, err := p.expr.Evaluate(tree); err != nil || len(nodes) != 0 {
-				t.Errorf("%s: parameter %s skipped, but %s gives %v, %v", f, p.Code, p.Expression, nodes, err)
+			if nodes, err := b.expr.Evaluate(tree); err != nil || len(nodes) != 0 {
+				t.Errorf("%s: %s skipped, but gives %v, %v", f, b.expr, nodes, err)
 			}
 		}
 	}

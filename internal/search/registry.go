@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -55,14 +56,30 @@ func (p Param) Supported() bool {
 	return p.Expression != "" && p.Type != Composite && p.Type != Special
 }
 
-// compiled is a supported Param with its compiled expression.
+// compiled is a Param with the union branches of its expression (none
+// when it is not supported).
 type compiled struct {
 	Param
+	branches []string
+}
+
+// typeIndex is what Extract uses for one resource type: its parameters and
+// the distinct union branches of their expressions, so that a branch that
+// several parameters share (Observation.code in code and combo-code) is
+// evaluated once per resource.
+type typeIndex struct {
+	params   []*compiled // sorted by code
+	uses     [][]int     // per parameter, its branches (indexes into branches)
+	branches []branch
+}
+
+// branch is one compiled union branch of a parameter's expression.
+type branch struct {
 	expr *fhirpath.Expr
-	// roots are the top-level elements the expression starts from when it
-	// is a plain path (so that it is empty when none of them is in the
-	// resource, and Extract need not evaluate it); nil when it is not.
-	roots []string
+	// root is the top-level element a plain-path branch starts from: when
+	// the resource lacks it the branch is empty and Extract skips it. ""
+	// for other branches (exists(), operators...), which are evaluated.
+	root string
 }
 
 // Registry holds the R4 search parameters per resource type, their compiled
@@ -73,7 +90,7 @@ type Registry struct {
 	byType      map[string]map[string]*compiled // type-specific parameters
 	common      map[string]*compiled            // Resource parameters (and DomainResource's _text)
 	compartment map[string][]string
-	lists       map[string][]*compiled // Params per type ("" = common only), sorted by code
+	index       map[string]*typeIndex // per type ("" = common parameters only)
 }
 
 // isCommonBase reports whether t is an abstract type whose parameters apply
@@ -135,11 +152,9 @@ func NewRegistry() (*Registry, error) {
 				Description: p.Description,
 			}}
 			if cp.Supported() {
-				cp.expr, err = fhirpath.Compile(cp.Expression)
-				if err != nil {
-					return nil, fmt.Errorf("search: parameter %s of %s: expression %q: %w", p.Code, base, cp.Expression, err)
+				for _, b := range splitUnion(expr) {
+					cp.branches = append(cp.branches, strings.TrimSpace(b))
 				}
-				cp.roots = pathRoots(expr, base)
 			}
 			if isCommonBase(base) {
 				r.common[p.Code] = cp
@@ -153,9 +168,32 @@ func NewRegistry() (*Registry, error) {
 			m[p.Code] = cp
 		}
 	}
-	r.lists = map[string][]*compiled{"": r.sortedParams("")}
-	for t := range r.types {
-		r.lists[t] = r.sortedParams(t)
+	exprs := map[string]*fhirpath.Expr{} // compiled branches, shared by all types
+	r.index = map[string]*typeIndex{}
+	for _, t := range append(slices.Collect(maps.Keys(r.types)), "") {
+		idx := &typeIndex{params: r.sortedParams(t)}
+		seen := map[string]int{}
+		for _, p := range idx.params {
+			var use []int
+			for _, b := range p.branches {
+				i, ok := seen[b]
+				if !ok {
+					e, ok := exprs[b]
+					if !ok {
+						if e, err = fhirpath.Compile(b); err != nil {
+							return nil, fmt.Errorf("search: parameter %s of %s: expression %q: %w", p.Code, t, b, err)
+						}
+						exprs[b] = e
+					}
+					i = len(idx.branches)
+					seen[b] = i
+					idx.branches = append(idx.branches, branch{expr: e, root: pathRoot(b, t)})
+				}
+				use = append(use, i)
+			}
+			idx.uses = append(idx.uses, use)
+		}
+		r.index[t] = idx
 	}
 	return r, nil
 }
@@ -197,9 +235,13 @@ func (r *Registry) Param(resourceType, code string) (Param, bool) {
 // Params returns every parameter of resourceType (common ones included),
 // sorted by code.
 func (r *Registry) Params(resourceType string) []Param {
-	var out []Param
-	for _, p := range r.lists[resourceType] {
-		out = append(out, p.Param)
+	idx := r.index[resourceType]
+	if idx == nil {
+		return nil
+	}
+	out := make([]Param, len(idx.params))
+	for i, p := range idx.params {
+		out[i] = p.Param
 	}
 	return out
 }
@@ -254,29 +296,26 @@ func restrict(expr, resourceType string, bases []string) string {
 	return strings.Join(keep, " | ")
 }
 
-// pathRoots returns the first element name of each branch of expr when
-// every branch is a plain path from the resource: "Type.a.b", "(Type.a as
-// X)", "Type.a.where(...).b", "a.b" (the common parameters), with only the
+// pathRoot returns the first element name of a union branch that is a
+// plain path from the resource: "Type.a.b", "(Type.a as X)",
+// "Type.a.where(...).b", "a.b" (the common parameters), with only the
 // functions where, as, ofType and resolve, which give nothing for nothing.
-// Otherwise (exists(), operators, ...) it returns nil.
-func pathRoots(expr, resourceType string) []string {
-	var roots []string
-	for _, b := range splitUnion(expr) {
-		b = strings.TrimSpace(b)
-		if strings.HasPrefix(b, "(") && strings.HasSuffix(b, ")") {
-			b = strings.TrimSpace(b[1 : len(b)-1])
-		}
-		if head, typ, ok := strings.Cut(b, " as "); ok && isIdent(typ) {
-			b = head
-		}
-		b = strings.TrimPrefix(b, resourceType+".")
-		steps, ok := pathSteps(b)
-		if !ok {
-			return nil
-		}
-		roots = append(roots, steps[0])
+// Otherwise (exists(), operators, ...) it returns "".
+func pathRoot(b, resourceType string) string {
+	if strings.HasPrefix(b, "(") && strings.HasSuffix(b, ")") {
+		b = strings.TrimSpace(b[1 : len(b)-1])
 	}
-	return roots
+	if head, typ, ok := strings.Cut(b, " as "); ok && isIdent(typ) {
+		b = head
+	}
+	if resourceType != "" {
+		b = strings.TrimPrefix(b, resourceType+".")
+	}
+	steps, ok := pathSteps(b)
+	if !ok {
+		return ""
+	}
+	return steps[0]
 }
 
 // pathSteps splits a.b.where(x).c into its steps (a, b, c), checking that
@@ -360,7 +399,11 @@ func narrowTargets(targets []string, expr string) []string {
 }
 
 // splitUnion splits expr at the "|" operators that are not inside
-// parentheses, brackets or string literals.
+// parentheses, brackets or string literals. Evaluating the parts apart and
+// concatenating the results gives the union (up to duplicates, which
+// Extract removes) as long as no part holds an operator that binds less
+// tightly than "|" (comparisons, and, or...): no R4 expression does
+// (TestUnionBranches).
 func splitUnion(expr string) []string {
 	var parts []string
 	depth, start := 0, 0

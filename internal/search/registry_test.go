@@ -2,6 +2,7 @@ package search
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -121,30 +122,78 @@ func TestRestrict(t *testing.T) {
 	}
 }
 
-func TestPathRoots(t *testing.T) {
-	tests := []struct {
-		expr, typ string
-		want      []string
-	}{
-		{"Observation.code", "Observation", []string{"code"}},
-		{"Observation.code | Observation.component.code", "Observation", []string{"code", "component"}},
-		{"(Observation.value as Quantity) | (Observation.value as SampledData)", "Observation", []string{"value", "value"}},
-		{"Encounter.participant.individual.where(resolve() is Practitioner)", "Encounter", []string{"participant"}},
-		{"Patient.telecom.where(system='phone')", "Patient", []string{"telecom"}},
-		{"Condition.abatement.as(Age) | Condition.abatement.as(Range)", "Condition", []string{"abatement", "abatement"}},
-		{"meta.tag", "Observation", []string{"meta"}},
-		{"id", "Patient", []string{"id"}},
-		{"Patient.deceased.exists() and Patient.deceased != false", "Patient", nil},
-		{"Bundle.entry[0].resource", "Bundle", nil},
-		{"(Observation.value as string) | (Observation.value as CodeableConcept).text", "Observation", nil},
-		{"Observation.code.exists()", "Observation", nil},
-		{"where(x)", "Observation", nil},
+func TestPathRoot(t *testing.T) {
+	tests := []struct{ branch, typ, want string }{
+		{"Observation.code", "Observation", "code"},
+		{"Observation.component.code", "Observation", "component"},
+		{"(Observation.value as Quantity)", "Observation", "value"},
+		{"Encounter.participant.individual.where(resolve() is Practitioner)", "Encounter", "participant"},
+		{"Patient.telecom.where(system='phone')", "Patient", "telecom"},
+		{"Condition.abatement.as(Age)", "Condition", "abatement"},
+		{"meta.tag", "Observation", "meta"},
+		{"meta.tag", "", "meta"},
+		{"id", "Patient", "id"},
+		{"Patient.deceased.exists() and Patient.deceased != false", "Patient", ""},
+		{"Bundle.entry[0].resource", "Bundle", ""},
+		{"(Observation.value as CodeableConcept).text", "Observation", ""},
+		{"Observation.code.exists()", "Observation", ""},
+		{"where(x)", "Observation", ""},
 	}
 	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, pathRoots(tc.expr, tc.typ)); diff != "" {
-			t.Errorf("pathRoots(%q) (-want +got):\n%s", tc.expr, diff)
+		if got := pathRoot(tc.branch, tc.typ); got != tc.want {
+			t.Errorf("pathRoot(%q, %q) = %q, want %q", tc.branch, tc.typ, got, tc.want)
 		}
 	}
+}
+
+// TestUnionBranches checks what evaluating union branches apart relies on:
+// no branch of an R4 expression with several holds, outside parentheses
+// and strings, an operator that binds less tightly than "|".
+func TestUnionBranches(t *testing.T) {
+	r := newRegistry(t)
+	n := 0
+	for typ, idx := range r.index {
+		for _, p := range idx.params {
+			if len(p.branches) < 2 {
+				continue
+			}
+			for _, b := range p.branches {
+				n++
+				top := topLevel(b)
+				for _, op := range []string{"=", "<", ">", "~", " and ", " or ", " xor ", " implies ", " in ", " contains "} {
+					if strings.Contains(top, op) {
+						t.Errorf("%s %s: branch %q has %q", typ, p.Code, b, op)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d branches checked", n)
+}
+
+// topLevel blanks what is inside parentheses, brackets and quotes.
+func topLevel(s string) string {
+	b := []byte(s)
+	depth := 0
+	var quote byte
+	for i, c := range b {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			b[i] = '_'
+		case c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case depth > 0:
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 // TestCompartmentSearch: every Patient compartment parameter is a reference

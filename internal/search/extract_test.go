@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -401,5 +402,39 @@ func BenchmarkExtractSynthea(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestExtractConcurrent: a Registry is shared by all requests; concurrent
+// Extract calls give the sequential result (run with -race to check more).
+func TestExtractConcurrent(t *testing.T) {
+	r := newRegistry(t)
+	files, _ := filepath.Glob("testdata/*.json")
+	var trees []map[string]any
+	var want [][]Entry
+	for _, f := range files {
+		tree := readResource(t, f)
+		es, err := r.Extract(tree["resourceType"].(string), tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees, want = append(trees, tree), append(want, es)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(trees))
+	for range 4 {
+		wg.Go(func() {
+			for i, tree := range trees {
+				got, err := r.Extract(tree["resourceType"].(string), tree)
+				if err != nil || !cmp.Equal(want[i], got) {
+					errs <- files[i]
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for f := range errs {
+		t.Errorf("%s: concurrent Extract differs", f)
 	}
 }

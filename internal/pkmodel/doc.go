@@ -65,5 +65,15 @@
 // fm, when the scenario gives none, is the fm of its enzyme (a genotyped
 // gene's, then the model's metabolism).
 //
+// # Covariates that change, and data sets
+//
+// Dosing files and PK scenarios take covariates: [{time: 24 h, crcl: 50
+// mL/min}, ...]: each value holds from its time on until the next change of
+// the same covariate (patient gives the values before the first), and the
+// closed form restarts from the amounts at each change (pkpd.ApplyCovariates
+// with LOCF). A PK scenario may instead name a NONMEM-style CSV data set
+// (data:, see Data), whose covariates change at records by NONMEM's NOCB
+// rule; Sim.RunData gives PRED and IPRED per observation record.
+//
 // Errors are *scenario.Error values naming file:line and field.
 package pkmodel

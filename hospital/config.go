@@ -17,7 +17,8 @@ type Config struct {
 	// h (use it when starting empty; a start state from the census needs
 	// none).
 	Warmup float64
-	// Replications is the number of independent runs (>= 2 for intervals).
+	// Replications is the number of independent runs, at least 2 (for
+	// confidence intervals).
 	Replications int
 	// Seed determines every random number of every replication.
 	Seed uint64
@@ -128,8 +129,8 @@ func (c *Config) Validate() error {
 	if !(c.Warmup >= 0) || !(c.Warmup < c.Horizon) {
 		bad("Warmup", "must be in [0, Horizon), got %v", c.Warmup)
 	}
-	if c.Replications < 1 || c.Replications > MaxReplications {
-		bad("Replications", "must be in [1, %d], got %d", MaxReplications, c.Replications)
+	if c.Replications < 2 || c.Replications > MaxReplications {
+		bad("Replications", "must be in [2, %d] (two or more for confidence intervals), got %d", MaxReplications, c.Replications)
 	}
 	if !(c.StartHourOfWeek >= 0 && c.StartHourOfWeek < 168) {
 		bad("StartHourOfWeek", "must be in [0, 168), got %v", c.StartHourOfWeek)

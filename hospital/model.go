@@ -16,6 +16,7 @@ const (
 	kElective         // elective admissions; arg: elective index
 	kCapacity         // capacity change; arg: change index
 	kDay              // end of a statistics day; arg: day number
+	kWindow           // the statistics window opens (end of the warm-up)
 )
 
 // Random streams of a replication, one per purpose, so that a what-if
@@ -67,7 +68,8 @@ type rep struct {
 	onDay    func(day int)
 
 	// statistics over the window, per resource
-	entries  []int
+	entries  []int // stays in the window, those under way at its start included
+	admits   []int // stays begun in the window
 	staySum  []float64
 	dayStart []float64 // integral of occupancy at the start of the current day
 	daily    [][]float64
@@ -97,6 +99,7 @@ func newRep(c *Config, seed uint64, index int) *rep {
 	m.boarders = des.NewLevel(m.w, math.Inf(1))
 	m.queue = des.NewLevel(m.w, math.Inf(1))
 	m.entries = make([]int, n)
+	m.admits = make([]int, n)
 	m.staySum = make([]float64, n)
 	m.dayStart = make([]float64, n)
 	days := int(math.Ceil((m.t - m.w) / 24))
@@ -140,6 +143,11 @@ func (m *rep) run(s *State) {
 	c := m.c
 	if s != nil {
 		m.start(s)
+	}
+	if m.w == 0 {
+		m.openWindow(0)
+	} else {
+		m.sim.At(m.w, kWindow, 0)
 	}
 	if m.lamMax > 0 {
 		m.sim.Schedule(m.r[sArrivals].ExpFloat64()/m.lamMax, kArrival, 0)
@@ -225,6 +233,19 @@ func (m *rep) start(s *State) {
 	}
 }
 
+// openWindow counts the stays under way as entering the statistics window
+// now, so that Little's law L = λW holds exactly over the window (up to
+// rounding): λ counts every stay in the window and W their time in it.
+// A gap then means a patient was lost or counted twice.
+func (m *rep) openWindow(now float64) {
+	for i := range m.pats {
+		if p := &m.pats[i]; p.at != atNone && !p.inWin {
+			p.inWin, p.since = true, now
+			m.entries[p.at]++
+		}
+	}
+}
+
 func (m *rep) newPatient(now float64) int {
 	var p int
 	if n := len(m.free); n > 0 {
@@ -294,6 +315,8 @@ func (m *rep) handle(e des.Event) {
 		m.res[k].SetCapacity(cc.Capacity)
 		m.occ[k].SetCapacity(now, float64(cc.Capacity))
 		m.serve(k)
+	case kWindow:
+		m.openWindow(now)
 	case kDay:
 		m.closeDay(now)
 		if now+24 <= m.t {
@@ -351,6 +374,7 @@ func (m *rep) startTreatment(p int) {
 	}
 	if pp.inWin {
 		m.entries[0]++
+		m.admits[0]++
 	}
 	m.sim.Schedule(pp.tx, kTreatDone, p)
 }
@@ -400,6 +424,7 @@ func (m *rep) admit(p, u int) {
 	pp.at, pp.since, pp.inWin = int32(k), now, now >= m.w
 	if pp.inWin {
 		m.entries[k]++
+		m.admits[k]++
 	}
 	m.sim.At(m.dischargeAt(u, pp.los), kStayEnd, p)
 }

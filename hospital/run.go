@@ -25,7 +25,8 @@ type Options struct {
 
 // Result summarises the replications of a run. Estimates are means over
 // replications with the half-width of their 95 % confidence interval
-// (Student t with n−1 degrees of freedom; NaN for one replication).
+// (Student t with n−1 degrees of freedom). A quantity with nothing to
+// measure (boarding when nobody was admitted) is 0.
 type Result struct {
 	Replications int          `json:"replications"`
 	WindowHours  float64      `json:"window_hours"` // statistics window: Horizon − Warmup
@@ -62,21 +63,22 @@ type UnitResult struct {
 	PFullHW float64 `json:"p_full_hw95"`
 	// AdmissionsPerDay counts stays begun in the window.
 	AdmissionsPerDay float64 `json:"admissions_per_day"`
-	// LittlesLaw holds L (mean occupancy), λ (admissions per hour) and W
-	// (mean stay of those admissions, including time blocked waiting for
-	// a transfer, up to the end of the run), averaged over replications.
+	// LittlesLaw holds L (mean occupancy), λ (stays in the window per
+	// hour, those under way when it opens included) and W (their mean
+	// time in the window), averaged over replications: an exact
+	// bookkeeping invariant, L = λW to rounding, computed from the
+	// patients' stays independently of the occupancy counts.
 	LittlesLaw LittleCheck `json:"littles_law"`
 	// Daily are quantiles across replications of each day's mean
 	// occupancy, day 1 being the first 24 h after the warm-up.
 	Daily []Band `json:"daily"`
 }
 
-// LittleCheck is Little's law L = λW measured in a run.
+// LittleCheck is Little's law L = λW measured in a run: the three terms
+// averaged over replications, and the largest relative gap |L − λW|/L of
+// any replication.
 type LittleCheck struct {
 	des.Little
-	// RelErr is |L − λW|/L of the averages; MaxRelErr the largest of the
-	// replications'.
-	RelErr    float64 `json:"rel_err"`
 	MaxRelErr float64 `json:"max_rel_err"`
 }
 
@@ -181,14 +183,15 @@ func summarise(c *Config, reps []*rep) *Result {
 		for i, m := range reps {
 			occ[i], pf[i], _ = m.occ[k].Stats(m.t)
 			l := des.Little{L: occ[i], Lambda: float64(m.entries[k]) / span, W: m.staySum[k] / float64(max(m.entries[k], 1))}
-			ur.LittlesLaw.MaxRelErr = max(ur.LittlesLaw.MaxRelErr, l.RelErr())
+			if l.L > 0 {
+				ur.LittlesLaw.MaxRelErr = max(ur.LittlesLaw.MaxRelErr, l.RelErr())
+			}
 			lit.L += l.L / float64(n)
 			lit.Lambda += l.Lambda / float64(n)
 			lit.W += l.W / float64(n)
-			ur.AdmissionsPerDay += float64(m.entries[k]) / span * 24 / float64(n)
+			ur.AdmissionsPerDay += float64(m.admits[k]) / span * 24 / float64(n)
 		}
 		ur.LittlesLaw.Little = lit
-		ur.LittlesLaw.RelErr = lit.RelErr()
 		res.occ, res.pfull = append(res.occ, occ), append(res.pfull, pf)
 		ur.MeanOccupancy, ur.MeanOccupancyHW = meanHW(occ)
 		ur.PFull, ur.PFullHW = meanHW(pf)
@@ -228,7 +231,9 @@ func summarise(c *Config, reps []*rep) *Result {
 
 // meanHW is the mean of xs and the half-width of its 95 % confidence
 // interval, t(0.975, n−1)·s/√n. NaN values (a replication with nothing to
-// measure) are left out.
+// measure, such as no patient boarding) are left out; with fewer than two
+// values left the half-width is 0, and with none the mean is 0 too, so
+// that results hold no NaN (and marshal to JSON).
 func meanHW(xs []float64) (mean, hw float64) {
 	var v []float64
 	for _, x := range xs {
@@ -238,14 +243,14 @@ func meanHW(xs []float64) (mean, hw float64) {
 	}
 	n := float64(len(v))
 	if n == 0 {
-		return math.NaN(), math.NaN()
+		return 0, 0
 	}
 	for _, x := range v {
 		mean += x
 	}
 	mean /= n
 	if n < 2 {
-		return mean, math.NaN()
+		return mean, 0
 	}
 	ss := 0.0
 	for _, x := range v {

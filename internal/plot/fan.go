@@ -16,9 +16,11 @@ import (
 // the unit's capacity.
 type FanUnit struct {
 	Name                   string
-	Capacity               float64   // beds or cubicles; 0 or less: no capacity line
 	Day                    []float64 // day numbers, increasing (1 = the first day)
 	P5, P25, P50, P75, P95 []float64
+	// Capacity is the number of beds or cubicles on each day (drawn as
+	// steps: capacity may change); nil: no capacity line.
+	Capacity []float64
 }
 
 // WriteFan draws one fan-chart panel per unit, stacked (median line, 50 %
@@ -33,6 +35,9 @@ func WriteFan(w io.Writer, format, title string, units []FanUnit) error {
 		n := len(u.Day)
 		if n == 0 {
 			return fmt.Errorf("plot: fan chart unit %q has no days", u.Name)
+		}
+		if u.Capacity != nil && len(u.Capacity) != n {
+			return fmt.Errorf("plot: fan chart unit %q: %d days but %d capacities", u.Name, n, len(u.Capacity))
 		}
 		for _, s := range [][]float64{u.P5, u.P25, u.P50, u.P75, u.P95} {
 			if len(s) != n {
@@ -63,11 +68,14 @@ func WriteFan(w io.Writer, format, title string, units []FanUnit) error {
 		p.Legend.Add("50 % (25th-75th)", inner)
 		addLines(p, "median", xy(u.Day, u.P50), draw.LineStyle{Color: agpMedian, Width: vg.Points(1.5)}, plotter.NoStep, nil)
 		ymax := maxFinite(1, u.P95)
-		if u.Capacity > 0 {
-			x0, x1 := u.Day[0], u.Day[n-1]
-			addLines(p, fmt.Sprintf("capacity (%g)", u.Capacity), plotter.XYs{{X: x0, Y: u.Capacity}, {X: x1, Y: u.Capacity}},
-				draw.LineStyle{Color: oiVermilion, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}, plotter.NoStep, nil)
-			ymax = max(ymax, u.Capacity)
+		if u.Capacity != nil {
+			label := fmt.Sprintf("capacity (%g)", u.Capacity[0])
+			if lo, hi := minMax(u.Capacity); lo != hi {
+				label = fmt.Sprintf("capacity (%g-%g)", lo, hi)
+			}
+			addLines(p, label, xy(u.Day, u.Capacity),
+				draw.LineStyle{Color: oiVermilion, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}, plotter.PreStep, nil)
+			ymax = maxFinite(ymax, u.Capacity)
 		}
 		p.Y.Min, p.Y.Max = 0, ymax*1.25 // headroom for the legend
 		p.X.Min, p.X.Max = u.Day[0], max(u.Day[n-1], u.Day[0]+1)
@@ -77,4 +85,12 @@ func WriteFan(w io.Writer, format, title string, units []FanUnit) error {
 		plots[i] = []*gplot.Plot{p}
 	}
 	return writeGrid(w, format, 24*vg.Centimeter, vg.Length(len(units))*7*vg.Centimeter+vg.Centimeter, plots)
+}
+
+func minMax(xs []float64) (lo, hi float64) {
+	lo, hi = xs[0], xs[0]
+	for _, x := range xs[1:] {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/des"
+	"github.com/doppelhealth/doppel/hospital"
+	"github.com/doppelhealth/doppel/internal/scenario"
+)
+
+var (
+	hospitalED       = filepath.Join("..", "..", "examples", "hospital_ed.yaml")
+	hospitalSurge    = filepath.Join("..", "..", "examples", "hospital_surge.yaml")
+	hospitalUnstable = filepath.Join("..", "..", "examples", "hospital_unstable.yaml")
+)
+
+// TestHospitalIssueExample runs the configuration of issue 5 as written
+// (examples/hospital_ed.yaml) and checks that --json prints exactly what
+// the hospital package computes for the configuration the file describes,
+// under the field names of the issue.
+func TestHospitalIssueExample(t *testing.T) {
+	code, stdout, stderr := doppel(t, "hospital", hospitalED, "--json")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	ed := got["ed"].(map[string]any)
+	for _, k := range []string{"mean_occupancy", "mean_occupancy_hw95", "p_full", "p_full_hw95", "mean_boarding_hours", "mean_boarding_hours_hw95"} {
+		if _, ok := ed[k].(float64); !ok {
+			t.Errorf("ed.%s missing or not a number", k)
+		}
+	}
+	units := got["units"].([]any)
+	if len(units) != 2 {
+		t.Fatalf("%d units, want ward and icu", len(units))
+	}
+	for _, u := range units {
+		for _, k := range []string{"name", "mean_occupancy", "mean_occupancy_hw95", "p_full", "p_full_hw95"} {
+			if _, ok := u.(map[string]any)[k]; !ok {
+				t.Errorf("units[].%s missing", k)
+			}
+		}
+	}
+
+	// The same model built by hand from the issue's text.
+	tx, _ := des.NewExponential(3)
+	wl, _ := des.NewLogNormal(96, 72)
+	il, _ := des.NewLogNormal(72, 48)
+	cfg := &hospital.Config{
+		Horizon: 365 * 24, Warmup: 30 * 24, Replications: 20, Seed: 1,
+		Arrivals: hospital.Arrivals{RatePerHour: 10},
+		ED:       hospital.ED{Cubicles: 40, Treatment: tx},
+		Units: []hospital.Unit{
+			{Name: "ward", Beds: 210, LOS: wl, Route: 0.20},
+			{Name: "icu", Beds: 44, LOS: il, Route: 0.05},
+		},
+	}
+	res, err := hospital.Run(context.Background(), cfg, nil, hospital.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := writeJSON(&want, hospitalJSON{File: hospitalED, Seed: 1, HorizonDays: 365, WarmupDays: 30, Result: res}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want.String(), stdout); diff != "" {
+		t.Errorf("doppel hospital --json differs from the hand-built model (-want +got):\n%.2000s", diff)
+	}
+}
+
+func TestHospitalTextAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	fan := filepath.Join(dir, "fan.png")
+	code, stdout, stderr := doppel(t, "hospital", hospitalSurge, "--plot", fan, "--workers", "1")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"40 replications × 42 days (14-day warm-up)", "ward  230", "ED boarding: mean", "electives cancelled"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	data, err := os.ReadFile(fan)
+	if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+		t.Errorf("fan chart: %v, %d bytes", err, len(data))
+	}
+	// Any number of workers gives the same numbers.
+	_, again, _ := doppel(t, "hospital", hospitalSurge, "--workers", "3")
+	if again != stdout {
+		t.Errorf("--workers 3 output differs from --workers 1")
+	}
+}
+
+func TestHospitalUnstableWarns(t *testing.T) {
+	code, stdout, stderr := doppel(t, "hospital", hospitalUnstable, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stderr, "doppel: warning: ward: offered load 192 ≥ 60 beds") {
+		t.Errorf("stderr %q lacks the ward warning", stderr)
+	}
+	var got struct{ Warnings []string }
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Warnings) != 3 {
+		t.Errorf("warnings %q, want ed, ward and icu", got.Warnings)
+	}
+}
+
+// TestHospitalBadInput: every broken file exits 2 with one line naming
+// file, line and field, and leaves no plot behind.
+func TestHospitalBadInput(t *testing.T) {
+	const good = `horizon: 30d
+arrivals: {rate_per_hour: 10}
+ed: {cubicles: 40, treatment: {dist: exponential, mean: 3h}}
+routes: {ward: 0.20, icu: 0.05}
+units:
+  ward: {beds: 210, los: {dist: lognormal, mean: 4d, sd: 3d}}
+  icu:  {beds: 44,  los: {dist: lognormal, mean: 3d, sd: 2d}}
+`
+	tests := []struct {
+		name, file, want string
+	}{
+		{"examples routes", filepath.Join("..", "..", "examples", "bad", "hospital_routes_over_one.yaml"), ":4: routes: the probabilities sum to 1.05; they must sum to at most 1"},
+		{"examples beds", filepath.Join("..", "..", "examples", "bad", "hospital_negative_beds.yaml"), ":7: units.icu.beds: must be between 0 and 1000000, got -4"},
+		{"examples dist", filepath.Join("..", "..", "examples", "bad", "hospital_unknown_dist.yaml"), `:3: ed.treatment.dist: unknown distribution "weibull"; valid: exponential, lognormal, gamma, empirical`},
+		{"negative cubicles", strings.Replace(good, "cubicles: 40", "cubicles: -1", 1), ":3: ed.cubicles: must be between 0"},
+		{"unknown field", good + "wramup: 3d\n", ":8: wramup: unknown field (did you mean warmup?)"},
+		{"bare number", strings.Replace(good, "mean: 3h", "mean: 3", 1), ":3: ed.treatment.mean: must be a duration such as 90m, 36h or 3d, got the bare number 3 (give a unit)"},
+		{"route to unknown unit", strings.Replace(good, "icu: 0.05}", "iccu: 0.05}", 1), ":4: routes.iccu: unknown unit (did you mean icu?)"},
+		{"sd for exponential", strings.Replace(good, "mean: 3h}", "mean: 3h, sd: 1h}", 1), ":3: ed.treatment.sd: not a parameter of the exponential distribution"},
+		{"missing los", strings.Replace(good, "beds: 44,  los: {dist: lognormal, mean: 3d, sd: 2d}", "beds: 44", 1), ":7: units.icu.los: missing"},
+		{"transfer to itself", strings.Replace(good, "sd: 2d}}", "sd: 2d}, transfer: {to: icu, p: 1}}", 1), ":7: units.icu.transfer.to: a unit cannot transfer to itself"},
+		{"warmup too long", good + "warmup: 30d\n", ":8: warmup: must be shorter than the horizon"},
+		{"one replication", good + "replications: 1\n", ":8: replications: must be between 2"},
+		{"bad weekday", good + "electives: [{unit: ward, per_day: 2, hour: 8, weekdays: [mon, fry]}]\n", ":8: electives[0].weekdays[1]: unknown weekday \"fry\""},
+		{"surge mix", good + "surges: [{at: 1d, duration: 2h, patients: 10, mix: {ward: 0.7, icu: 0.5}}]\n", ":8: surges[0].mix: the probabilities sum to 1.2"},
+		{"capacity change unit", good + "capacity_changes: [{unit: er, at: 1d, capacity: 3}]\n", ":8: capacity_changes[0].unit: unknown unit \"er\"; valid: ed, ward, icu"},
+		{"profile length", strings.Replace(good, "{rate_per_hour: 10}", "{rate_per_hour: 10, day_of_week: [1, 1]}", 1), ":2: arrivals.day_of_week: must have 7 multipliers, got 2"},
+		{"unit named ed", good + "  ed: {beds: 1, los: {dist: exponential, mean: 1h}}\n", ":8: units.ed: the ED is configured under ed:"},
+		{"empty", "", "empty file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := tc.file
+			if !strings.HasSuffix(file, ".yaml") {
+				file = filepath.Join(dir, "h.yaml")
+				if err := os.WriteFile(file, []byte(tc.file), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, stdout, stderr := doppel(t, "hospital", file, "--plot", filepath.Join(dir, "fan.png"))
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr %q", code, exitUsage, stderr)
+			}
+			if !strings.HasPrefix(stderr, file) || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("stderr %q, want one line %s...%s", stderr, file, tc.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q", stdout)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "fan.png")); err == nil {
+				t.Error("a plot was left behind")
+			}
+		})
+	}
+	if code, _, stderr := doppel(t, "hospital", hospitalED, "--plot", "fan.pdf"); code != exitUsage || !strings.Contains(stderr, `unknown image type ".pdf"`) {
+		t.Errorf("--plot fan.pdf: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// FuzzParseHospital: the decoder never panics, its errors are located
+// (*scenario.Error), and whatever it accepts is a valid configuration.
+func FuzzParseHospital(f *testing.F) {
+	for _, pat := range []string{"hospital_*.yaml", filepath.Join("bad", "hospital_*.yaml")} {
+		files, err := filepath.Glob(filepath.Join("..", "..", "examples", pat))
+		if err != nil || len(files) == 0 {
+			f.Fatalf("no seed files %s: %v", pat, err)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := parseHospital("fuzz.yaml", data)
+		if err != nil {
+			var se *scenario.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not a *scenario.Error", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted an invalid configuration: %v", err)
+		}
+	})
+}

@@ -38,6 +38,7 @@ func commands(e *env) []*cobra.Command {
 		newFitCmd(e),
 		newDoseCmd(e),
 		newImportCmd(e),
+		newHospitalCmd(e),
 	}
 }
 

@@ -172,11 +172,14 @@ func printPKTrial(w io.Writer, s pkTrialSummary) error {
 		row("CL factor (genotype, inhibitor)", *s.CLFactor, "", 3)
 	}
 	if s.PD != nil {
-		row("effect min ("+s.PD.Model+", grid)", s.PD.EffectMin, s.PD.Unit, 2)
-		row("effect max ("+s.PD.Model+", grid)", s.PD.EffectMax, s.PD.Unit, 2)
+		row("effect min (on the grid)", s.PD.EffectMin, s.PD.Unit, 2)
+		row("effect max (on the grid)", s.PD.EffectMax, s.PD.Unit, 2)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if s.PD != nil {
+		fmt.Fprintf(w, "PD: %s\n", s.PD.Model)
 	}
 	genes := slices.Sorted(maps.Keys(s.Genotypes))
 	for _, g := range genes {

@@ -109,7 +109,7 @@ func TestPKTrialPGxPD(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, s := range []string{"CL factor", "effect max (sigmoid Emax", "CYP2D6:"} {
+	for _, s := range []string{"CL factor", "effect max (on the grid)", "PD: sigmoid Emax", "CYP2D6:"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("summary lacks %q:\n%s", s, stdout)
 		}

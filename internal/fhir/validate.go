@@ -20,8 +20,23 @@ type elementDef struct {
 	choice  bool     // name[x]: the JSON name is name + a type name ("valueQuantity")
 	ref     string   // contentReference: the children are those of this path
 	types   []string // type codes ("string", "CodeableConcept", "BackboneElement", "Reference", ...)
-	keys    []string // choice elements: the JSON names, one per type
 	targets []string // Reference target resource types; nil means any
+}
+
+// typeDef is the definition of a resource, backbone element or datatype:
+// its child elements and the JSON keys that name them, sorted by key.
+type typeDef struct {
+	elems []elementDef
+	keys  []keyRef
+}
+
+// keyRef maps a JSON key to its element: elems[elem], type types[typ],
+// and whether the key is the "_" sidecar of a primitive.
+type keyRef struct {
+	key  string
+	elem int16
+	typ  int8
+	side bool
 }
 
 // Validate checks the structural rules of R4 that matter for storage and
@@ -30,7 +45,8 @@ type elementDef struct {
 //
 //   - resourceType is a concrete R4 resource type and matches r.Type;
 //   - ids match [A-Za-z0-9\-\.]{1,64};
-//   - elements with max 1 are not arrays and repeating elements are arrays;
+//   - elements with max 1 are not arrays, repeating elements are arrays,
+//     and a choice element (value[x]) appears under one name at most;
 //   - elements with min >= 1 are present (a primitive given only by its
 //     "_name" extension sidecar counts as present);
 //   - primitives have the JSON type of their FHIR type (booleans, numbers
@@ -45,42 +61,75 @@ type elementDef struct {
 //     element allows.
 //
 // Elements unknown to R4 are kept and not reported. The error is an *Error
-// with status 400 and one Issue per problem, in document order.
+// with status 400 and one Issue per problem, in the order of the
+// definitions.
 func Validate(r *Resource) error {
 	v := validator{}
+	root := &loc{name: r.Type}
 	if rt, _ := r.Tree["resourceType"].(string); rt != r.Type {
-		v.add("invariant", "resourceType does not match the resource's type", r.Type+".resourceType")
+		v.add("invariant", "resourceType does not match the resource's type", &loc{parent: root, name: "resourceType"})
 	}
-	v.resource(r.Tree, r.Type)
+	v.resource(r.Tree, root)
 	return errStatus(http.StatusBadRequest, v.issues)
+}
+
+// loc is the location of an element, rendered as a FHIRPath-like string
+// only when an issue is reported: a name below its parent, or an index
+// (name "") into its parent.
+type loc struct {
+	parent *loc
+	name   string
+	index  int
+}
+
+func (l *loc) String() string {
+	if l == nil {
+		return ""
+	}
+	if l.name == "" {
+		return l.parent.String() + "[" + strconv.Itoa(l.index) + "]"
+	}
+	if l.parent == nil {
+		return l.name
+	}
+	return l.parent.String() + "." + l.name
 }
 
 type validator struct {
 	issues []Issue
+	slots  []slot // stack of the members found in the objects being checked
 }
 
-func (v *validator) add(code, diag, expr string) {
-	v.issues = append(v.issues, Issue{Severity: "error", Code: code, Diagnostics: diag, Expression: []string{expr}})
+// slot holds the members of one object that name one element.
+type slot struct {
+	key, sideKey string // the JSON keys of the value and of its "_" sidecar
+	val, side    any
+	typ          int8 // index into the element's types
+	count        int8 // how many value keys name the element (choices)
+	hasSide      bool
 }
 
-// resource validates a (possibly nested) resource object; expr is its
-// location, which for a top-level resource is its type.
-func (v *validator) resource(m map[string]any, expr string) {
+func (v *validator) add(code, diag string, at *loc) {
+	v.issues = append(v.issues, Issue{Severity: "error", Code: code, Diagnostics: diag, Expression: []string{at.String()}})
+}
+
+// resource validates a (possibly nested) resource object at location at.
+func (v *validator) resource(m map[string]any, at *loc) {
 	rt, ok := m["resourceType"].(string)
 	switch {
 	case !ok:
-		v.add("required", "resourceType is missing or not a string", joinPath(expr, "resourceType"))
+		v.add("required", "resourceType is missing or not a string", &loc{parent: at, name: "resourceType"})
 		return
 	case !IsResourceType(rt):
-		v.add("not-supported", "unknown resource type "+strconv.Quote(clip(rt, 64)), joinPath(expr, "resourceType"))
+		v.add("not-supported", "unknown resource type "+strconv.Quote(clip(rt, 64)), &loc{parent: at, name: "resourceType"})
 		return
 	}
 	if idv, ok := m["id"]; ok {
 		if id, ok := idv.(string); !ok || !ValidID(id) {
-			v.add("value", "id must be 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'", joinPath(expr, "id"))
+			v.add("value", "id must be 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'", &loc{parent: at, name: "id"})
 		}
 	}
-	v.object(m, rt, expr)
+	v.object(m, rt, at)
 }
 
 // ValidID reports whether id is a valid FHIR logical id:
@@ -98,79 +147,90 @@ func ValidID(id string) bool {
 	return true
 }
 
-// object validates the members of m against the children of the
-// definition path def.
-func (v *validator) object(m map[string]any, def, expr string) {
+// object validates the members of m against the definition path def. It
+// looks up each member once, then checks the elements in definition order.
+func (v *validator) object(m map[string]any, def string, at *loc) {
 	if ext, ok := m["extension"]; ok {
-		v.extensions(ext, joinPath(expr, "extension"))
+		v.extensions(ext, &loc{parent: at, name: "extension"})
 	}
 	if ext, ok := m["modifierExtension"]; ok {
-		v.extensions(ext, joinPath(expr, "modifierExtension"))
+		v.extensions(ext, &loc{parent: at, name: "modifierExtension"})
 	}
-	for i := range elementTable[def] {
-		el := &elementTable[def][i]
-		found := false
-		if el.choice {
-			for j, key := range el.keys {
-				if v.member(m, key, el, el.types[j], def, expr) {
-					found = true
+	td, ok := elementTable[def]
+	if !ok {
+		return
+	}
+	base := len(v.slots)
+	v.slots = slices.Grow(v.slots, len(td.elems))[:base+len(td.elems)]
+	clear(v.slots[base:])
+	for key, val := range m {
+		i, found := slices.BinarySearchFunc(td.keys, key, func(k keyRef, key string) int { return strings.Compare(k.key, key) })
+		if !found {
+			continue
+		}
+		k := &td.keys[i]
+		s := &v.slots[base+int(k.elem)]
+		if k.side {
+			s.sideKey, s.side, s.hasSide = key, val, true
+			continue
+		}
+		s.key, s.val, s.typ = key, val, k.typ
+		s.count++
+	}
+	for i := range td.elems {
+		el := &td.elems[i]
+		s := v.slots[base+i] // a copy: nested objects may grow v.slots
+		if s.count == 0 && !s.hasSide {
+			if el.min > 0 {
+				name := el.name
+				if el.choice {
+					name += "[x]"
 				}
+				v.add("required", "required element is missing", &loc{parent: at, name: name})
 			}
-		} else {
-			typ := ""
-			if len(el.types) > 0 {
-				typ = el.types[0]
-			}
-			found = v.member(m, el.name, el, typ, def, expr)
+			continue
 		}
-		if !found && el.min > 0 {
-			name := el.name
-			if el.choice {
-				name += "[x]"
+		if s.count > 1 {
+			v.add("structure", "only one type of "+el.name+"[x] may be present", &loc{parent: at, name: el.name + "[x]"})
+		}
+		if s.hasSide {
+			v.sidecar(s.side, el.many, &loc{parent: at, name: s.sideKey})
+		}
+		if s.count > 0 {
+			typ := "Element" // a contentReference has no type of its own
+			if len(el.types) > 0 {
+				typ = el.types[s.typ]
 			}
-			v.add("required", "required element is missing", joinPath(expr, name))
+			v.member(s.val, s.hasSide, el, typ, def, &loc{parent: at, name: s.key})
 		}
 	}
+	v.slots = v.slots[:base]
 }
 
-// member validates m[key] (and its sidecar m["_"+key]) and reports whether
-// either is present.
-func (v *validator) member(m map[string]any, key string, el *elementDef, typ, def, expr string) bool {
-	val, ok := m[key]
-	side, sideOK := m["_"+key]
-	if !ok && !sideOK {
-		return false
-	}
-	at := joinPath(expr, key)
-	if sideOK {
-		v.sidecar(side, el.many, joinPath(expr, "_"+key))
-	}
-	if !ok {
-		return true
-	}
+// member validates the value of element el (type typ) at location at.
+func (v *validator) member(val any, hasSide bool, el *elementDef, typ, def string, at *loc) {
 	if el.many {
 		arr, isArr := val.([]any)
 		if !isArr {
 			v.add("structure", "element repeats and must be a JSON array", at)
-			return true
+			return
 		}
 		if len(arr) == 0 {
 			v.add("structure", "arrays must not be empty", at)
 		}
 		for i, item := range arr {
-			if item == nil && isPrimitive(typ) && sideOK {
+			if item == nil && isPrimitive(typ) && hasSide {
 				continue // aligned with an extension in the sidecar array
 			}
-			v.value(item, el, typ, def, at+"["+strconv.Itoa(i)+"]")
+			v.value(item, el, typ, def, &loc{parent: at, index: i})
 		}
-		return true
+		return
 	}
 	if _, isArr := val.([]any); isArr {
 		v.add("structure", "element does not repeat and must not be a JSON array", at)
-		return true
+		return
 	}
 	v.value(val, el, typ, def, at)
-	return true
 }
 
 func isPrimitive(typ string) bool {
@@ -178,7 +238,7 @@ func isPrimitive(typ string) bool {
 }
 
 // value validates one value of element el with type typ.
-func (v *validator) value(val any, el *elementDef, typ, def, at string) {
+func (v *validator) value(val any, el *elementDef, typ, def string, at *loc) {
 	if val == nil {
 		v.add("structure", "null is allowed only inside arrays of primitives with extensions", at)
 		return
@@ -211,7 +271,7 @@ func (v *validator) value(val any, el *elementDef, typ, def, at string) {
 	}
 }
 
-func (v *validator) primitive(val any, typ, at string) {
+func (v *validator) primitive(val any, typ string, at *loc) {
 	switch typ {
 	case "boolean":
 		if _, ok := val.(bool); !ok {
@@ -241,24 +301,14 @@ func (v *validator) primitive(val any, typ, at string) {
 			v.add("value", typ+" must be a JSON string", at)
 		case s == "":
 			v.add("value", "strings must not be empty", at)
-		case primitiveRegexps[typ] != nil && !primitiveRegexps[typ].MatchString(s):
+		case !validPrimitive(typ, s):
 			v.add("value", "not a valid "+typ+" (R4 pattern "+primitivePatterns[typ]+")", at)
 		}
 	}
 }
 
-// primitiveRegexps are the compiled primitivePatterns, anchored. They are
-// read-only after package initialisation.
-var primitiveRegexps = func() map[string]*regexp.Regexp {
-	m := make(map[string]*regexp.Regexp, len(primitivePatterns))
-	for typ, p := range primitivePatterns {
-		m[typ] = regexp.MustCompile(`^(?:` + p + `)$`)
-	}
-	return m
-}()
-
 // sidecar validates the "_name" object (or array) of a primitive element.
-func (v *validator) sidecar(side any, many bool, at string) {
+func (v *validator) sidecar(side any, many bool, at *loc) {
 	if many {
 		arr, ok := side.([]any)
 		if !ok {
@@ -267,7 +317,7 @@ func (v *validator) sidecar(side any, many bool, at string) {
 		}
 		for i, s := range arr {
 			if s != nil {
-				v.sidecar(s, false, at+"["+strconv.Itoa(i)+"]")
+				v.sidecar(s, false, &loc{parent: at, index: i})
 			}
 		}
 		return
@@ -278,11 +328,11 @@ func (v *validator) sidecar(side any, many bool, at string) {
 		return
 	}
 	if ext, ok := m["extension"]; ok {
-		v.extensions(ext, joinPath(at, "extension"))
+		v.extensions(ext, &loc{parent: at, name: "extension"})
 	}
 }
 
-func (v *validator) extensions(ext any, at string) {
+func (v *validator) extensions(ext any, at *loc) {
 	arr, ok := ext.([]any)
 	if !ok {
 		v.add("structure", "extensions must be a JSON array", at)
@@ -290,18 +340,18 @@ func (v *validator) extensions(ext any, at string) {
 	}
 	el := elementDef{name: "extension", many: true, types: []string{"Extension"}}
 	for i, e := range arr {
-		v.value(e, &el, "Extension", "", at+"["+strconv.Itoa(i)+"]")
+		v.value(e, &el, "Extension", "", &loc{parent: at, index: i})
 	}
 }
 
 // reference checks Reference.reference and, where the reference names a
 // resource type, that the type is one of targets (nil: any).
-func (v *validator) reference(ref map[string]any, targets []string, at string) {
+func (v *validator) reference(ref map[string]any, targets []string, at *loc) {
 	s, ok := ref["reference"].(string)
 	if !ok || s == "" {
 		return // reported as a primitive problem, or a logical reference
 	}
-	at = joinPath(at, "reference")
+	at = &loc{parent: at, name: "reference"}
 	typ, ok := referenceType(s)
 	if !ok {
 		v.add("value", "reference must be Type/id, Type?query, an absolute URL, urn:uuid:, urn:oid: or #id", at)
@@ -317,6 +367,126 @@ func (v *validator) reference(ref map[string]any, targets []string, at string) {
 		v.add("value", "a reference to "+typ+" is not allowed here (allowed: "+strings.Join(targets, ", ")+")", at)
 	}
 }
+
+// validPrimitive reports whether s has the form of the string-based
+// primitive type typ. The common types are checked by hand (the tests
+// compare these checks with the R4 regular expressions); the rare ones
+// use the compiled expressions.
+func validPrimitive(typ, s string) bool {
+	switch typ {
+	case "string", "markdown", "xhtml":
+		return true
+	case "code":
+		return validCode(s)
+	case "uri", "url", "canonical":
+		return !strings.ContainsAny(s, " \t\n\f\r")
+	case "id":
+		return ValidID(s)
+	case "date":
+		n, ok := datePrefix(s)
+		return ok && n == len(s)
+	case "dateTime":
+		n, ok := datePrefix(s)
+		if !ok {
+			return false
+		}
+		return n == len(s) || (n == 10 && s[n] == 'T' && validTimeZone(s[n+1:], true))
+	case "instant":
+		n, ok := datePrefix(s)
+		return ok && n == 10 && len(s) > 10 && s[n] == 'T' && validTimeZone(s[n+1:], true)
+	case "time":
+		return validTimeZone(s, false)
+	}
+	re := primitiveRegexps[typ]
+	return re == nil || re.MatchString(s)
+}
+
+// validCode: no leading, trailing or repeated whitespace ([^\s]+(\s[^\s]+)*).
+func validCode(s string) bool {
+	space := true // at the start, as after a space
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\f', '\r':
+			if space {
+				return false
+			}
+			space = true
+		default:
+			space = false
+		}
+	}
+	return !space
+}
+
+// datePrefix reads YYYY, YYYY-MM or YYYY-MM-DD at the start of s and
+// returns its length (4, 7 or 10). The year 0000 is not allowed.
+func datePrefix(s string) (int, bool) {
+	if len(s) < 4 || !digits(s[:4]) || s[:4] == "0000" {
+		return 0, false
+	}
+	if len(s) == 4 || s[4] != '-' {
+		return 4, true
+	}
+	if len(s) < 7 || !digits(s[5:7]) || s[5:7] < "01" || s[5:7] > "12" {
+		return 0, false
+	}
+	if len(s) == 7 || s[7] != '-' {
+		return 7, true
+	}
+	if len(s) < 10 || !digits(s[8:10]) || s[8:10] < "01" || s[8:10] > "31" {
+		return 0, false
+	}
+	return 10, true
+}
+
+// validTimeZone checks hh:mm:ss(.fff)? and, when zone is set, the zone
+// that must follow: Z or +hh:mm / -hh:mm from -13:59 to +14:00.
+func validTimeZone(s string, zone bool) bool {
+	if len(s) < 8 || !digits(s[0:2]) || s[2] != ':' || !digits(s[3:5]) || s[5] != ':' || !digits(s[6:8]) ||
+		s[0:2] > "23" || s[3:5] > "59" || s[6:8] > "60" {
+		return false
+	}
+	s = s[8:]
+	if len(s) > 0 && s[0] == '.' {
+		n := 1
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		s = s[n:]
+	}
+	if !zone {
+		return s == ""
+	}
+	if s == "Z" {
+		return true
+	}
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || !digits(s[1:3]) || s[3] != ':' || !digits(s[4:6]) {
+		return false
+	}
+	return s[1:] == "14:00" || (s[1:3] <= "13" && s[4:6] <= "59")
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// primitiveRegexps are the compiled primitivePatterns, anchored. They are
+// read-only after package initialisation.
+var primitiveRegexps = func() map[string]*regexp.Regexp {
+	m := make(map[string]*regexp.Regexp, len(primitivePatterns))
+	for typ, p := range primitivePatterns {
+		m[typ] = regexp.MustCompile(`^(?:` + p + `)$`)
+	}
+	return m
+}()
 
 // referenceType checks the form of a literal reference and returns the
 // resource type it names, or "" when the form does not name one

@@ -147,6 +147,13 @@ func TestValidate(t *testing.T) {
 			issue("value", "not a valid dateTime (R4 pattern "+primitivePatterns["dateTime"]+")", "Observation.component[1].valueDateTime"),
 		}},
 		{"good formats", `{"resourceType":"Patient","birthDate":"1974","deceasedDateTime":"2015-02-07T13:28:17.239+02:00","meta":{"lastUpdated":"2015-02-07T13:28:17Z","source":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520"},"photo":[{"data":"aGVsbG8="}]}`, nil},
+		{"two types of a choice", `{"resourceType":"Observation",` + obs + `,"valueString":"a","valueBoolean":true}`,
+			[]Issue{issue("structure", "only one type of value[x] may be present", "Observation.value[x]")}},
+		{"choice sidecar alone", `{"resourceType":"Observation",` + obs + `,"_valueString":{"extension":[{"url":"http://example.org/x","valueCode":"masked"}]}}`, nil},
+		{"sidecar of the wrong shape", `{"resourceType":"Patient","_birthDate":[{}],"name":[{"_given":{}}]}`, []Issue{
+			issue("structure", "the extension sidecar of a repeating primitive must be an array", "Patient.name[0]._given"),
+			issue("structure", "the extension sidecar of a primitive must be an object", "Patient._birthDate"),
+		}},
 		{"null outside an array", `{"resourceType":"Patient","gender":null}`,
 			[]Issue{issue("structure", "null is allowed only inside arrays of primitives with extensions", "Patient.gender")}},
 		{"null aligned with a sidecar", `{"resourceType":"Patient","name":[{"given":["a",null],"_given":[null,{"extension":[{"url":"http://example.org/x","valueString":"b"}]}]}]}`, nil},

@@ -100,7 +100,7 @@ func generate(dir string) ([]byte, error) {
 		return nil, err
 	}
 	var types []string
-	children := map[string][]string{} // parent path -> Go literals of its children
+	children := map[string][]child{} // parent path -> its child elements
 	var parents []string
 	add := func(sd structureDefinition) {
 		for _, el := range sd.Snapshot.Element {
@@ -115,7 +115,7 @@ func generate(dir string) ([]byte, error) {
 			if _, ok := children[parent]; !ok {
 				parents = append(parents, parent)
 			}
-			children[parent] = append(children[parent], literal(name, el))
+			children[parent] = append(children[parent], child{name, el})
 		}
 	}
 	for _, e := range res.Entry {
@@ -163,15 +163,24 @@ func generate(dir string) ([]byte, error) {
 	b.WriteString("}\n\n")
 	b.WriteString("// elementTable maps a StructureDefinition path (a resource, a backbone\n")
 	b.WriteString("// element or a complex datatype) to its child elements, without the id,\n")
-	b.WriteString("// extension and modifierExtension that every element may have.\n")
-	b.WriteString("var elementTable = map[string][]elementDef{\n")
+	b.WriteString("// extension and modifierExtension that every element may have, and\n")
+	b.WriteString("// to the sorted JSON keys that name them.\n")
+	b.WriteString("var elementTable = map[string]typeDef{\n")
 	for _, p := range parents {
-		fmt.Fprintf(&b, "%q: {\n", p)
-		for _, c := range children[p] {
-			b.WriteString(c)
+		fmt.Fprintf(&b, "%q: {elems: []elementDef{\n", p)
+		var keys []string
+		for i, c := range children[p] {
+			b.WriteString(literal(c.name, c.el))
+			b.WriteString(",\n")
+			keys = append(keys, keyLiterals(i, c)...)
+		}
+		slices.Sort(keys)
+		b.WriteString("}, keys: []keyRef{\n")
+		for _, k := range keys {
+			b.WriteString(k[strings.IndexByte(k, 0)+1:])
 			b.WriteString(",\n")
 		}
-		b.WriteString("},\n")
+		b.WriteString("}},\n")
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
@@ -201,6 +210,38 @@ func valuePattern(sd structureDefinition) string {
 		}
 	}
 	return ""
+}
+
+type child struct {
+	name string
+	el   elementDefinition
+}
+
+// keyLiterals returns the JSON keys of child number i (the value and, for
+// a primitive, its "_" sidecar; for a choice element, those of each type)
+// as Go literals of keyRef, each prefixed with its key and a NUL for
+// sorting.
+func keyLiterals(i int, c child) []string {
+	var out []string
+	add := func(key, code string, typ int) {
+		out = append(out, fmt.Sprintf("%s\x00{%q, %d, %d, false}", key, key, i, typ))
+		if code != "" && code[0] >= 'a' && code[0] <= 'z' || strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") {
+			// only primitives have "_" sidecars
+			out = append(out, fmt.Sprintf("_%s\x00{%q, %d, %d, true}", key, "_"+key, i, typ))
+		}
+	}
+	if name, ok := strings.CutSuffix(c.name, "[x]"); ok {
+		for j, t := range c.el.Type {
+			add(name+strings.ToUpper(t.Code[:1])+t.Code[1:], t.Code, j)
+		}
+		return out
+	}
+	code := ""
+	if len(c.el.Type) > 0 {
+		code = c.el.Type[0].Code
+	}
+	add(c.name, code, 0)
+	return out
 }
 
 // literal renders one child element as a Go composite literal.
@@ -242,13 +283,7 @@ func literal(name string, el elementDefinition) string {
 	if len(codes) > 0 {
 		f = append(f, "types: []string{"+quoteAll(codes)+"}")
 	}
-	if choice {
-		keys := make([]string, len(codes))
-		for i, c := range codes {
-			keys[i] = strings.TrimSuffix(name, "[x]") + strings.ToUpper(c[:1]) + c[1:]
-		}
-		f = append(f, "keys: []string{"+quoteAll(keys)+"}")
-	}
+
 	if len(targets) > 0 && !anyTarget {
 		f = append(f, "targets: []string{"+quoteAll(targets)+"}")
 	}

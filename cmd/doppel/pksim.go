@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -64,10 +65,19 @@ type pkSimJSON struct {
 	// pathways (1 without genotype or inhibitor).
 	ClearanceFactor float64 `json:"clearance_factor"`
 	// PD holds the effect metrics when the file has a pd model.
-	PD       *pkPDJSON `json:"pd,omitempty"`
+	PD *pkPDJSON `json:"pd,omitempty"`
+	// Changes are the covariate changes (Parameters are those before the
+	// first).
+	Changes  []pkChangeJSON `json:"covariate_changes,omitempty"`
 	order    []string
 	etaNames []string
 	numTimes int
+}
+
+// pkChangeJSON is one entry of a scenario's covariates: list.
+type pkChangeJSON struct {
+	Time   float64            `json:"time_h"`
+	Values map[string]float64 `json:"values"`
 }
 
 type pkClearanceFactor struct {
@@ -224,6 +234,9 @@ func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics, pd *pkmo
 	for i, name := range mod.IIVNames {
 		out.Eta[name] = s.Eta[i]
 	}
+	for _, c := range s.Changes {
+		out.Changes = append(out.Changes, pkChangeJSON{c.Time, c.Values})
+	}
 	for _, q := range mod.Params {
 		out.Units[q.Name] = q.Unit
 		out.order = append(out.order, q.Name)
@@ -268,6 +281,17 @@ func printPKSim(w io.Writer, o pkSimJSON) error {
 		fmt.Fprintf(tw, "η(%s)\t%s\t\n", name, num6(o.Eta[name]))
 	}
 	tw.Flush()
+	if len(o.Changes) > 0 {
+		fmt.Fprintln(w, "(at the start; the covariates then change:")
+		for _, c := range o.Changes {
+			fmt.Fprintf(w, "  from %s h:", num6(c.Time))
+			for _, k := range slices.Sorted(maps.Keys(c.Values)) {
+				fmt.Fprintf(w, " %s %s", k, num6(c.Values[k]))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, "  each value holding until the next change)")
+	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Cmax\t%.3f mg/L\tat %s h (located between doses, not on the output grid)\n", o.Cmax, num6(o.Tmax))

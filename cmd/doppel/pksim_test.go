@@ -319,3 +319,39 @@ func TestPKSimData(t *testing.T) {
 		t.Errorf("bad record: exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestPKSimCovariateChanges: with CrCL falling from 80 to 40 mL/min at
+// 24 h the profile is that of pk_vanco_sim.yaml (CrCL 80 throughout) up to
+// 24 h (left limit) and higher after it, and the change is reported.
+func TestPKSimCovariateChanges(t *testing.T) {
+	dir := t.TempDir()
+	conc := func(file string) map[string]float64 {
+		out := filepath.Join(dir, filepath.Base(file)+".csv")
+		code, _, stderr := doppel(t, "sim", filepath.Join("..", "..", "examples", file), "--out", out)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", file, code, stderr)
+		}
+		data, _ := os.ReadFile(out)
+		m := map[string]float64{}
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+			f := strings.Split(l, ",")
+			m[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+		return m
+	}
+	base, falls := conc("pk_vanco_sim.yaml"), conc("pk_vanco_crcl_sim.yaml")
+	for _, tt := range []string{"1", "12", "23.5", "24"} {
+		if base[tt] != falls[tt] {
+			t.Errorf("t = %s h: %g, want %g (before the change)", tt, falls[tt], base[tt])
+		}
+	}
+	for _, tt := range []string{"30", "48", "72"} {
+		if !(falls[tt] > base[tt]) {
+			t.Errorf("t = %s h: %g, want above %g (lower CrCL)", tt, falls[tt], base[tt])
+		}
+	}
+	code, stdout, _ := doppel(t, "sim", filepath.Join("..", "..", "examples", "pk_vanco_crcl_sim.yaml"), "--json")
+	if code != exitOK || !strings.Contains(stdout, `"covariate_changes"`) {
+		t.Errorf("exit %d, JSON without covariate_changes:\n%s", code, stdout)
+	}
+}

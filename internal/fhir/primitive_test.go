@@ -1,14 +1,26 @@
 package fhir
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 // handChecked lists the string-based primitive types that validPrimitive
 // checks by hand; each must agree with its R4 regular expression.
 var handChecked = []string{"code", "uri", "url", "canonical", "id", "date", "dateTime", "instant", "time"}
 
-func checkPrimitiveAgainstRegexp(t *testing.T, typ, s string) {
+// r4Regexps compiles the R4 pattern of every hand-checked type.
+func r4Regexps() map[string]*regexp.Regexp {
+	m := make(map[string]*regexp.Regexp)
+	for _, typ := range handChecked {
+		m[typ] = anchored(typ)
+	}
+	return m
+}
+
+func checkPrimitiveAgainstRegexp(t *testing.T, res map[string]*regexp.Regexp, typ, s string) {
 	t.Helper()
-	if got, want := validPrimitive(typ, s), primitiveRegexps[typ].MatchString(s); got != want {
+	if got, want := validPrimitive(typ, s), res[typ].MatchString(s); got != want {
 		t.Errorf("validPrimitive(%q, %q) = %v, the R4 pattern says %v", typ, s, got, want)
 	}
 }
@@ -27,12 +39,20 @@ var primitiveSeeds = []string{
 }
 
 func TestPrimitiveFormatsMatchR4Patterns(t *testing.T) {
+	res := r4Regexps()
 	for _, typ := range handChecked {
 		if primitivePatterns[typ] == "" {
 			t.Fatalf("no R4 pattern for %s", typ)
 		}
 		for _, s := range primitiveSeeds {
-			checkPrimitiveAgainstRegexp(t, typ, s)
+			checkPrimitiveAgainstRegexp(t, res, typ, s)
+		}
+	}
+	// Every string-based type with a pattern is either checked by hand or
+	// by its compiled regexp.
+	for typ := range primitivePatterns {
+		if _, ok := res[typ]; !ok && primitiveRegexps[typ] == nil {
+			t.Errorf("the pattern of %s is not used", typ)
 		}
 	}
 }
@@ -43,9 +63,10 @@ func FuzzPrimitiveFormats(f *testing.F) {
 	for _, s := range primitiveSeeds {
 		f.Add(s)
 	}
+	res := r4Regexps()
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, typ := range handChecked {
-			checkPrimitiveAgainstRegexp(t, typ, s)
+			checkPrimitiveAgainstRegexp(t, res, typ, s)
 		}
 	})
 }

@@ -18,14 +18,15 @@ type elementDef struct {
 	min     int      // minimum cardinality
 	many    bool     // max > 1: the JSON value is an array
 	choice  bool     // name[x]: the JSON name is name + a type name ("valueQuantity")
-	ref     string   // contentReference: the children are those of this path
 	types   []string // type codes ("string", "CodeableConcept", "BackboneElement", "Reference", ...)
+	defs    []int16  // per type, the elementTable index of its definition, or -1
 	targets []string // Reference target resource types; nil means any
 }
 
 // typeDef is the definition of a resource, backbone element or datatype:
 // its child elements and the JSON keys that name them, sorted by key.
 type typeDef struct {
+	path  string
 	elems []elementDef
 	keys  []keyRef
 }
@@ -120,7 +121,9 @@ func (v *validator) resource(m map[string]any, at *loc) {
 	case !ok:
 		v.add("required", "resourceType is missing or not a string", &loc{parent: at, name: "resourceType"})
 		return
-	case !IsResourceType(rt):
+	}
+	ti, known := slices.BinarySearch(resourceTypes[:], rt)
+	if !known {
 		v.add("not-supported", "unknown resource type "+strconv.Quote(clip(rt, 64)), &loc{parent: at, name: "resourceType"})
 		return
 	}
@@ -129,7 +132,7 @@ func (v *validator) resource(m map[string]any, at *loc) {
 			v.add("value", "id must be 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'", &loc{parent: at, name: "id"})
 		}
 	}
-	v.object(m, rt, at)
+	v.object(m, &elementTable[resourceDefs[ti]], at)
 }
 
 // ValidID reports whether id is a valid FHIR logical id:
@@ -147,17 +150,17 @@ func ValidID(id string) bool {
 	return true
 }
 
-// object validates the members of m against the definition path def. It
-// looks up each member once, then checks the elements in definition order.
-func (v *validator) object(m map[string]any, def string, at *loc) {
+// object validates the members of m against the definition td (nil when
+// the element has no children beyond extensions). It looks up each member
+// once, then checks the elements in definition order.
+func (v *validator) object(m map[string]any, td *typeDef, at *loc) {
 	if ext, ok := m["extension"]; ok {
 		v.extensions(ext, &loc{parent: at, name: "extension"})
 	}
 	if ext, ok := m["modifierExtension"]; ok {
 		v.extensions(ext, &loc{parent: at, name: "modifierExtension"})
 	}
-	td, ok := elementTable[def]
-	if !ok {
+	if td == nil {
 		return
 	}
 	base := len(v.slots)
@@ -197,18 +200,15 @@ func (v *validator) object(m map[string]any, def string, at *loc) {
 			v.sidecar(s.side, el.many, &loc{parent: at, name: s.sideKey})
 		}
 		if s.count > 0 {
-			typ := "Element" // a contentReference has no type of its own
-			if len(el.types) > 0 {
-				typ = el.types[s.typ]
-			}
-			v.member(s.val, s.hasSide, el, typ, def, &loc{parent: at, name: s.key})
+			v.member(s.val, s.hasSide, el, int(s.typ), &loc{parent: at, name: s.key})
 		}
 	}
 	v.slots = v.slots[:base]
 }
 
-// member validates the value of element el (type typ) at location at.
-func (v *validator) member(val any, hasSide bool, el *elementDef, typ, def string, at *loc) {
+// member validates the value of element el (with its type number ti) at
+// location at.
+func (v *validator) member(val any, hasSide bool, el *elementDef, ti int, at *loc) {
 	if el.many {
 		arr, isArr := val.([]any)
 		if !isArr {
@@ -219,10 +219,10 @@ func (v *validator) member(val any, hasSide bool, el *elementDef, typ, def strin
 			v.add("structure", "arrays must not be empty", at)
 		}
 		for i, item := range arr {
-			if item == nil && isPrimitive(typ) && hasSide {
+			if item == nil && isPrimitive(el.types[ti]) && hasSide {
 				continue // aligned with an extension in the sidecar array
 			}
-			v.value(item, el, typ, def, &loc{parent: at, index: i})
+			v.value(item, el, ti, &loc{parent: at, index: i})
 		}
 		return
 	}
@@ -230,15 +230,16 @@ func (v *validator) member(val any, hasSide bool, el *elementDef, typ, def strin
 		v.add("structure", "element does not repeat and must not be a JSON array", at)
 		return
 	}
-	v.value(val, el, typ, def, at)
+	v.value(val, el, ti, at)
 }
 
 func isPrimitive(typ string) bool {
 	return typ != "" && typ[0] >= 'a' && typ[0] <= 'z'
 }
 
-// value validates one value of element el with type typ.
-func (v *validator) value(val any, el *elementDef, typ, def string, at *loc) {
+// value validates one value of element el with its type number ti.
+func (v *validator) value(val any, el *elementDef, ti int, at *loc) {
+	typ := el.types[ti]
 	if val == nil {
 		v.add("structure", "null is allowed only inside arrays of primitives with extensions", at)
 		return
@@ -256,15 +257,13 @@ func (v *validator) value(val any, el *elementDef, typ, def string, at *loc) {
 		v.add("structure", "objects must not be empty", at)
 		return
 	}
-	switch {
+	switch def := el.defs[ti]; {
 	case typ == "Resource":
 		v.resource(obj, at)
-	case el.ref != "":
-		v.object(obj, el.ref, at)
-	case typ == "BackboneElement" || typ == "Element":
-		v.object(obj, def+"."+el.name, at)
+	case def < 0:
+		v.object(obj, nil, at)
 	default:
-		v.object(obj, typ, at)
+		v.object(obj, &elementTable[def], at)
 		if typ == "Reference" {
 			v.reference(obj, el.targets, at)
 		}
@@ -338,9 +337,9 @@ func (v *validator) extensions(ext any, at *loc) {
 		v.add("structure", "extensions must be a JSON array", at)
 		return
 	}
-	el := elementDef{name: "extension", many: true, types: []string{"Extension"}}
+	el := elementDef{name: "extension", many: true, types: []string{"Extension"}, defs: []int16{extensionDef}}
 	for i, e := range arr {
-		v.value(e, &el, "Extension", "", &loc{parent: at, index: i})
+		v.value(e, &el, 0, &loc{parent: at, index: i})
 	}
 }
 
@@ -397,8 +396,8 @@ func validPrimitive(typ, s string) bool {
 	case "time":
 		return validTimeZone(s, false)
 	}
-	re := primitiveRegexps[typ]
-	return re == nil || re.MatchString(s)
+	re, ok := primitiveRegexps[typ]
+	return !ok || re.MatchString(s)
 }
 
 // validCode: no leading, trailing or repeated whitespace ([^\s]+(\s[^\s]+)*).
@@ -478,15 +477,19 @@ func digits(s string) bool {
 	return true
 }
 
-// primitiveRegexps are the compiled primitivePatterns, anchored. They are
-// read-only after package initialisation.
-var primitiveRegexps = func() map[string]*regexp.Regexp {
-	m := make(map[string]*regexp.Regexp, len(primitivePatterns))
-	for typ, p := range primitivePatterns {
-		m[typ] = regexp.MustCompile(`^(?:` + p + `)$`)
-	}
-	return m
-}()
+// primitiveRegexps are the compiled patterns of the primitive types that
+// validPrimitive does not check by hand. They are read-only.
+var primitiveRegexps = map[string]*regexp.Regexp{
+	"base64Binary": anchored("base64Binary"),
+	"oid":          anchored("oid"),
+	"uuid":         anchored("uuid"),
+}
+
+// anchored compiles the R4 pattern of a primitive type to match whole
+// strings.
+func anchored(typ string) *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + primitivePatterns[typ] + `)$`)
+}
 
 // referenceType checks the form of a literal reference and returns the
 // resource type it names, or "" when the form does not name one

@@ -161,16 +161,31 @@ func generate(dir string) ([]byte, error) {
 		fmt.Fprintf(&b, "%q: `%s`,\n", k, patterns[k])
 	}
 	b.WriteString("}\n\n")
-	b.WriteString("// elementTable maps a StructureDefinition path (a resource, a backbone\n")
-	b.WriteString("// element or a complex datatype) to its child elements, without the id,\n")
-	b.WriteString("// extension and modifierExtension that every element may have, and\n")
-	b.WriteString("// to the sorted JSON keys that name them.\n")
-	b.WriteString("var elementTable = map[string]typeDef{\n")
+	index := make(map[string]int, len(parents))
+	for i, p := range parents {
+		index[p] = i
+	}
+	fmt.Fprintf(&b, "// resourceDefs holds the index in elementTable of each of resourceTypes.\n")
+	b.WriteString("var resourceDefs = [...]int16{")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d", index[t])
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// extensionDef is the index in elementTable of the Extension datatype.\n")
+	fmt.Fprintf(&b, "const extensionDef = %d\n\n", index["Extension"])
+	b.WriteString("// elementTable lists, sorted by StructureDefinition path, the definitions\n")
+	b.WriteString("// of the resources, backbone elements and complex datatypes: their child\n")
+	b.WriteString("// elements (without the id, extension and modifierExtension that every\n")
+	b.WriteString("// element may have) and the sorted JSON keys that name them.\n")
+	b.WriteString("var elementTable = [...]typeDef{\n")
 	for _, p := range parents {
-		fmt.Fprintf(&b, "%q: {elems: []elementDef{\n", p)
+		fmt.Fprintf(&b, "{path: %q, elems: []elementDef{\n", p)
 		var keys []string
 		for i, c := range children[p] {
-			b.WriteString(literal(c.name, c.el))
+			b.WriteString(literal(p, c.name, c.el, index))
 			b.WriteString(",\n")
 			keys = append(keys, keyLiterals(i, c)...)
 		}
@@ -245,7 +260,7 @@ func keyLiterals(i int, c child) []string {
 }
 
 // literal renders one child element as a Go composite literal.
-func literal(name string, el elementDefinition) string {
+func literal(parent, name string, el elementDefinition, index map[string]int) string {
 	var f []string
 	choice := strings.HasSuffix(name, "[x]")
 	f = append(f, fmt.Sprintf("name: %q", strings.TrimSuffix(name, "[x]")))
@@ -258,17 +273,30 @@ func literal(name string, el elementDefinition) string {
 	if choice {
 		f = append(f, "choice: true")
 	}
-	if el.ContentReference != "" {
-		f = append(f, fmt.Sprintf("ref: %q", strings.TrimPrefix(el.ContentReference, "#")))
+	// def returns the elementTable index of a path, or -1.
+	def := func(path string) string {
+		if i, ok := index[path]; ok {
+			return fmt.Sprint(i)
+		}
+		return "-1"
 	}
-	var codes, targets []string
+	var codes, defs, targets []string
 	anyTarget := false
+	if ref, ok := strings.CutPrefix(el.ContentReference, "#"); ok {
+		codes, defs = []string{"Element"}, []string{def(ref)} // the children of another element
+	}
 	for _, t := range el.Type {
 		code := t.Code
 		if strings.HasPrefix(code, "http://hl7.org/fhirpath/System.") {
 			code = "string" // id, Extension.url and friends: FHIRPath system strings
 		}
 		codes = append(codes, code)
+		switch {
+		case code == "BackboneElement" || code == "Element":
+			defs = append(defs, def(parent+"."+name))
+		default:
+			defs = append(defs, def(code))
+		}
 		if code != "Reference" {
 			continue
 		}
@@ -281,9 +309,8 @@ func literal(name string, el elementDefinition) string {
 		}
 	}
 	if len(codes) > 0 {
-		f = append(f, "types: []string{"+quoteAll(codes)+"}")
+		f = append(f, "types: []string{"+quoteAll(codes)+"}", "defs: []int16{"+strings.Join(defs, ", ")+"}")
 	}
-
 	if len(targets) > 0 && !anyTarget {
 		f = append(f, "targets: []string{"+quoteAll(targets)+"}")
 	}

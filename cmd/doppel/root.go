@@ -39,6 +39,7 @@ func commands(e *env) []*cobra.Command {
 		newDoseCmd(e),
 		newImportCmd(e),
 		newHospitalCmd(e),
+		newServeCmd(e),
 	}
 }
 

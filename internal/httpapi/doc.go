@@ -1,0 +1,27 @@
+// Package httpapi is Doppel's FHIR R4 REST API: the HTTP layer over
+// [fhirops], which holds the FHIR semantics and knows nothing of HTTP.
+//
+// This package owns only what is HTTP's: routing (net/http ServeMux patterns
+// under /fhir), content types (application/fhir+json; XML is refused with 415),
+// ETag, Last-Modified and Location headers, the Prefer header (return= and
+// handling=), request limits (413), the CapabilityStatement at /fhir/metadata,
+// which it generates from the routes it serves and the search registry, and
+// Bulk Data $export, whose jobs live in the store so that they survive a
+// restart.
+//
+// # Errors
+//
+// Every error reaches the client as an OperationOutcome with the status of
+// the failure. Errors the server did not expect (5xx) are logged with the
+// request id, and the client is sent only that id: internal messages may hold
+// patient data.
+//
+// # Access
+//
+// Every request passes one place, [Authorizer], before any handler runs: the
+// route says which FHIR interaction the request is (type, id, operation,
+// compartment), and the authorizer allows or denies it. The default allows
+// everything; authentication and scopes plug in there. The request log
+// records method, route pattern, status, duration and request id, never the
+// query string or the body, which may hold names.
+package httpapi

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// Options configure a Server. The zero value is valid: every field has a
+// default, given in its comment. Search page sizes and the Bundle entry
+// limit are the fhirops.Service's options.
+type Options struct {
+	// BaseURL is the service base the server names itself by in Location
+	// headers, Bundle links and export manifests
+	// ("https://fhir.example.org/fhir"). Default: http(s)://Host/fhir from
+	// each request.
+	BaseURL string
+	// MaxBodyBytes caps a request body; a larger one gets 413. Default 16 MiB.
+	MaxBodyBytes int64
+	// Authorizer is asked about every request before it is served. Default:
+	// allow everything.
+	Authorizer Authorizer
+	// Now is the clock of export jobs. Default time.Now.
+	Now func() time.Time
+	// ExportDir is the directory that holds Bulk Data export files, one
+	// subdirectory per job. Default "": $export is not offered.
+	ExportDir string
+}
+
+// DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Server is the FHIR REST API. It is an http.Handler; Run works the export
+// jobs.
+type Server struct {
+	log    *slog.Logger
+	svc    *fhirops.Service
+	st     store.Store
+	reg    *search.Registry
+	opts   Options
+	mux    *http.ServeMux
+	routes []route
+	// started is the CapabilityStatement's date: when the server was made.
+	started string
+
+	wake chan struct{} // a new or cancelled export job (buffered 1)
+	mu   sync.Mutex    // guards job state changes and the two maps below
+	// cancels holds the cancel func of the export job being worked on.
+	cancels map[string]func()
+	// progress holds the X-Progress text of the job being worked on.
+	progress map[string]string
+}
+
+// New returns a Server that serves svc, which works on st, with the search
+// parameters of reg. A nil logger discards the log.
+func New(logger *slog.Logger, svc *fhirops.Service, st store.Store, reg *search.Registry, opts Options) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Authorizer == nil {
+		opts.Authorizer = allowAll{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	s := &Server{
+		log:      logger,
+		svc:      svc,
+		st:       st,
+		reg:      reg,
+		opts:     opts,
+		mux:      http.NewServeMux(),
+		wake:     make(chan struct{}, 1),
+		cancels:  map[string]func(){},
+		progress: map[string]string{},
+		started:  opts.Now().UTC().Format(time.RFC3339),
+	}
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.pattern, s.route(rt))
+	}
+	s.mux.HandleFunc("/", s.noRoute)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.logRequests(s.mux).ServeHTTP(w, r)
+}
+
+// base returns the service base URL for r.
+func (s *Server) base(r *http.Request) string {
+	if s.opts.BaseURL != "" {
+		return s.opts.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/fhir"
+}

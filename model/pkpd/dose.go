@@ -442,26 +442,15 @@ func (c *compiledModel) exposure(p Params, amount, tau, infusion, rate float64) 
 				return cs[i], nil
 			}
 		}
-		const g = 0.6180339887498949
-		best := sign * cs[i]
-		buf := make([]float64, 2)
-		for range 60 {
-			x1, x2 := b-g*(b-a), a+g*(b-a)
-			if err := c.linear.PredictInto(buf, p, s, []float64{x1, x2}); err != nil {
-				return 0, err
-			}
-			f1, f2 := sign*buf[0], sign*buf[1]
-			if f1 > f2 {
-				b = x2
-			} else {
-				a = x1
-			}
-			best = math.Max(best, math.Max(f1, f2))
-			if b-a < 1e-9*tau {
-				break
-			}
+		buf := make([]float64, 1)
+		_, v, err := goldenMax(func(t float64) (float64, error) {
+			err := c.linear.PredictInto(buf, p, s, []float64{t})
+			return sign * buf[0], err
+		}, a, b, 1e-9*tau)
+		if err != nil {
+			return 0, err
 		}
-		return sign * best, nil
+		return sign * math.Max(sign*cs[i], v), nil
 	}
 	if e.Cmax, err = refineMax(refine, iMax, e.Cmax, cs); err != nil {
 		return e, err

@@ -206,6 +206,16 @@ func valCaseA() ([]refcheck.Check, error) {
 			valSingle("Cmax, "+path.name, "relative", valRel(cmax, sum["Cmax_mg_per_L"], 0), tmax, tolC))
 	}
 
+	// The exposure window of doppel sim and doppel trial (Linear.Window:
+	// extrema between events, refined by golden section) on 0–24 h.
+	w, err := m.Window(func(map[string]float64) (Params, error) { return p, nil }, s, 0, 24)
+	if err != nil {
+		return nil, err
+	}
+	checks = append(checks,
+		valSingle("tmax, Linear.Window (sim, trial)", "relative", valRel(w.Tmax, sum["tmax_h"], 0), w.Tmax, 1e-6),
+		valSingle("Cmax, Linear.Window (sim, trial)", "relative", valRel(w.Cmax, sum["Cmax_mg_per_L"], 0), w.Tmax, 1e-12))
+
 	// AUC by DrugModel.AUC (Gauss–Legendre on sub-pieces, about 1e-16 per
 	// piece) against R's analytic AUC 0–24 h and F·D/CL = 100 mg·h/L;
 	// 1e-10 relative. 0–1000 h stands for 0–∞ (e^(−0.08·1000) ≈ 2e-35).
@@ -236,42 +246,13 @@ func valCaseA() ([]refcheck.Check, error) {
 // valArgmax finds the maximum of the unimodal c(t) on [lo, hi] by golden
 // section, returning tmax and c(tmax).
 func valArgmax(c func([]float64) ([]float64, error), lo, hi float64) (tmax, cmax float64, err error) {
-	g := (math.Sqrt(5) - 1) / 2
-	at := func(t float64) (float64, error) {
+	return goldenMax(func(t float64) (float64, error) {
 		v, err := c([]float64{t})
 		if err != nil {
 			return 0, err
 		}
 		return v[0], nil
-	}
-	a, b := lo, hi
-	x1, x2 := b-g*(b-a), a+g*(b-a)
-	f1, err := at(x1)
-	if err != nil {
-		return 0, 0, err
-	}
-	f2, err := at(x2)
-	if err != nil {
-		return 0, 0, err
-	}
-	for b-a > 1e-10*math.Max(1, math.Abs(a)) {
-		if f1 < f2 {
-			a, x1, f1 = x1, x2, f2
-			x2 = a + g*(b-a)
-			if f2, err = at(x2); err != nil {
-				return 0, 0, err
-			}
-		} else {
-			b, x2, f2 = x2, x1, f1
-			x1 = b - g*(b-a)
-			if f1, err = at(x1); err != nil {
-				return 0, 0, err
-			}
-		}
-	}
-	tmax = (a + b) / 2
-	cmax, err = at(tmax)
-	return tmax, cmax, err
+	}, lo, hi, 1e-10*math.Max(1, math.Abs(lo)))
 }
 
 func valCaseB() ([]refcheck.Check, error) {

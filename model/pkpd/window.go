@@ -105,25 +105,18 @@ func (m Linear) Window(pf ParamsFunc, s *Schedule, t1, t2 float64) (WindowExposu
 		if brk[i] || (pa[i-1] != pa[i] && pb[i-1] != pa[i]) || (pa[i+1] != pa[i] && pb[i+1] != pa[i]) {
 			return best, tb, nil
 		}
-		a, b := ts[i-1], ts[i+1]
-		const g = 0.6180339887498949
-		tol := 1e-10 * math.Max(1, b)
-		for b-a > tol {
-			x1, x2 := b-g*(b-a), a+g*(b-a)
-			v, err := conc([]float64{x1, x2})
+		x, v, err := goldenMax(func(t float64) (float64, error) {
+			c, err := conc([]float64{t})
 			if err != nil {
-				return 0, 0, err
+				return 0, err
 			}
-			if sign*v[0] > sign*v[1] {
-				b = x2
-			} else {
-				a = x1
-			}
-			for k, x := range []float64{x1, x2} {
-				if sign*v[k] > sign*best {
-					best, tb = v[k], x
-				}
-			}
+			return sign * c[0], nil
+		}, ts[i-1], ts[i+1], 1e-10*math.Max(1, ts[i+1]))
+		if err != nil {
+			return 0, 0, err
+		}
+		if v > sign*best {
+			best, tb = sign*v, x
 		}
 		return best, tb, nil
 	}
@@ -139,6 +132,41 @@ func (m Linear) Window(pf ParamsFunc, s *Schedule, t1, t2 float64) (WindowExposu
 	}
 	w.AUC, err = quadAUC(conc, lam, bps)
 	return w, err
+}
+
+// goldenMax maximises the unimodal f on [a, b] by golden-section search
+// until the bracket is shorter than tol, returning the best point
+// evaluated and f there.
+func goldenMax(f func(float64) (float64, error), a, b, tol float64) (x, fx float64, err error) {
+	const g = 0.6180339887498949 // (√5 − 1)/2
+	x1, x2 := b-g*(b-a), a+g*(b-a)
+	f1, err := f(x1)
+	if err != nil {
+		return 0, 0, err
+	}
+	f2, err := f(x2)
+	if err != nil {
+		return 0, 0, err
+	}
+	for b-a > tol {
+		if f1 < f2 {
+			a, x1, f1 = x1, x2, f2
+			x2 = a + g*(b-a)
+			if f2, err = f(x2); err != nil {
+				return 0, 0, err
+			}
+		} else {
+			b, x2, f2 = x2, x1, f1
+			x1 = b - g*(b-a)
+			if f1, err = f(x1); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	if f1 >= f2 {
+		return x1, f1, nil
+	}
+	return x2, f2, nil
 }
 
 // breakpoints returns t1, t2 and the times of the events of s inside

@@ -59,6 +59,7 @@ func FuzzParse(f *testing.F) {
 		`{"resourceType":"Patient"} x`,
 		"{\"resourceType\":\"Patient\",\"x\":\"\xff\"}",
 		`[{"resourceType":"Patient"}]`,
+		"\xef\xbb\xbf{\"resourceType\":\"Patient\"}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -70,7 +71,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		d := json.NewDecoder(bytes.NewReader(data))
+		d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))
 		d.UseNumber()
 		var std any
 		if err := d.Decode(&std); err != nil {

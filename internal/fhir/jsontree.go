@@ -47,6 +47,7 @@ func decodeTree(data []byte) (any, *syntaxError) {
 type treeDecoder struct {
 	data []byte
 	pos  int
+	keys map[string]string // object keys seen so far, to share their strings
 }
 
 func (d *treeDecoder) errorf(format string, args ...any) *syntaxError {
@@ -112,7 +113,7 @@ func (d *treeDecoder) object(depth int) (any, *syntaxError) {
 			return nil, d.errorf("expected a string object key")
 		}
 		kpos := d.pos
-		k, err := d.str()
+		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -231,6 +232,32 @@ func (d *treeDecoder) number() (any, *syntaxError) {
 	}
 	d.pos = p
 	return json.Number(data[start:p]), nil
+}
+
+// key scans an object key. Plain keys are shared through d.keys: a
+// resource repeats a few dozen keys ("system", "code", ...) many times.
+func (d *treeDecoder) key() (string, *syntaxError) {
+	start := d.pos + 1
+	for p := start; p < len(d.data) && p-start <= 64; p++ {
+		c := d.data[p]
+		if c == '"' {
+			d.pos = p + 1
+			raw := d.data[start:p]
+			if k, ok := d.keys[string(raw)]; ok {
+				return k, nil
+			}
+			if d.keys == nil {
+				d.keys = make(map[string]string)
+			}
+			k := string(raw)
+			d.keys[k] = k
+			return k, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return d.str()
 }
 
 // str scans a JSON string starting at the opening quote.

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,10 +18,12 @@ type Resource struct {
 }
 
 // Parse decodes one resource from JSON. It accepts exactly one JSON object
-// with a known R4 resourceType, and rejects trailing data, duplicate keys,
-// invalid UTF-8 and a non-string id. It does not check the rules of
-// [Validate]. Errors are *Error with status 400.
+// with a known R4 resourceType (after an optional UTF-8 byte order mark),
+// and rejects trailing data, duplicate keys, invalid UTF-8 and a
+// non-string id. It does not check the rules of [Validate]. Errors are
+// *Error with status 400.
 func Parse(data []byte) (*Resource, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
 	v, serr := decodeTree(data)
 	if serr != nil {
 		return nil, serr.toError(data)
@@ -31,6 +34,8 @@ func Parse(data []byte) (*Resource, error) {
 	}
 	return fromTree(m, "")
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // FromTree wraps an already decoded JSON object (for example a resource
 // inside a Bundle) as a Resource, checking its resourceType and id like

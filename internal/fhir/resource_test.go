@@ -142,6 +142,13 @@ func TestMarshalForm(t *testing.T) {
 	}
 }
 
+func TestParseBOM(t *testing.T) {
+	r, err := Parse([]byte("\xef\xbb\xbf{\"resourceType\":\"Patient\",\"id\":\"p\"}"))
+	if err != nil || r.ID != "p" {
+		t.Errorf("Parse with a byte order mark = %+v, %v", r, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, in string

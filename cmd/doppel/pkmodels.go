@@ -46,7 +46,11 @@ type pkInfo struct {
 	Omega        [][]float64    `json:"omega"`
 	CVConvention string         `json:"cv_convention,omitempty"`
 	Residual     pkResidualInfo `json:"residual"`
-	Notes        string         `json:"notes,omitempty"`
+	// Metabolism lists the clearance pathways ("CYP2D6: fm 0.6, reference
+	// activity 2") and PD the PD model, when the model file declares them.
+	Metabolism []string `json:"metabolism,omitempty"`
+	PD         string   `json:"pd,omitempty"`
+	Notes      string   `json:"notes,omitempty"`
 }
 
 type pkParamInfo struct {
@@ -93,6 +97,12 @@ func pkDetail(m *pkmodel.Model) *pkInfo {
 	}
 	if m.ALAG != 0 {
 		info.Parameters = append(info.Parameters, pkParamInfo{"ALAG", m.ALAG, "h", "lag time of doses into the dose compartment"})
+	}
+	for _, p := range m.Metabolism {
+		info.Metabolism = append(info.Metabolism, fmt.Sprintf("%s: fm %g, reference activity score %g", p.Gene, p.Fm, p.RefActivity))
+	}
+	if m.PD != nil {
+		info.PD = pdName(m.PD)
 	}
 	for _, c := range m.Covariates {
 		ci := pkCovInfo{Name: c.Name, Type: "continuous", Unit: c.Unit, Description: c.Description}
@@ -172,6 +182,17 @@ func printPK(w io.Writer, m *pkInfo) error {
 
 	section("Residual error (variance = additive² + (proportional·f)²)")
 	fmt.Fprintf(w, "%s: additive %s mg/L, proportional %s %%\n", m.Residual.Model, num(m.Residual.Additive), num(100*m.Residual.Proportional))
+
+	if len(m.Metabolism) > 0 {
+		section("Metabolism (fraction of CL per enzyme, for genotype and inhibitors)")
+		for _, p := range m.Metabolism {
+			fmt.Fprintln(w, p)
+		}
+	}
+	if m.PD != "" {
+		section("PD")
+		fmt.Fprintln(w, m.PD)
+	}
 
 	section("Citation")
 	fmt.Fprintf(w, "%s doi:%s\n", m.Citation, m.DOI)

@@ -78,3 +78,36 @@ residual: {model: additive, additive: 1 mg/L}
 		t.Errorf("vancomycin has no F or ALAG, but doppel models shows one:\n%s", stdout)
 	}
 }
+
+// TestPKDetailMetabolismPD: a model file's metabolism and pd are shown by
+// doppel models; a library model without them shows neither section.
+func TestPKDetailMetabolismPD(t *testing.T) {
+	src := `name: test-cyp
+title: Test
+drug: testamycin
+citation: {reference: "A. Author. J Test 2020;1:1-2.", doi: 10.1000/xyz}
+structure: {compartments: 1, route: iv}
+parameters: {CL: {value: 5 L/h}, V: {value: 50 L}}
+iiv: {cv_convention: lognormal, cv: {CL: 30 %}}
+residual: {model: additive, additive: 1 mg/L}
+metabolism: {CYP2D6: {fm: 0.6}}
+pd: {model: emax, e0: 0, emax: 100, ec50: 2 mg/L}
+`
+	m, err := pkmodel.ParseModel("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := printPK(&b, pkDetail(m)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"CYP2D6: fm 0.6, reference activity score 2", "PD\n--\nsigmoid Emax of the plasma concentration"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, b.String())
+		}
+	}
+	_, stdout, _ := doppel(t, "models", "vancomycin-goti2018")
+	if strings.Contains(stdout, "Metabolism") || strings.Contains(stdout, "\nPD\n") {
+		t.Errorf("vancomycin declares no metabolism or PD:\n%s", stdout)
+	}
+}

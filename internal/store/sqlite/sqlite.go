@@ -18,7 +18,9 @@
 // The writer has its own pool of one connection, whose transactions start
 // with BEGIN IMMEDIATE; reads go to a separate pool of query-only
 // connections, which in WAL mode never wait for the writer. busy_timeout
-// covers the rare lock waits (checkpoints, a second process).
+// covers the rare lock waits (checkpoints, a second process). Temporary
+// files, among them the journals of the savepoints that group commit takes
+// per request, stay in memory (temp_store=MEMORY).
 package sqlite
 
 import (
@@ -33,12 +35,12 @@ import (
 )
 
 // dialect is SQLite's: "?" placeholders, the rowid as primary key.
-var dialect = sqlstore.Dialect{PK: "INTEGER PRIMARY KEY", Blob: "BLOB", Float: "REAL"}
+var dialect = sqlstore.Dialect{PK: "INTEGER PRIMARY KEY", Blob: "BLOB", Float: "REAL", Clustered: "WITHOUT ROWID"}
 
 // Open opens (creating if needed) the store in the database file path.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")

@@ -65,7 +65,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // statements splits a migration into statements (each ends with ";" at the
 // end of a line), drops comment lines and substitutes the dialect's types.
 func (d Dialect) statements(text string) []string {
-	r := strings.NewReplacer("{{pk}}", d.PK, "{{blob}}", d.Blob, "{{float}}", d.Float)
+	r := strings.NewReplacer("{{pk}}", d.PK, "{{blob}}", d.Blob, "{{float}}", d.Float, "{{clustered}}", d.Clustered)
 	var out []string
 	var cur strings.Builder
 	for _, line := range strings.Split(text, "\n") {

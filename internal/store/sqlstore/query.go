@@ -78,15 +78,39 @@ func (b *builder) visible(a string) {
 
 // resources writes the condition selecting the live (not deleted) version
 // rows, alias r, of type typ ("" for all) that match every clause.
+//
+// The positive clauses become one r.rid IN (... INTERSECT ...): their
+// entries are intersected in the index tables, so only the version rows
+// that match them all are read.
 func (b *builder) resources(r, typ string, clauses []search.Clause) error {
-	if typ != "" {
+	var pos, neg []search.Clause
+	for _, c := range clauses {
+		if c.Modifier == "not" || c.Modifier == "missing" {
+			neg = append(neg, c)
+		} else {
+			pos = append(pos, c)
+		}
+	}
+	if typ != "" && len(pos) == 0 {
 		b.add(r+".type = ? AND ", typ)
 	}
 	b.add(r + ".deleted = 0 AND ")
 	b.visible(r)
-	for _, c := range clauses {
+	if len(pos) > 0 {
+		b.WriteString(" AND " + r + ".rid IN (")
+		for k, c := range pos {
+			if k > 0 {
+				b.WriteString(" INTERSECT ")
+			}
+			if err := b.entries(typ, c); err != nil {
+				return err
+			}
+		}
+		b.WriteString(")")
+	}
+	for _, c := range neg {
 		b.WriteString(" AND ")
-		if err := b.clause(r, typ, c); err != nil {
+		if err := b.negative(r, typ, c); err != nil {
 			return err
 		}
 	}
@@ -112,31 +136,43 @@ func table(t search.ParamType) (string, error) {
 	return "", fmt.Errorf("sqlstore: search parameters of type %q are not supported", t)
 }
 
-// clause writes the condition of one clause on the version rows alias r.
-func (b *builder) clause(r, typ string, c search.Clause) error {
+// negative writes the condition of a :missing or :not clause on the
+// version rows alias r.
+func (b *builder) negative(r, typ string, c search.Clause) error {
+	if c.Modifier == "not" {
+		b.WriteString(r + ".rid NOT IN (")
+		if err := b.entries(typ, c); err != nil {
+			return err
+		}
+		b.WriteString(")")
+		return nil
+	}
 	tbl, err := table(c.Type)
 	if err != nil {
 		return err
 	}
+	if len(c.Values) != 1 {
+		return fmt.Errorf("sqlstore: %s:missing takes one value", c.Param)
+	}
+	if c.Values[0].Missing {
+		b.WriteString("NOT ")
+	}
 	i := b.alias("i")
-	if c.Modifier == "missing" {
-		if len(c.Values) != 1 {
-			return fmt.Errorf("sqlstore: %s:missing takes one value", c.Param)
-		}
-		if c.Values[0].Missing {
-			b.WriteString("NOT ")
-		}
-		b.add("EXISTS (SELECT 1 FROM "+tbl+" "+i+" WHERE "+i+".rid = "+r+".rid AND "+i+".param = ?)", c.Param)
-		return nil
+	b.add("EXISTS (SELECT 1 FROM "+tbl+" "+i+" WHERE "+i+".rid = "+r+".rid AND "+i+".param = ?)", c.Param)
+	return nil
+}
+
+// entries writes the SELECT of the rids having an entry that matches c
+// (for :not, that matches c without the modifier).
+func (b *builder) entries(typ string, c search.Clause) error {
+	tbl, err := table(c.Type)
+	if err != nil {
+		return err
 	}
 	if len(c.Values) == 0 && c.Chain == nil {
 		return fmt.Errorf("sqlstore: %s has no value", c.Param)
 	}
-	if c.Modifier == "not" {
-		b.WriteString(r + ".rid NOT IN (")
-	} else {
-		b.WriteString(r + ".rid IN (")
-	}
+	i := b.alias("i")
 	b.add("SELECT " + i + ".rid FROM " + tbl + " " + i + " WHERE ")
 	if typ != "" {
 		b.add(i+".type = ? AND ", typ)
@@ -145,20 +181,16 @@ func (b *builder) clause(r, typ string, c search.Clause) error {
 	b.visible(i)
 	b.WriteString(" AND ")
 	if c.Chain != nil {
-		if err := b.chain(i, c); err != nil {
+		return b.chain(i, c)
+	}
+	b.WriteString("(")
+	for k, v := range c.Values {
+		if k > 0 {
+			b.WriteString(" OR ")
+		}
+		if err := b.value(i, c, v); err != nil {
 			return err
 		}
-	} else {
-		b.WriteString("(")
-		for k, v := range c.Values {
-			if k > 0 {
-				b.WriteString(" OR ")
-			}
-			if err := b.value(i, c, v); err != nil {
-				return err
-			}
-		}
-		b.WriteString(")")
 	}
 	b.WriteString(")")
 	return nil

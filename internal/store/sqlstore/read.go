@@ -16,12 +16,12 @@ import (
 // reader answers the store.Reader methods on a pool (at 0: the snapshot is
 // the last committed T) or inside a write request (at: the request's T).
 type reader struct {
-	q  querier
+	q  prepared
 	d  Dialect
 	at int64
 }
 
-func (s *Store) reader() reader { return reader{q: s.rdb, d: s.d} }
+func (s *Store) reader() reader { return reader{q: prepared{c: s.rst}, d: s.d} }
 
 // Read implements store.Reader.
 func (s *Store) Read(ctx context.Context, typ, id string) (store.Version, error) {

@@ -64,6 +64,10 @@ type Dialect struct {
 	// Types replace {{pk}}, {{blob}} and {{float}} in the migrations: an
 	// auto-assigned 64-bit primary key, a byte string, a float64.
 	PK, Blob, Float string
+	// Clustered replaces {{clustered}} after CREATE TABLE (...) for the
+	// index tables: what makes a table live in its primary key's order
+	// ("WITHOUT ROWID" on SQLite), if anything.
+	Clustered string
 	// Lock, when set, runs first in every write transaction (migrations
 	// and group commits) to serialize writers of several processes.
 	Lock string
@@ -85,6 +89,8 @@ var ErrClosed = errors.New("sqlstore: store closed")
 type Store struct {
 	wdb, rdb *sql.DB
 	d        Dialect
+	// Prepared statements of each pool (the same when the pools are).
+	wst, rst *statements
 
 	reqs chan *request
 	done chan struct{} // closed when the writer goroutine has returned
@@ -107,6 +113,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.rdb == nil {
 		s.rdb = s.wdb
 	}
+	s.wst, s.rst = newStatements(s.wdb), newStatements(s.rdb)
+	if s.rdb == s.wdb {
+		s.rst = s.wst
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -125,9 +135,9 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
-	err := s.wdb.Close()
+	err := errors.Join(s.wst.close(), s.wdb.Close())
 	if s.rdb != s.wdb {
-		err = errors.Join(err, s.rdb.Close())
+		err = errors.Join(err, s.rst.close(), s.rdb.Close())
 	}
 	return err
 }
@@ -150,13 +160,6 @@ func (d Dialect) bind(q string) string {
 		b.WriteByte(q[i])
 	}
 	return b.String()
-}
-
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func wrap(op string, err error) error {

@@ -59,6 +59,8 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+		// A failure only means those statements stay unprepared.
+		_ = s.wst.prepareNoted(context.Background())
 	}
 }
 
@@ -102,7 +104,7 @@ func (s *Store) commit(batch []*request) {
 			fail(wrap("savepoint", err))
 			return
 		}
-		w := &txWriter{reader: reader{q: tx, d: s.d, at: t + 1}, t: t + 1}
+		w := &txWriter{reader: reader{q: prepared{c: s.wst, tx: tx}, d: s.d, at: t + 1}, t: t + 1}
 		if errs[i] = r.fn(w); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT req"); err != nil {
 				tx.Rollback()
@@ -302,6 +304,7 @@ func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) 
 				args = append(args, row...)
 				args = append(args, rid, v.T)
 			}
+			b.WriteString(" ON CONFLICT DO NOTHING")
 			if _, err := w.q.ExecContext(ctx, w.d.bind(b.String()), args...); err != nil {
 				return wrap("put index", err)
 			}

@@ -17,11 +17,14 @@ import (
 //
 //   - Put: 8 concurrent writers, each Write one 3 KB Observation with 20
 //     index entries; reports resources/s.
+//   - PutBundle: the same with 100 Observations per Write (a transaction
+//     Bundle, or doppel import).
 //   - Read: the current version of one of 1,000 such resources.
 //   - Search: code (token) and subject (reference) on 10,000 such
 //     resources of 100 patients and 10 codes (10 matches per search).
 func Bench(b *testing.B, fresh Fresh) {
-	b.Run("Put", func(b *testing.B) { benchPut(b, fresh(b)) })
+	b.Run("Put", func(b *testing.B) { benchPut(b, fresh(b), 1) })
+	b.Run("PutBundle", func(b *testing.B) { benchPut(b, fresh(b), 100) })
 	b.Run("Read", func(b *testing.B) { benchRead(b, fresh(b)) })
 	b.Run("Search", func(b *testing.B) { benchSearch(b, fresh(b)) })
 }
@@ -60,7 +63,8 @@ func observation(id string, patient, code int) store.Version {
 	return store.Version{Type: "Observation", ID: id, VersionID: 1, LastUpdated: when, Body: []byte(body), Index: entries}
 }
 
-func benchPut(b *testing.B, tg Target) {
+// benchPut runs 8 writers, each making 8 Writes of perWrite resources.
+func benchPut(b *testing.B, tg Target, perWrite int) {
 	s := open(b, tg)
 	ctx := context.Background()
 	const writers, each = 8, 8
@@ -72,10 +76,13 @@ func benchPut(b *testing.B, tg Target) {
 		for g := range writers {
 			wg.Go(func() {
 				for k := range each {
-					v := observation(fmt.Sprintf("o%d-%d-%d", n, g, k), g, k)
 					if err := s.Write(ctx, func(w store.Writer) error {
-						_, err := w.Put(ctx, v)
-						return err
+						for r := range perWrite {
+							if _, err := w.Put(ctx, observation(fmt.Sprintf("o%d-%d-%d-%d", n, g, k, r), g, k)); err != nil {
+								return err
+							}
+						}
+						return nil
 					}); err != nil {
 						errs <- err
 						return
@@ -90,7 +97,7 @@ func benchPut(b *testing.B, tg Target) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(n*writers*each)/time.Since(start).Seconds(), "resources/s")
+	b.ReportMetric(float64(n*writers*each*perWrite)/time.Since(start).Seconds(), "resources/s")
 }
 
 // loadObservations writes n observations of n/100 patients and 10 codes,

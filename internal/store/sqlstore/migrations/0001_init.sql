@@ -1,4 +1,4 @@
--- Doppel store schema, version 1. {{pk}}, {{blob}} and {{float}} are
+-- Doppel store schema, version 1. {{pk}}, {{blob}}, {{float}} and {{clustered}} are
 -- replaced by the dialect's types (see sqlstore.Dialect).
 
 -- The transaction counter: T of the last committed write request.
@@ -29,38 +29,41 @@ CREATE INDEX resources_t ON resources (t);
 
 -- Search index entries, one table per kind of value. Each row belongs to
 -- one version (rid) and repeats its t and t_end so that a lookup can drop
--- rows outside the snapshot before joining resources.
+-- rows outside the snapshot before joining resources. The primary key
+-- leads with what searches look up and ends with rid, so a lookup reads the
+-- key alone ({{clustered}} stores the table in the key's order on SQLite);
+-- duplicate entries of one version are dropped on insert.
 CREATE TABLE idx_string (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	norm TEXT NOT NULL, text TEXT NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_string_value ON idx_string (type, param, norm);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, norm, rid, text)
+) {{clustered}};
 CREATE INDEX idx_string_rid ON idx_string (rid);
 
 CREATE TABLE idx_token (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_token_value ON idx_token (type, param, code, system);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, code, system, rid, text)
+) {{clustered}};
 CREATE INDEX idx_token_rid ON idx_token (rid);
 
 CREATE TABLE idx_reference (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	ref_type TEXT NOT NULL, ref_id TEXT NOT NULL, text TEXT NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_reference_value ON idx_reference (type, param, ref_id, ref_type);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, ref_id, ref_type, rid, text)
+) {{clustered}};
 CREATE INDEX idx_reference_text ON idx_reference (type, param, text);
 CREATE INDEX idx_reference_rid ON idx_reference (rid);
 
 CREATE TABLE idx_date (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	lo {{float}} NOT NULL, hi {{float}} NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_date_value ON idx_date (type, param, lo);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, lo, hi, rid)
+) {{clustered}};
 CREATE INDEX idx_date_rid ON idx_date (rid);
 
 -- Numbers and quantities: the range [lo, hi] (lo = hi for an exact
@@ -69,17 +72,17 @@ CREATE TABLE idx_number (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	lo {{float}} NOT NULL, hi {{float}} NOT NULL,
 	system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_number_value ON idx_number (type, param, lo);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, lo, hi, rid, system, code, text)
+) {{clustered}};
 CREATE INDEX idx_number_rid ON idx_number (rid);
 
 CREATE TABLE idx_uri (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	text TEXT NOT NULL,
-	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT
-);
-CREATE INDEX idx_uri_value ON idx_uri (type, param, text);
+	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
+	PRIMARY KEY (type, param, text, rid)
+) {{clustered}};
 CREATE INDEX idx_uri_rid ON idx_uri (rid);
 
 -- Asynchronous jobs (bulk export); created and updated are Unix nanoseconds.

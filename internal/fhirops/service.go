@@ -105,7 +105,7 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 				return nil
 			}
 		}
-		out, err = s.put(ctx, w, r, s.opts.NewID(), "")
+		out, err = s.create(ctx, w, r, s.opts.NewID())
 		return err
 	})
 	return out, err
@@ -187,7 +187,7 @@ func (s *Service) conditionalPut(ctx context.Context, w store.Writer, r *fhir.Re
 	case n == 1:
 		id = v.ID
 	case id == "":
-		id = s.opts.NewID()
+		return s.create(ctx, w, r, s.opts.NewID())
 	}
 	return s.put(ctx, w, r, id, "")
 }
@@ -357,6 +357,21 @@ func (s *Service) put(ctx context.Context, w store.Writer, r *fhir.Resource, id,
 		out.Status, out.Created = http.StatusCreated, true
 	}
 	return out, nil
+}
+
+// create writes r as version 1 of a new resource with a server-assigned
+// id (from NewID). Such ids are unique, so there is no need to read first;
+// a clash is reported by the store as a conflict.
+func (s *Service) create(ctx context.Context, w store.Writer, r *fhir.Resource, id string) (Outcome, error) {
+	v, err := s.stamp(r, id, 1)
+	if err != nil {
+		return Outcome{}, err
+	}
+	v, err = w.Put(ctx, v)
+	if err != nil {
+		return Outcome{}, storeError(err, r.Type+"/"+v.ID)
+	}
+	return Outcome{Status: http.StatusCreated, Created: true, Version: v, Location: location(v)}, nil
 }
 
 // stamp sets id, meta.versionId and meta.lastUpdated in r and returns the

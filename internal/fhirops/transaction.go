@@ -88,6 +88,7 @@ type txEntry struct {
 	patch   []byte         // PATCH: the JSON Patch document
 
 	ifMatch, ifNoneExist string
+	newID                bool // id from NewID: create without reading
 
 	// results
 	status int
@@ -221,10 +222,10 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 				e.status, e.v, e.res = http.StatusOK, v, nil
 				e.id = v.ID
 			} else {
-				e.id = s.opts.NewID()
+				e.id, e.newID = s.opts.NewID(), true
 			}
 		case e.method == http.MethodPost:
-			e.id = s.opts.NewID()
+			e.id, e.newID = s.opts.NewID(), true
 		case e.query != "":
 			vals, _ := url.ParseQuery(e.query)
 			v, n, err := s.matchOne(ctx, w, e.typ, e.query, "conditional update")
@@ -236,7 +237,7 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 			case e.res.ID != "":
 				e.id = e.res.ID
 			default:
-				e.id = s.opts.NewID()
+				e.id, e.newID = s.opts.NewID(), true
 			}
 			e.query = vals.Encode()
 		}
@@ -271,6 +272,8 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 			continue // conditional create matched
 		case e.method == http.MethodPatch:
 			o, err = s.patch(ctx, w, e.typ, e.id, e.patch, e.ifMatch)
+		case e.newID:
+			o, err = s.create(ctx, w, e.res, e.id)
 		default:
 			o, err = s.put(ctx, w, e.res, e.id, e.ifMatch)
 		}

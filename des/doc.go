@@ -28,5 +28,7 @@
 //
 // The kernel draws no random numbers. Models take a *rand.Rand
 // (math/rand/v2, e.g. rand.New(rand.NewPCG(seed, stream))) from their
-// caller; the Exp, LogNormal and Gamma helpers sample from it.
+// caller; the duration distributions ([Exponential], [LogNormal], [Gamma],
+// [Empirical], behind the [Dist] interface) sample from it, and can also
+// sample conditionally on a value already exceeded (a stay under way).
 package des

@@ -187,11 +187,9 @@ func checkCovariate(c *Covariate, x float64) string {
 }
 
 // RunData predicts every observation record of the scenario's data set:
-// PRED with η = 0 and IPRED with each subject's MAP η̂ (pkpd.Fit on its
-// observations with MDV 0, covariates by NOCB). Fit's levels are left
-// limits, so an observation at the time of a dose is fitted as taken before
-// it whatever the file order; the predictions written follow the file
-// order (pkpd.Schedule).
+// PRED with η = 0 and IPRED with each subject's MAP η̂ (pkpd.FitRecords on
+// its observations with MDV 0, covariates by NOCB), both with the file
+// order's semantics at equal times (pkpd.Schedule).
 func (s *Sim) RunData() (*DataResult, error) {
 	if s.Data == nil {
 		return nil, fmt.Errorf("pkmodel: %s has no data set", s.File)
@@ -203,15 +201,13 @@ func (s *Sim) RunData() (*DataResult, error) {
 	for _, se := range pkpd.Subjects(recs) {
 		sub := recs[se[0]:se[1]]
 		ds := DataSubject{ID: sub[0].ID, Eta: make([]float64, pk.NumEta())}
-		var levels []pkpd.Level
 		for _, r := range sub {
 			if r.EVID == pkpd.EVIDObs && r.MDV == 0 {
-				levels = append(levels, pkpd.Level{Time: r.Time, Value: r.DV})
+				ds.Observations++
 			}
 		}
-		ds.Observations = len(levels)
-		if len(levels) > 0 {
-			fit, err := pkpd.Fit(pk, s.Covariates, sub, levels, &pkpd.FitSettings{Schedule: opt})
+		if ds.Observations > 0 {
+			fit, err := pkpd.FitRecords(pk, s.Covariates, sub, &pkpd.FitSettings{Schedule: opt})
 			if err != nil && !(errors.Is(err, assim.ErrHessian) && fit != nil) {
 				return nil, fmt.Errorf("pkmodel: %s: ID %d: %w", s.Data.File, ds.ID, err)
 			}

@@ -87,19 +87,7 @@ type FitResult struct {
 // returns the estimate (SE NaN, Cov nil) together with an error wrapping
 // assim.ErrHessian.
 func Fit(m *DrugModel, cov map[string]float64, doses []Record, levels []Level, settings *FitSettings) (*FitResult, error) {
-	c, err := m.compile()
-	if err != nil {
-		return nil, err
-	}
-	first := cov // the covariates of Params: cov, then the first record's
-	if len(doses) > 0 && len(doses[0].Covariates) > 0 {
-		first = maps.Clone(cov)
-		if first == nil {
-			first = map[string]float64{}
-		}
-		maps.Copy(first, doses[0].Covariates)
-	}
-	tv, err := c.typical(first)
+	c, tv, err := fitStart(m, cov, doses)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +128,77 @@ func Fit(m *DrugModel, cov map[string]float64, doses []Record, levels []Level, s
 		}
 		return nil
 	}
+	return fitMAP(c, tv, times, y, predict, settings)
+}
+
+// FitRecords is Fit on one subject's records of a data set: the levels are
+// the DV of its observation records (EVID 0, MDV 0), predicted with the
+// schedule's file-order semantics (an observation listed after a dose at
+// the same TIME sees the dose; Fit's levels are always pre-dose), and the
+// covariates on the records apply by settings.Schedule.Carry (NOCB by
+// default, NONMEM's rule). FitResult.Times are the records' times.
+func FitRecords(m *DrugModel, cov map[string]float64, recs []Record, settings *FitSettings) (*FitResult, error) {
+	c, tv, err := fitStart(m, cov, recs)
+	if err != nil {
+		return nil, err
+	}
+	if settings == nil {
+		settings = &FitSettings{}
+	}
+	sched, err := c.linear.NewSchedule(recs, c.dose, settings.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	var use []int // indices into the schedule's observations with a DV
+	var times, y []float64
+	for k, ri := range sched.Obs {
+		if r := recs[ri]; r.MDV == 0 {
+			if r.DV < 0 {
+				return nil, fmt.Errorf("pkpd: %s: DV = %v, want a concentration ≥ 0", recWhere(recs, ri), r.DV)
+			}
+			use = append(use, k)
+			times, y = append(times, r.Time), append(y, r.DV)
+		}
+	}
+	predict := func(dst, eta []float64) error {
+		_, obs, err := c.linear.PredictVarying(c.paramsFunc(cov, eta), sched, nil)
+		if err != nil {
+			return err
+		}
+		for i, k := range use {
+			dst[i] = obs[k]
+		}
+		return nil
+	}
+	return fitMAP(c, tv, times, y, predict, settings)
+}
+
+// fitStart compiles the model and returns the typical values of the
+// covariates cov with those of the first record over them.
+func fitStart(m *DrugModel, cov map[string]float64, recs []Record) (*compiledModel, []float64, error) {
+	c, err := m.compile()
+	if err != nil {
+		return nil, nil, err
+	}
+	first := cov
+	if len(recs) > 0 && len(recs[0].Covariates) > 0 {
+		first = maps.Clone(cov)
+		if first == nil {
+			first = map[string]float64{}
+		}
+		maps.Copy(first, recs[0].Covariates)
+	}
+	tv, err := c.typical(first)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, tv, nil
+}
+
+// fitMAP minimises the MAP objective of the levels y at times with the
+// predictions predict(dst, η).
+func fitMAP(c *compiledModel, tv, times, y []float64, predict func(dst, eta []float64) error, settings *FitSettings) (*FitResult, error) {
+	m := c.m
 	rerr := m.Error
 	variance := func(dst, f []float64) error {
 		for i, fi := range f {

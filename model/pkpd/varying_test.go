@@ -243,3 +243,49 @@ func TestApplyCovariates(t *testing.T) {
 		t.Error("negative time: no error")
 	}
 }
+
+// TestFitRecords fits the DV of a data set's observation records with
+// file-order semantics: at 12 h one observation is listed before the dose
+// (pre-dose, 20·e^(−12k) mg/L) and one after it (+20 mg/L); an
+// observation with MDV 1 is ignored. η̂ minimises the hand objective
+// (additive error 0.5 mg/L, ω² 0.09, k = 0.1·e^η /h, V 50 L).
+func TestFitRecords(t *testing.T) {
+	m := crclModel()
+	cov := map[string]float64{"CRCL": 100, "WT": 70}
+	recs := []pkpd.Record{
+		{ID: 1, EVID: 1, AMT: 1000, MDV: 1},
+		{ID: 1, Time: 6, EVID: 0, MDV: 1, DV: 99},
+		{ID: 1, Time: 12, EVID: 0, DV: 5.3},
+		{ID: 1, Time: 12, EVID: 1, AMT: 1000, MDV: 1},
+		{ID: 1, Time: 12, EVID: 0, DV: 26.1},
+		{ID: 1, Time: 24, EVID: 0, DV: 7.4},
+	}
+	f := func(eta float64) []float64 {
+		e := math.Exp(-0.1 * math.Exp(eta) * 12)
+		return []float64{20 * e, 20*e + 20, (20*e + 20) * e}
+	}
+	y := []float64{5.3, 26.1, 7.4}
+	ofv := func(eta float64) float64 {
+		s := eta * eta / 0.09
+		for i, fi := range f(eta) {
+			s += (y[i]-fi)*(y[i]-fi)/0.25 + math.Log(0.25)
+		}
+		return s
+	}
+	res, err := pkpd.FitRecords(m, cov, recs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eta := res.Eta[0]
+	if e := pkpd.RelErr(res.OFV, ofv(eta)); e > 1e-10 {
+		t.Errorf("OFV %.12g, hand objective at η̂ %.12g", res.OFV, ofv(eta))
+	}
+	for _, d := range []float64{-1e-4, 1e-4} {
+		if ofv(eta+d) < ofv(eta) {
+			t.Errorf("η̂ = %g is not a minimum of the hand objective", eta)
+		}
+	}
+	if len(res.IPRED) != 3 || pkpd.RelErr(res.IPRED[1], f(eta)[1]) > 1e-12 {
+		t.Errorf("IPRED %v, want %v", res.IPRED, f(eta))
+	}
+}

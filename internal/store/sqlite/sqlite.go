@@ -35,7 +35,10 @@ import (
 )
 
 // dialect is SQLite's: "?" placeholders, the rowid as primary key.
-var dialect = sqlstore.Dialect{PK: "INTEGER PRIMARY KEY", Blob: "BLOB", Float: "REAL", Clustered: "WITHOUT ROWID"}
+var dialect = sqlstore.Dialect{
+	PK: "INTEGER PRIMARY KEY", Blob: "BLOB", Float: "REAL", Clustered: "WITHOUT ROWID",
+	Insert: "INSERT OR IGNORE INTO",
+}
 
 // Open opens (creating if needed) the store in the database file path.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {

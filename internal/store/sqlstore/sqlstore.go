@@ -68,6 +68,11 @@ type Dialect struct {
 	// index tables: what makes a table live in its primary key's order
 	// ("WITHOUT ROWID" on SQLite), if anything.
 	Clustered string
+	// Insert and Ignore are the head and tail of an INSERT that skips rows
+	// already present ("INSERT OR IGNORE INTO", "" on SQLite, where it
+	// also spares multi-row inserts a statement journal; "INSERT INTO",
+	// " ON CONFLICT DO NOTHING" on PostgreSQL).
+	Insert, Ignore string
 	// Lock, when set, runs first in every write transaction (migrations
 	// and group commits) to serialize writers of several processes.
 	Lock string

@@ -294,7 +294,7 @@ func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) 
 			n := min(len(rows), maxRowsPerInsert)
 			var b strings.Builder
 			args := make([]any, 0, n*(len(rows[0])+3))
-			b.WriteString("INSERT INTO " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
+			b.WriteString(w.d.Insert + " " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
 			for i, row := range rows[:n] {
 				if i > 0 {
 					b.WriteString(", ")
@@ -304,7 +304,7 @@ func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) 
 				args = append(args, row...)
 				args = append(args, rid, v.T)
 			}
-			b.WriteString(" ON CONFLICT DO NOTHING")
+			b.WriteString(w.d.Ignore)
 			if _, err := w.q.ExecContext(ctx, w.d.bind(b.String()), args...); err != nil {
 				return wrap("put index", err)
 			}

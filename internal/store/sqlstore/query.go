@@ -259,10 +259,14 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 			return unsupported(c)
 		}
 	case search.Reference:
+		// The only modifier left here is a target type (subject:Patient).
+		if mod != "" && !isTypeName(mod) {
+			return unsupported(c)
+		}
 		switch {
 		case v.RefID != "":
 			rt := v.RefType
-			if rt == "" && mod != "" && mod != "identifier" {
+			if rt == "" {
 				rt = mod
 			}
 			b.add(i+".ref_id = ?", v.RefID)
@@ -336,6 +340,10 @@ func (b *builder) rangeValue(i string, c search.Clause, v search.Value) error {
 	}
 	return nil
 }
+
+// isTypeName reports whether a modifier names a resource type (they start
+// with an upper-case letter; modifiers do not).
+func isTypeName(mod string) bool { return mod[0] >= 'A' && mod[0] <= 'Z' }
 
 func unsupported(c search.Clause) error {
 	return fmt.Errorf("sqlstore: modifier %q is not supported on %s parameter %s", c.Modifier, c.Type, c.Param)

@@ -23,6 +23,8 @@ type request struct {
 // Write queues fn for the writer and waits for the group commit that
 // includes it. Once queued, the request is not abandoned when ctx ends (it
 // may be committing); ctx ending before the writer starts it cancels it.
+// fn runs on the writer goroutine: it must not call Write, and it should
+// not wait on anything slow, since the whole batch waits for it.
 func (s *Store) Write(ctx context.Context, fn func(w store.Writer) error) error {
 	req := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()

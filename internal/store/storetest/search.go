@@ -496,3 +496,24 @@ func testCorrupt(t *testing.T, tg Target) {
 		t.Errorf("read of another resource: %v", err)
 	}
 }
+
+func testUnsupported(t *testing.T, tg Target) {
+	s := open(t, tg)
+	put(t, s, res{typ: "Observation", id: "o1", vid: 1})
+	tests := []struct {
+		name string
+		q    search.Query
+	}{
+		{"reference :identifier", search.Query{Clauses: one("subject", search.Reference, "identifier", search.Value{RefID: "x"})}},
+		{"token :in", search.Query{Clauses: one("code", search.Token, "in", search.Value{Code: "x"})}},
+		{"composite", search.Query{Clauses: one("code-value-quantity", search.Composite, "", search.Value{Raw: "x$1"})}},
+		{"prefix", search.Query{Clauses: one("date", search.Date, "", search.Value{Prefix: "xx"})}},
+		{"sort by special", search.Query{Sort: []search.Sort{{Param: "near", Type: search.Special}}}},
+	}
+	for _, tc := range tests {
+		tc.q.Type = "Observation"
+		if p, err := s.Search(context.Background(), &tc.q, 0); err == nil {
+			t.Errorf("%s: accepted, found %v", tc.name, ids(p))
+		}
+	}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, fresh Fresh) {
 		{"SearchQuantity", testSearchQuantity},
 		{"Missing", testMissing},
 		{"Chain", testChain},
+		{"Unsupported", testUnsupported},
 		{"Sort", testSort},
 		{"Paging", testPaging},
 		{"Snapshot", testSnapshot},

@@ -367,7 +367,7 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values, 
 		if err := json.Unmarshal(v.Body, &tree); err != nil {
 			return nil, err
 		}
-		walkReferences(tree, func(m map[string]any) {
+		walkReferences(tree, func(m map[string]any, _ string) {
 			ref, _ := m["reference"].(string)
 			t, rid, ok := strings.Cut(ref, "/")
 			if ok && (t == "Practitioner" || t == "Organization" || t == "Location") && !seen[ref] && !strings.Contains(rid, "/") {
@@ -395,19 +395,27 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values, 
 }
 
 // walkReferences calls fn on every JSON object in tree that has a
-// "reference" element (a Reference value anywhere in a resource).
-func walkReferences(tree any, fn func(m map[string]any)) {
+// "reference" element (a Reference value anywhere in a resource), with the
+// object's path from the root ("subject", "participant[0].individual").
+func walkReferences(tree any, fn func(m map[string]any, path string)) {
+	walkAt(tree, "", fn)
+}
+
+func walkAt(tree any, path string, fn func(m map[string]any, path string)) {
 	switch v := tree.(type) {
 	case map[string]any:
 		if _, ok := v["reference"].(string); ok {
-			fn(v)
+			fn(v, path)
 		}
-		for _, c := range v {
-			walkReferences(c, fn)
+		for k, c := range v {
+			if path != "" {
+				k = path + "." + k
+			}
+			walkAt(c, k, fn)
 		}
 	case []any:
-		for _, c := range v {
-			walkReferences(c, fn)
+		for i, c := range v {
+			walkAt(c, path+"["+strconv.Itoa(i)+"]", fn)
 		}
 	}
 }

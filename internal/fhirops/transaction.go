@@ -331,7 +331,7 @@ func (s *Service) get(ctx context.Context, r store.Reader, e *txEntry, base stri
 // Bundle's resources. No match or several is an error.
 func (s *Service) rewrite(ctx context.Context, w store.Writer, e *txEntry, ids map[string]string, entries []*txEntry) error {
 	var err error
-	walkReferences(e.res.Tree, func(m map[string]any) {
+	walkReferences(e.res.Tree, func(m map[string]any, path string) {
 		if err != nil {
 			return
 		}
@@ -344,28 +344,25 @@ func (s *Service) rewrite(ctx context.Context, w store.Writer, e *txEntry, ids m
 		if !ok || strings.Contains(typ, "/") || !fhir.IsResourceType(typ) {
 			return
 		}
+		at := e.at(".resource." + path + ".reference")
 		v, n, merr := s.matchOne(ctx, w, typ, query, "conditional reference")
-		var inBundle []string
-		if merr == nil {
-			inBundle = matchIdentifier(entries, typ, query)
+		if merr != nil {
+			err = relocate(merr, at)
+			return
 		}
+		inBundle := matchIdentifier(entries, typ, query)
 		switch {
-		case merr != nil:
-			err = merr
 		case n+len(inBundle) > 1 && !(n == 1 && len(inBundle) == 1 && inBundle[0] == v.ID):
-			err = fail(http.StatusPreconditionFailed, "multiple-matches", "conditional reference "+clip(ref)+" matches more than one resource")
+			err = fail(http.StatusPreconditionFailed, "multiple-matches", "conditional reference "+clip(ref)+" matches more than one resource", at)
 		case n == 1:
 			m["reference"] = typ + "/" + v.ID
 		case len(inBundle) == 1:
 			m["reference"] = typ + "/" + inBundle[0]
 		default:
-			err = fail(http.StatusBadRequest, "not-found", "conditional reference "+clip(ref)+" matches no resource")
+			err = fail(http.StatusBadRequest, "not-found", "conditional reference "+clip(ref)+" matches no resource", at)
 		}
 	})
-	if err != nil {
-		return relocate(err, e.at(".resource"))
-	}
-	return nil
+	return err
 }
 
 // matchIdentifier returns the ids of the Bundle's resources of type typ

@@ -114,7 +114,7 @@ func TestTransactionAtomic(t *testing.T) {
 		{"bad method", `{"resource":{"resourceType":"Patient"},"request":{"method":"JUMP","url":"Patient"}}`, 400, "Bundle.entry[3].request.method"},
 		{"stale If-Match", `{"resource":{"resourceType":"Patient","id":"p2"},"request":{"method":"PUT","url":"Patient/p2","ifMatch":"W/\"7\""}}`, 412, "Bundle.entry[3].resource"},
 		{"GET of a missing resource", `{"request":{"method":"GET","url":"Patient/nope"}}`, 404, "Bundle.entry[3].request.url"},
-		{"unresolved conditional reference", `{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=http://x|none"}},"request":{"method":"POST","url":"Observation"}}`, 400, "Bundle.entry[3].resource"},
+		{"unresolved conditional reference", `{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=http://x|none"}},"request":{"method":"POST","url":"Observation"}}`, 400, "Bundle.entry[3].resource.subject.reference"},
 		{"the same resource twice", `{"resource":{"resourceType":"Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}}`, 400, "Bundle.entry[3].request.url"},
 	}
 	for _, tc := range tests {
@@ -181,8 +181,8 @@ func TestTransactionConditional(t *testing.T) {
 	_, err = s.transaction(t, `{"resourceType":"Bundle","type":"transaction","entry":[
 	 {"resource":{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"participant":[{"individual":{"reference":"Practitioner?identifier=`+npi+`|1"}}]},
 	  "request":{"method":"POST","url":"Encounter"}}]}`)
-	if status(err) != 412 {
-		t.Errorf("ambiguous conditional reference: %v, want 412", err)
+	if fe, ok := err.(*fhir.Error); !ok || fe.Status != 412 || !cmp.Equal(fe.Issues[0].Expression, []string{"Bundle.entry[0].resource.participant[0].individual.reference"}) {
+		t.Errorf("ambiguous conditional reference: %v, want 412 at Bundle.entry[0].resource.participant[0].individual.reference", err)
 	}
 }
 

@@ -45,7 +45,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var tr struct{ Entry []struct{ Response struct{ Status, Location string } } }
+	var tr struct {
+		Entry []struct {
+			Response struct{ Status, Location string }
+		}
+	}
 	json.Unmarshal(resp, &tr)
 	for _, e := range tr.Entry {
 		fmt.Println(e.Response.Status, e.Response.Location)

@@ -55,6 +55,10 @@ File format (times are durations such as 3h, 4d, 1d12h; see the README):
   electives: [{unit: ward, per_day: 5, hour: 8, weekdays: [mon, tue, wed, thu, fri], cancel_if_full: true}]
   capacity_changes: [{unit: icu, at: 10d, capacity: 50}]   # unit "ed" changes cubicles
   surges: [{at: 20d, duration: 6h, patients: 100, mix: {icu: 0.2, ward: 0.3}}]
+  census:                       # the hospital now: a forecast starts from it
+    icu: [2d, 5h, 1d12h]        # elapsed stays, one per patient (the rest of each
+    ward: {patients: 150, elapsed: 2d}  #   stay is drawn given the elapsed part)
+    ed: {in_treatment: [1h, 20m], boarding: {icu: [2h]}, waiting: 3}
 
 Distributions: {dist: exponential, mean}, {dist: lognormal, mean, sd} (of the
 stay itself, not its logarithm), {dist: gamma, mean, sd},
@@ -69,7 +73,8 @@ and 90 % bands across replications) against its capacity; PNG or SVG by the
 file extension. Results are identical for any --workers.`,
 		Example: `  doppel hospital examples/hospital_ed.yaml
   doppel hospital examples/hospital_ed.yaml --json
-  doppel hospital examples/hospital_surge.yaml --plot fan.png`,
+  doppel hospital examples/hospital_surge.yaml --plot fan.png
+  doppel hospital examples/hospital_forecast.yaml --plot forecast.png`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runHospital(cmd, e, args[0], f) },
 	}
@@ -103,7 +108,7 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, err := parseHospital(path, data)
+	cfg, census, err := parseHospital(path, data)
 	if err != nil {
 		return usageError(err)
 	}
@@ -119,7 +124,7 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 		bar = newProgress(e.stderr, "hospital", total, "days", 24)
 		opt.Progress = func(done, _ float64) { bar.update(done) }
 	}
-	res, err := hospital.Run(cmd.Context(), cfg, nil, opt)
+	res, err := hospital.Run(cmd.Context(), cfg, census, opt)
 	bar.finish()
 	if err != nil {
 		return err
@@ -194,29 +199,34 @@ func printHospital(w io.Writer, path string, cfg *hospital.Config, res *hospital
 
 var weekdays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
-// parseHospital decodes a hospital file into a valid configuration. Its
-// error is a *scenario.Error.
-func parseHospital(file string, data []byte) (*hospital.Config, error) {
+// parseHospital decodes a hospital file into a valid configuration and
+// its start state (nil: an empty hospital). Its error is a
+// *scenario.Error.
+func parseHospital(file string, data []byte) (*hospital.Config, *hospital.State, error) {
 	d := scenario.NewDecoder(file, "hospital fields (horizon, arrivals, ed, routes, units, ...)")
 	root, err := d.Document(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := &hospitalParser{d: d}
 	cfg := p.config(root)
 	if err := d.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	// The decoder checks everything Validate does; this is a safety net.
 	if err := cfg.Validate(); err != nil {
-		// The decoder checks everything Validate does; this is a safety net.
-		return nil, &scenario.Error{File: file, Msg: err.Error()}
+		return nil, nil, &scenario.Error{File: file, Msg: err.Error()}
 	}
-	return cfg, nil
+	if err := p.state.Validate(cfg); err != nil {
+		return nil, nil, &scenario.Error{File: file, Msg: err.Error()}
+	}
+	return cfg, p.state, nil
 }
 
 type hospitalParser struct {
 	d     *scenario.Decoder
-	units []string // unit names in file order
+	units []string        // unit names in file order
+	state *hospital.State // the census, if the file has one
 }
 
 func (p *hospitalParser) mapping(n *yaml.Node, field, example string) bool {
@@ -262,7 +272,7 @@ func (p *hospitalParser) hours(n *yaml.Node, field string, zero bool) (float64, 
 
 func (p *hospitalParser) config(root *yaml.Node) *hospital.Config {
 	d := p.d
-	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges"})
+	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges", "census"})
 	cfg := &hospital.Config{Replications: 20, Seed: 1}
 	if n, ok := d.Required(root, f, "horizon", "", "horizon: 365d"); ok {
 		if h, ok := p.hours(n, "horizon", false); ok {
@@ -342,7 +352,91 @@ func (p *hospitalParser) config(root *yaml.Node) *hospital.Config {
 	if x, ok := f["surges"]; ok {
 		p.surges(x.Val, cfg)
 	}
+	if x, ok := f["census"]; ok {
+		p.state = p.census(x.Val)
+	}
 	return cfg
+}
+
+// census decodes the start state: per unit the elapsed stays of its
+// inpatients, and the ED's patients.
+func (p *hospitalParser) census(n *yaml.Node) *hospital.State {
+	d := p.d
+	const example = "{icu: [2d, 5h], ed: {in_treatment: [1h], boarding: {icu: [2h]}, waiting: 3}}"
+	if !p.mapping(n, "census", example) {
+		return nil
+	}
+	st := &hospital.State{}
+	f := d.FieldsOf(n, "census", "unit", append([]string{"ed"}, p.units...))
+	for u, name := range p.units {
+		if x, ok := f[name]; ok {
+			for _, e := range p.stays(x.Val, "census."+name) {
+				st.Inpatients = append(st.Inpatients, hospital.Inpatient{Unit: u, Elapsed: e})
+			}
+		}
+	}
+	x, ok := f["ed"]
+	if !ok || !p.mapping(x.Val, "census.ed", "{in_treatment: [1h], boarding: {icu: [2h]}, waiting: 3}") {
+		return st
+	}
+	ef := d.Fields(x.Val, "census.ed", []string{"in_treatment", "boarding", "waiting"})
+	if y, ok := ef["in_treatment"]; ok {
+		for _, e := range p.stays(y.Val, "census.ed.in_treatment") {
+			st.InTreatment = append(st.InTreatment, hospital.EDPatient{Elapsed: e})
+		}
+	}
+	if y, ok := ef["boarding"]; ok && p.mapping(y.Val, "census.ed.boarding", "{icu: [2h], ward: [1h]}") {
+		bf := d.FieldsOf(y.Val, "census.ed.boarding", "unit", p.units)
+		for u, name := range p.units {
+			if z, ok := bf[name]; ok {
+				for _, w := range p.stays(z.Val, "census.ed.boarding."+name) {
+					st.Boarding = append(st.Boarding, hospital.Boarder{Unit: u, Waited: w})
+				}
+			}
+		}
+	}
+	if y, ok := ef["waiting"]; ok {
+		st.Waiting, _ = d.WholeNumber(y.Val, "census.ed.waiting", 0, hospital.MaxCapacity)
+	}
+	return st
+}
+
+// stays decodes elapsed times: a list of durations, one per patient, or
+// {patients: N, elapsed: D} for N patients with the same elapsed time, or
+// a list mixing both.
+func (p *hospitalParser) stays(n *yaml.Node, field string) []float64 {
+	d := p.d
+	switch n.Kind {
+	case yaml.SequenceNode:
+		out := make([]float64, 0, len(n.Content))
+		for i, c := range n.Content {
+			c = scenario.Resolve(c)
+			path := fmt.Sprintf("%s[%d]", field, i)
+			if c.Kind == yaml.MappingNode {
+				out = append(out, p.stays(c, path)...)
+			} else if h, ok := p.hours(c, path, true); ok {
+				out = append(out, h)
+			}
+		}
+		return out
+	case yaml.MappingNode:
+		f := d.Fields(n, field, []string{"patients", "elapsed"})
+		var k int
+		var h float64
+		if x, ok := d.Required(n, f, "patients", field, "patients: 30"); ok {
+			k, _ = d.WholeNumber(x, field+".patients", 0, hospital.MaxCapacity)
+		}
+		if x, ok := d.Required(n, f, "elapsed", field, "elapsed: 2d"); ok {
+			h, _ = p.hours(x, field+".elapsed", true)
+		}
+		out := make([]float64, k)
+		for i := range out {
+			out[i] = h
+		}
+		return out
+	}
+	d.Errorf(n, field, "must be a list of elapsed times such as [2d, 5h] or {patients: 30, elapsed: 2d}, got %s", scenario.Describe(n))
+	return nil
 }
 
 func (p *hospitalParser) weekday(n *yaml.Node, field string) (int, bool) {

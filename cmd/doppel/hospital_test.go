@@ -80,6 +80,56 @@ func TestHospitalIssueExample(t *testing.T) {
 	}
 }
 
+// TestHospitalCensus: a census in the file is the start State of the run.
+func TestHospitalCensus(t *testing.T) {
+	const file = `horizon: 3d
+replications: 4
+arrivals: {rate_per_hour: 2}
+ed: {cubicles: 5, treatment: {dist: exponential, mean: 3h}}
+routes: {ward: 0.5}
+units:
+  ward: {beds: 20, los: {dist: gamma, mean: 2d, sd: 1d}}
+  icu: {beds: 2, los: {dist: exponential, mean: 1d}}
+census:
+  icu: [1d, 2h, 30m]
+  ward: [{patients: 2, elapsed: 1d}, 3h]
+  ed: {in_treatment: [1h], boarding: {ward: [2h], icu: [1h]}, waiting: 2}
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "census.yaml")
+	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, st, err := parseHospital(path, []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &hospital.State{
+		Inpatients:  []hospital.Inpatient{{Unit: 0, Elapsed: 24}, {Unit: 0, Elapsed: 24}, {Unit: 0, Elapsed: 3}, {Unit: 1, Elapsed: 24}, {Unit: 1, Elapsed: 2}, {Unit: 1, Elapsed: 0.5}},
+		InTreatment: []hospital.EDPatient{{Elapsed: 1}},
+		Boarding:    []hospital.Boarder{{Unit: 0, Waited: 2}, {Unit: 1, Waited: 1}},
+		Waiting:     2,
+	}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("census (-want +got):\n%s", diff)
+	}
+	code, stdout, stderr := doppel(t, "hospital", path, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	res, err := hospital.Run(context.Background(), cfg, want, hospital.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, hospitalJSON{File: path, Seed: 1, HorizonDays: 3, Result: res}); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != stdout {
+		t.Error("doppel hospital did not start from the census")
+	}
+}
+
 func TestHospitalTextAndPlot(t *testing.T) {
 	dir := t.TempDir()
 	fan := filepath.Join(dir, "fan.png")
@@ -152,6 +202,9 @@ units:
 		{"profile length", strings.Replace(good, "{rate_per_hour: 10}", "{rate_per_hour: 10, day_of_week: [1, 1]}", 1), ":2: arrivals.day_of_week: must have 7 multipliers, got 2"},
 		{"unit named ed", good + "  ed: {beds: 1, los: {dist: exponential, mean: 1h}}\n", ":8: units.ed: the ED is configured under ed:"},
 		{"empty", "", "empty file"},
+		{"census unit", good + "census: {wrd: [1d]}\n", ":8: census.wrd: unknown unit; valid: ed, ward, icu"},
+		{"census number", good + "census: {icu: [1d, 5]}\n", ":8: census.icu[1]: must be a duration"},
+		{"census waiting", good + "census: {ed: {waiting: -1}}\n", ":8: census.ed.waiting: must be between 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,7 +253,7 @@ func FuzzParseHospital(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := parseHospital("fuzz.yaml", data)
+		cfg, st, err := parseHospital("fuzz.yaml", data)
 		if err != nil {
 			var se *scenario.Error
 			if !errors.As(err, &se) {
@@ -210,6 +263,9 @@ func FuzzParseHospital(f *testing.F) {
 		}
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("accepted an invalid configuration: %v", err)
+		}
+		if err := st.Validate(cfg); err != nil {
+			t.Fatalf("accepted an invalid census: %v", err)
 		}
 	})
 }

@@ -116,7 +116,10 @@ type fitJSON struct {
 	OFVPop     float64            `json:"ofv_population"`
 	Converged  bool               `json:"converged"`
 	Levels     []levelJSON        `json:"levels"`
-	Order      []string           `json:"-"` // parameter order for text output
+	// Changes are the covariate changes of the dosing file; Parameters
+	// and Population are then those before the first.
+	Changes []pkChangeJSON `json:"covariate_changes,omitempty"`
+	Order   []string       `json:"-"` // parameter order for text output
 }
 
 type levelJSON struct {
@@ -135,6 +138,7 @@ func fitOutput(req *pkmodel.Request, res *pkpd.FitResult) fitJSON {
 		Units:    map[string]string{},
 		EtaNames: res.EtaNames, Eta: res.Eta,
 		OFV: res.OFV, OFVPop: res.OFVPopulation, Converged: res.Converged,
+		Changes: changesJSON(req.Changes),
 	}
 	for _, p := range m.Params {
 		out.Units[p.Name] = p.Unit
@@ -163,6 +167,7 @@ func printFit(w io.Writer, f fitJSON) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, num6(f.Population[name]), num6(f.Parameters[name]), f.Units[name])
 	}
 	tw.Flush()
+	printChanges(w, f.Changes)
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ETA\tESTIMATE\tSE (Laplace)")

@@ -236,6 +236,9 @@ func TestFitCovariateChanges(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(stdout, `"covariate_changes"`) {
+		t.Errorf("fit JSON without covariate_changes:\n%s", stdout)
+	}
 	if math.Abs(got.Eta[0]-(-0.2416009329)) < 1e-3 {
 		t.Errorf("the falling CrCL left η̂_CL at %g", got.Eta[0])
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/doppelhealth/doppel/internal/pkmodel"
 	"github.com/doppelhealth/doppel/internal/plot"
+	"github.com/doppelhealth/doppel/model/pkpd"
 )
 
 // isPKFile reports whether the file at path names a PK model (a library
@@ -74,10 +75,35 @@ type pkSimJSON struct {
 	numTimes int
 }
 
-// pkChangeJSON is one entry of a scenario's covariates: list.
+// pkChangeJSON is one entry of a scenario's or dosing file's covariates:
+// list.
 type pkChangeJSON struct {
 	Time   float64            `json:"time_h"`
 	Values map[string]float64 `json:"values"`
+}
+
+func changesJSON(cs []pkpd.CovariateChange) []pkChangeJSON {
+	var out []pkChangeJSON
+	for _, c := range cs {
+		out = append(out, pkChangeJSON{c.Time, c.Values})
+	}
+	return out
+}
+
+// printChanges notes, under a parameter table, that the covariates change.
+func printChanges(w io.Writer, cs []pkChangeJSON) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "(parameters at the start; the covariates then change:")
+	for _, c := range cs {
+		fmt.Fprintf(w, "  from %s h:", num6(c.Time))
+		for _, k := range slices.Sorted(maps.Keys(c.Values)) {
+			fmt.Fprintf(w, " %s %s", k, num6(c.Values[k]))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, "  each value holding until the next change)")
 }
 
 type pkClearanceFactor struct {
@@ -234,9 +260,7 @@ func pkSimOutput(s *pkmodel.Sim, p *pkmodel.Profile, m pkmodel.Metrics, pd *pkmo
 	for i, name := range mod.IIVNames {
 		out.Eta[name] = s.Eta[i]
 	}
-	for _, c := range s.Changes {
-		out.Changes = append(out.Changes, pkChangeJSON{c.Time, c.Values})
-	}
+	out.Changes = changesJSON(s.Changes)
 	for _, q := range mod.Params {
 		out.Units[q.Name] = q.Unit
 		out.order = append(out.order, q.Name)
@@ -281,17 +305,7 @@ func printPKSim(w io.Writer, o pkSimJSON) error {
 		fmt.Fprintf(tw, "η(%s)\t%s\t\n", name, num6(o.Eta[name]))
 	}
 	tw.Flush()
-	if len(o.Changes) > 0 {
-		fmt.Fprintln(w, "(at the start; the covariates then change:")
-		for _, c := range o.Changes {
-			fmt.Fprintf(w, "  from %s h:", num6(c.Time))
-			for _, k := range slices.Sorted(maps.Keys(c.Values)) {
-				fmt.Fprintf(w, " %s %s", k, num6(c.Values[k]))
-			}
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintln(w, "  each value holding until the next change)")
-	}
+	printChanges(w, o.Changes)
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Cmax\t%.3f mg/L\tat %s h (located between doses, not on the output grid)\n", o.Cmax, num6(o.Tmax))

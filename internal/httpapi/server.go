@@ -39,13 +39,14 @@ const DefaultMaxBodyBytes = 16 << 20
 // Server is the FHIR REST API. It is an http.Handler; Run works the export
 // jobs.
 type Server struct {
-	log    *slog.Logger
-	svc    *fhirops.Service
-	st     store.Store
-	reg    *search.Registry
-	opts   Options
-	mux    *http.ServeMux
-	routes []route
+	log     *slog.Logger
+	svc     *fhirops.Service
+	st      store.Store
+	reg     *search.Registry
+	opts    Options
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the request log
+	routes  []route
 	// started is the CapabilityStatement's date: when the server was made.
 	started string
 
@@ -90,12 +91,13 @@ func New(logger *slog.Logger, svc *fhirops.Service, st store.Store, reg *search.
 		s.mux.Handle(rt.pattern, s.route(rt))
 	}
 	s.mux.HandleFunc("/", s.noRoute)
+	s.handler = s.logRequests(s.mux)
 	return s
 }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logRequests(s.mux).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // base returns the service base URL for r.

@@ -264,6 +264,8 @@ func TestSearch(t *testing.T) {
 		{"POST", "/fhir/Patient/_search", "family=Windsor", []string{"Content-Type", "application/x-www-form-urlencoded"}, 1},
 		{"POST", "/fhir/Patient/_search?gender=male", "family=Windsor", []string{"Content-Type", "application/x-www-form-urlencoded"}, 0},
 		{"GET", "/fhir?_type=Patient", "", nil, 2},
+		{"GET", "/fhir/Patient?_format=json", "", []string{"Accept", "application/json"}, 2},
+		{"GET", "/fhir/Patient?_format=application/fhir%2Bjson", "", []string{"Accept", "application/fhir+xml;q=0.5, application/fhir+json"}, 2},
 	} {
 		w := e.do(tc.method, tc.target, tc.body, tc.hdr...)
 		if w.Code != http.StatusOK {
@@ -274,6 +276,42 @@ func TestSearch(t *testing.T) {
 		if b.Type != "searchset" || b.Total == nil || *b.Total != tc.want {
 			t.Errorf("%s %s %s: %s, want a searchset with total %d", tc.method, tc.target, tc.body, w.Body, tc.want)
 		}
+	}
+}
+
+// TestPaging follows the next links of a search: the pages together hold
+// every match once, even when a write comes between two pages.
+func TestPaging(t *testing.T) {
+	e := newEnv(t, Options{})
+	want := []string{e.create("Patient", patientJSON), e.create("Patient", patientJSON), e.create("Patient", patientJSON)}
+	var got []string
+	target := "/fhir/Patient?_count=2"
+	for pages := 0; target != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more than 3 pages")
+		}
+		w := e.do("GET", target, "")
+		b := decodeBundle(t, w)
+		for _, en := range b.Entry {
+			var r struct{ ID string }
+			if err := json.Unmarshal(en.Resource, &r); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r.ID)
+		}
+		target = ""
+		for _, l := range b.Link {
+			if l.Relation == "next" {
+				var ok bool
+				if target, ok = strings.CutPrefix(l.URL, "http://example.com"); !ok {
+					t.Fatalf("next link %q is not on the request's base", l.URL)
+				}
+			}
+		}
+		e.create("Patient", patientJSON) // not in the snapshot of the first page
+	}
+	if diff := cmp.Diff(sorted(want...), sorted(got...)); diff != "" {
+		t.Errorf("ids over all pages (-want +got):\n%s", diff)
 	}
 }
 

@@ -249,7 +249,7 @@ func decodeClearance(d *scenario.Decoder, f map[string]scenario.Field, m *Model,
 	}
 	if okP {
 		for _, p := range pgx {
-			if !slices.ContainsFunc(genes, func(g GenotypeDist) bool { return g.Gene == p.Gene }) {
+			if !okG || !hasKey(gt.Val, string(p.Gene)) {
 				d.Errorf(px.Key, "pgx."+string(p.Gene), "has no genotype.%s diplotype, such as genotype: {%s: \"*1/*1\"}", p.Gene, p.Gene)
 			}
 		}

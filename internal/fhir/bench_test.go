@@ -11,7 +11,12 @@ import (
 const synthea = "testdata/synthea/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json"
 
 func readSynthea(b *testing.B) ([]byte, int) {
-	data, err := os.ReadFile(synthea)
+	return readBundleFile(b, synthea)
+}
+
+// readBundleFile reads a bundle and counts its resources.
+func readBundleFile(b *testing.B, path string) ([]byte, int) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +35,21 @@ func reportResources(b *testing.B, n int) {
 // BenchmarkParseMarshalSynthea is the ingest path of a bundle: parse and
 // write back.
 func BenchmarkParseMarshalSynthea(b *testing.B) {
-	data, n := readSynthea(b)
+	benchParseMarshal(b, synthea)
+}
+
+// BenchmarkParseMarshalSyntheaLargest does the same on the largest Synthea
+// bundle of the shared corpus (1,145 entries, 3.1 MB) when it is present.
+func BenchmarkParseMarshalSyntheaLargest(b *testing.B) {
+	path := refsDir + "/synthea-r4/Evelyn_McCullough_b3e8d121-f742-438c-92e3-02135e4543d5.json"
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("shared FHIR corpus not present: %v", err)
+	}
+	benchParseMarshal(b, path)
+}
+
+func benchParseMarshal(b *testing.B, path string) {
+	data, n := readBundleFile(b, path)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		r, err := Parse(data)

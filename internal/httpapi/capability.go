@@ -42,6 +42,7 @@ type (
 		Interaction       []capInteraction `json:"interaction"`
 		Versioning        string           `json:"versioning"`
 		ReadHistory       bool             `json:"readHistory"`
+		ConditionalRead   string           `json:"conditionalRead"`
 		UpdateCreate      bool             `json:"updateCreate"`
 		ConditionalCreate bool             `json:"conditionalCreate"`
 		ConditionalUpdate bool             `json:"conditionalUpdate"`
@@ -114,6 +115,7 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 			Interaction:       typeLevel,
 			Versioning:        "versioned",
 			ReadHistory:       has["GET /fhir/{type}/{id}/_history/{vid}"],
+			ConditionalRead:   "full-support", // sendVersion
 			UpdateCreate:      has["PUT /fhir/{type}/{id}"],
 			ConditionalCreate: has["POST /fhir/{type}"],
 			ConditionalUpdate: has["PUT /fhir/{type}"],

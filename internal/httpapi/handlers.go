@@ -4,26 +4,54 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/doppelhealth/doppel/internal/fhir"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/store"
 )
 
+// etag returns a version's weak ETag, W/"3".
+func etag(v store.Version) string { return `W/"` + strconv.FormatInt(v.VersionID, 10) + `"` }
+
 // setVersionHeaders sets ETag and Last-Modified from a version.
 func setVersionHeaders(h http.Header, v store.Version) {
 	if v.VersionID > 0 {
-		h.Set("ETag", `W/"`+strconv.FormatInt(v.VersionID, 10)+`"`)
+		h.Set("ETag", etag(v))
 	}
 	if !v.LastUpdated.IsZero() {
 		h.Set("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
 	}
 }
 
-// sendVersion answers a read or vread.
-func sendVersion(w http.ResponseWriter, v store.Version) {
+// sendVersion answers a read or vread: 304 with no body when the client's
+// copy is current (conditional read: If-None-Match, else
+// If-Modified-Since), else the resource.
+func sendVersion(w http.ResponseWriter, r *http.Request, v store.Version) {
 	setVersionHeaders(w.Header(), v)
+	if notModified(r, v) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	writeJSON(w, http.StatusOK, v.Body)
+}
+
+// notModified evaluates If-None-Match (weak comparison, RFC 9110 §13.1.2)
+// or, without it, If-Modified-Since against v.
+func notModified(r *http.Request, v store.Version) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		want := strings.TrimPrefix(etag(v), "W/")
+		for tag := range strings.SplitSeq(inm, ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == "*" || strings.TrimPrefix(tag, "W/") == want {
+				return true
+			}
+		}
+		return false
+	}
+	since, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
+	return err == nil && !v.LastUpdated.Truncate(time.Second).After(since)
 }
 
 // sendOutcome answers a write as the Prefer return= header asks:
@@ -65,7 +93,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sendVersion(w, v)
+	sendVersion(w, r, v)
 	return nil
 }
 
@@ -74,7 +102,7 @@ func (s *Server) vread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sendVersion(w, v)
+	sendVersion(w, r, v)
 	return nil
 }
 

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -148,7 +148,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, want string) (
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return nil, s.tooLarge()
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -156,7 +160,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, want string) (
 		}
 		return nil, errorf(http.StatusBadRequest, "structure", "reading the request body failed")
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 func (s *Server) tooLarge() error {

@@ -56,6 +56,23 @@ func TestCRUD(t *testing.T) {
 	delete(wantHdr, "Location")
 	checkHeaders(t, "read", w.Header(), wantHdr)
 
+	for _, tc := range []struct {
+		hdr  []string
+		want int
+	}{
+		{[]string{"If-None-Match", `W/"1"`}, http.StatusNotModified},
+		{[]string{"If-None-Match", `W/"0", "1"`}, http.StatusNotModified},
+		{[]string{"If-None-Match", `W/"2"`}, http.StatusOK},
+		{[]string{"If-Modified-Since", lu.Add(time.Second).UTC().Format(http.TimeFormat)}, http.StatusNotModified},
+		{[]string{"If-Modified-Since", lu.Add(-time.Second).UTC().Format(http.TimeFormat)}, http.StatusOK},
+		{[]string{"If-None-Match", `W/"2"`, "If-Modified-Since", lu.Add(time.Second).UTC().Format(http.TimeFormat)}, http.StatusOK},
+	} {
+		w := e.do("GET", "/fhir/Patient/"+p.ID, "", tc.hdr...)
+		if w.Code != tc.want || w.Header().Get("ETag") != `W/"1"` || (w.Code == http.StatusNotModified) != (w.Body.Len() == 0) {
+			t.Errorf("conditional read %q: status %d ETag %q body %d bytes, want %d", tc.hdr, w.Code, w.Header().Get("ETag"), w.Body.Len(), tc.want)
+		}
+	}
+
 	w = e.do("GET", "/fhir/Patient/"+p.ID+"/_history/1", "", "Accept", "application/fhir+json")
 	if w.Code != http.StatusOK || w.Body.String() != created {
 		t.Errorf("vread: status %d body %s", w.Code, w.Body)

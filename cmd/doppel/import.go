@@ -303,7 +303,12 @@ func importOne(ctx context.Context, svc *fhirops.Service, f *importFile) error {
 			}
 		}
 		_, err := svc.Load(ctx, lines)
-		return ndjsonLine(err, lineNo)
+		return loadError(err, func(i int, rest string) string {
+			if rest == "" {
+				return "line " + strconv.Itoa(lineNo[i])
+			}
+			return "line " + strconv.Itoa(lineNo[i]) + ": " + strings.TrimPrefix(rest, ".")
+		})
 	}
 	var resources [][]byte
 	var b struct {
@@ -314,13 +319,16 @@ func importOne(ctx context.Context, svc *fhirops.Service, f *importFile) error {
 		return err
 	}
 	if b.ResourceType != "Bundle" {
-		resources = [][]byte{f.data}
+		_, err := svc.Load(ctx, [][]byte{f.data})
+		return loadError(err, func(_ int, rest string) string { return b.ResourceType + rest })
 	}
 	for _, en := range b.Entry {
 		resources = append(resources, en.Resource)
 	}
 	_, err := svc.Load(ctx, resources)
-	return bundleEntry(err)
+	return loadError(err, func(i int, rest string) string {
+		return "Bundle.entry[" + strconv.Itoa(i) + "].resource" + rest
+	})
 }
 
 // batchErrors returns an error listing the failed entries of a
@@ -347,11 +355,17 @@ func batchErrors(resp []byte) error {
 		if strings.HasPrefix(en.Response.Status, "2") {
 			continue
 		}
-		is := fhir.Issue{Severity: "error", Diagnostics: en.Response.Status, Expression: []string{"Bundle.entry[" + strconv.Itoa(i) + "]"}}
-		for _, oi := range en.Response.Outcome.Issue {
-			is.Diagnostics += ": " + oi.Diagnostics
+		at := []string{"Bundle.entry[" + strconv.Itoa(i) + "]"}
+		if len(en.Response.Outcome.Issue) == 0 {
+			issues = append(issues, fhir.Issue{Severity: "error", Diagnostics: en.Response.Status, Expression: at})
 		}
-		issues = append(issues, is)
+		for _, oi := range en.Response.Outcome.Issue {
+			is := fhir.Issue{Severity: "error", Diagnostics: en.Response.Status + ": " + oi.Diagnostics, Expression: oi.Expression}
+			if len(is.Expression) == 0 {
+				is.Expression = at
+			}
+			issues = append(issues, is)
+		}
 	}
 	if len(issues) == 0 {
 		return nil
@@ -359,30 +373,14 @@ func batchErrors(resp []byte) error {
 	return &fhir.Error{Status: 400, Issues: issues}
 }
 
-// bundleEntry rewrites the "[i]..." locations of a Load error as
-// "Bundle.entry[i].resource...".
-func bundleEntry(err error) error {
+// loadError rewrites the "[i]..." locations of a Load error with name,
+// which is given i and the rest of the location (".subject" or "").
+func loadError(err error, name func(i int, rest string) string) error {
 	return relocateIssues(err, func(expr string) string {
-		i, rest, ok := cutIndex(expr)
-		if !ok {
-			return expr
+		if i, rest, ok := cutIndex(expr); ok {
+			return name(i, rest)
 		}
-		return "Bundle.entry[" + strconv.Itoa(i) + "].resource" + rest
-	})
-}
-
-// ndjsonLine rewrites the "[i]..." locations of a Load error as
-// "line N: ...".
-func ndjsonLine(err error, lineNo []int) error {
-	return relocateIssues(err, func(expr string) string {
-		i, rest, ok := cutIndex(expr)
-		if !ok || i >= len(lineNo) {
-			return expr
-		}
-		if rest == "" {
-			return "line " + strconv.Itoa(lineNo[i])
-		}
-		return "line " + strconv.Itoa(lineNo[i]) + ": " + strings.TrimPrefix(rest, ".")
+		return expr
 	})
 }
 

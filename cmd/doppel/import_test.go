@@ -116,6 +116,10 @@ func TestImportBadFiles(t *testing.T) {
 `,
 		"broken.json": `{"resourceType":"Bundle",`,
 		"good.json":   `{"resourceType":"Patient","id":"g1","name":[{"family":"Good"}]}`,
+		"single.json": `{"resourceType":"Patient","id":"s1","gender":3}`,
+		"batch.json": `{"resourceType":"Bundle","type":"batch","entry":[
+		  {"resource":{"resourceType":"Patient","name":[{"family":"Good"}]},"request":{"method":"POST","url":"Patient"}},
+		  {"resource":{"resourceType":"Patient","gender":4},"request":{"method":"POST","url":"Patient"}}]}`,
 	})
 	code, out, errOut := doppel(t, "import", in, "--data", data)
 	if code != exitFailure {
@@ -123,23 +127,25 @@ func TestImportBadFiles(t *testing.T) {
 	}
 	for _, want := range []string{
 		"bad.json: fhir: Bundle.entry[1].resource.status",
-		"bad.ndjson: fhir: line 2: search: extract Patient parameter birthdate",
+		"bad.ndjson: fhir: line 2: birthDate",
 		"broken.json: not a JSON resource",
-		"3 of 4 files not imported",
+		"single.json: fhir: Patient.gender",
+		"batch.json: fhir: Bundle.entry[1].resource.gender: 400 Bad Request",
+		"5 of 6 files not imported",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if !strings.Contains(out, "imported 1 resources from 1 of 4 files") {
+	if !strings.Contains(out, "imported 1 resources from 1 of 6 files") {
 		t.Errorf("stdout:\n%s", out)
 	}
 	s := openService(t, data)
 	if n := count(t, s, "Patient", "family=bad"); n != 0 {
 		t.Errorf("%d Patients of the bad files stored, want 0", n)
 	}
-	if n := count(t, s, "Patient", "family=good"); n != 1 {
-		t.Errorf("%d Patients of the good file stored, want 1", n)
+	if n := count(t, s, "Patient", "family=good"); n != 2 {
+		t.Errorf("%d Patients of the good file and the batch's good entry stored, want 2", n)
 	}
 }
 

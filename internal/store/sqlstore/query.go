@@ -274,7 +274,9 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 				b.add(" AND "+i+".ref_type = ?", rt)
 			}
 		case v.Text != "":
-			b.add(i+".text = ?", v.Text)
+			// A URL that ends in Type/id has RefID set, in the entry
+			// as in the value.
+			b.add(i+".ref_id = '' AND "+i+".ref_type = '' AND "+i+".text = ?", v.Text)
 		default:
 			return fmt.Errorf("sqlstore: %s: empty reference", c.Param)
 		}

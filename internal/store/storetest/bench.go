@@ -102,7 +102,7 @@ func benchPut(b *testing.B, tg Target, perWrite int) {
 
 // loadObservations writes n observations of n/100 patients and 10 codes,
 // 100 per request.
-func loadObservations(b *testing.B, s store.Store, n int) {
+func loadObservations(tb testing.TB, s store.Store, n int) {
 	ctx := context.Background()
 	for i := 0; i < n; i += 100 {
 		err := s.Write(ctx, func(w store.Writer) error {
@@ -114,7 +114,7 @@ func loadObservations(b *testing.B, s store.Store, n int) {
 			return nil
 		})
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 }

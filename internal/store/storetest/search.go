@@ -145,6 +145,7 @@ func testSearchReference(t *testing.T, tg Target) {
 		"o2": {subj("Group", "p1", "")},
 		"o3": {subj("Patient", "p2", "http://other.org/fhir/Patient/p2")},
 		"o4": {subj("", "", "urn:uuid:1234")},
+		"o5": {subj("", "", "http://example.org/people?name=x")},
 	})
 	ref := func(mod string, v search.Value) []search.Clause { return one("subject", search.Reference, mod, v) }
 	runSearches(t, s, "Observation", []searchCase{
@@ -153,7 +154,7 @@ func testSearchReference(t *testing.T, tg Target) {
 		{"type modifier", ref("Patient", search.Value{RefID: "p1"}), []string{"o1"}},
 		{"type modifier parsed", ref("Group", search.Value{RefType: "Group", RefID: "p1"}), []string{"o2"}},
 		{"absolute stored", ref("", search.Value{RefType: "Patient", RefID: "p2"}), []string{"o3"}},
-		{"absolute url", ref("", search.Value{Text: "http://other.org/fhir/Patient/p2"}), []string{"o3"}},
+		{"url", ref("", search.Value{Text: "http://example.org/people?name=x"}), []string{"o5"}},
 		{"urn", ref("", search.Value{Text: "urn:uuid:1234"}), []string{"o4"}},
 		{"other id", ref("", search.Value{RefType: "Patient", RefID: "p3"}), []string{}},
 	})

@@ -27,7 +27,9 @@ CREATE UNIQUE INDEX resources_current ON resources (type, id) WHERE t_end IS NUL
 CREATE INDEX resources_type_t ON resources (type, t);
 CREATE INDEX resources_t ON resources (t);
 
--- Search index entries, one table per kind of value. Each row belongs to
+-- Search index entries, one table per kind of value. A reference is
+-- looked up by ref_id and ref_type, or by text with both empty (a URL or
+-- URN that does not end in Type/id). Each row belongs to
 -- one version (rid) and repeats its t and t_end so that a lookup can drop
 -- rows outside the snapshot before joining resources. The primary key
 -- leads with what searches look up and ends with rid, so a lookup reads the
@@ -53,9 +55,8 @@ CREATE TABLE idx_reference (
 	type TEXT NOT NULL, param TEXT NOT NULL,
 	ref_type TEXT NOT NULL, ref_id TEXT NOT NULL, text TEXT NOT NULL,
 	rid BIGINT NOT NULL, t BIGINT NOT NULL, t_end BIGINT,
-	PRIMARY KEY (type, param, ref_id, ref_type, rid, text)
+	PRIMARY KEY (type, param, ref_id, ref_type, text, rid)
 ) {{clustered}};
-CREATE INDEX idx_reference_text ON idx_reference (type, param, text);
 CREATE INDEX idx_reference_rid ON idx_reference (rid);
 
 CREATE TABLE idx_date (

@@ -7,7 +7,7 @@ import (
 
 // handChecked lists the string-based primitive types that validPrimitive
 // checks by hand; each must agree with its R4 regular expression.
-var handChecked = []string{"code", "uri", "url", "canonical", "id", "date", "dateTime", "instant", "time"}
+var handChecked = []string{"code", "uri", "url", "canonical", "id", "date", "dateTime", "instant", "time", "base64Binary"}
 
 // r4Regexps compiles the R4 pattern of every hand-checked type.
 func r4Regexps() map[string]*regexp.Regexp {
@@ -35,6 +35,7 @@ var primitiveSeeds = []string{
 	"2013-01-01T10:00:00+1:00", "2013-01-01T10:00:00+01:00x", "2013-01T10:00:00Z", "2013T10:00:00Z",
 	"10:00:00", "10:00", "23:59:60.5", "24:00:00", "10:00:00Z", "1:00:00",
 	"http://example.org/a b", "http://example.org/ab", "urn:uuid:x",
+	"aGVsbG8=", "aGVsbG8", "aGVs bG8=", "aGV sbG8=", " aGVs\nbG8= ", "====", "aGVsbG8=\v", "aGVs-bG8=",
 	"A-z.09", "a_b", "0123456789012345678901234567890123456789012345678901234567890123", "01234567890123456789012345678901234567890123456789012345678901234",
 }
 

@@ -217,11 +217,14 @@ func (s *Server) exportStatus(w http.ResponseWriter, r *http.Request) error {
 		if err := json.Unmarshal(j.Spec, &spec); err != nil {
 			return fmt.Errorf("httpapi: export job %s: spec: %w", j.ID, err)
 		}
+		_, open := s.opts.Authorizer.(allowAll)
 		m := manifest{
 			TransactionTime: spec.TransactionTime.Format(time.RFC3339Nano),
 			Request:         spec.Request,
-			Output:          []manifestFile{},
-			Error:           []manifestFile{},
+			// The file URLs pass the Authorizer like any other.
+			RequiresAccessToken: !open,
+			Output:              []manifestFile{},
+			Error:               []manifestFile{},
 		}
 		for _, f := range res.Output {
 			m.Output = append(m.Output, manifestFile{Type: f.Type, URL: s.base(r) + "/_export/" + j.ID + "/file/" + f.Name, Count: f.Count})

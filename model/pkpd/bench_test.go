@@ -188,8 +188,9 @@ func BenchmarkPopsimODE(b *testing.B) {
 // closed form restarted at every event), and its exposure window
 // (Linear.Window over 0–168 h: extrema and AUC off the grid), to show
 // what doppel sim and doppel trial pay for them. Measured on the shared
-// 2-core AMD EPYC: 15 ms (closed form 12 ms) and 235 ms per 1000 subjects
-// (each golden-section step reruns the schedule from 0).
+// 2-core AMD EPYC (load average 2-10): 15-27 ms (closed form 12-19 ms) and
+// 235-320 ms per 1000 subjects, mostly the AUC's quadrature nodes (the
+// maxima here are at infusion ends, so no golden-section search runs).
 func BenchmarkPopsimVarying(b *testing.B) {
 	ps, s, times, _ := popsimSetup(b)
 	b.Run("PredictVarying", func(b *testing.B) {

@@ -30,7 +30,8 @@ const windowSamples = 24
 // dose, evaluated at t + 1e-9·max(1, t) h and reported at t) or at an
 // interior zero of dC/dt.
 // Each piece is sampled at 24 equal steps; the best sample, when interior,
-// is refined by golden-section search on its bracket until it is shorter
+// is refined by golden-section search on its bracket (the closed form
+// advanced from the state at the bracket's start) until it is shorter
 // than 1e-10·max(1, t) h, which locates a smooth maximum to about 1e-8 h
 // (the curve is flat there) and its value to rounding error. The window's
 // ends are limits from inside: the right limit at t1 (a dose at t1 counts,
@@ -105,13 +106,19 @@ func (m Linear) Window(pf ParamsFunc, s *Schedule, t1, t2 float64) (WindowExposu
 		if brk[i] || (pa[i-1] != pa[i] && pb[i-1] != pa[i]) || (pa[i+1] != pa[i] && pb[i+1] != pa[i]) {
 			return best, tb, nil
 		}
+		// The state at the bracket's start, just after an event there,
+		// advanced in closed form to each point of the search.
+		t0 := ts[i-1]
+		if brk[i-1] && at[i-1] == t0 {
+			t0 += 1e-9 * math.Max(1, t0)
+		}
+		c, err := m.pieceConc(pf, s, t0)
+		if err != nil {
+			return 0, 0, err
+		}
 		x, v, err := goldenMax(func(t float64) (float64, error) {
-			c, err := conc([]float64{t})
-			if err != nil {
-				return 0, err
-			}
-			return sign * c[0], nil
-		}, ts[i-1], ts[i+1], 1e-10*math.Max(1, ts[i+1]))
+			return sign * c(t), nil
+		}, t0, ts[i+1], 1e-10*math.Max(1, ts[i+1]))
 		if err != nil {
 			return 0, 0, err
 		}
@@ -132,6 +139,37 @@ func (m Linear) Window(pf ParamsFunc, s *Schedule, t1, t2 float64) (WindowExposu
 	}
 	w.AUC, err = quadAUC(conc, lam, bps)
 	return w, err
+}
+
+// pieceConc returns the central concentration at times x ≥ t0 of the piece
+// of the schedule that holds t0 (no event in (t0, x]): the amounts,
+// infusion rates and parameters at t0 are taken once, then the closed form
+// advances from them.
+func (m Linear) pieceConc(pf ParamsFunc, s *Schedule, t0 float64) (func(float64) float64, error) {
+	st := &linStepper{pf: pf, m: m, curRec: -1}
+	if err := st.setCov(s, 0); err != nil {
+		return nil, err
+	}
+	n := m.NumCmt()
+	y, rate, count := make([]float64, n), make([]float64, n), make([]int, n)
+	var y0, r0 []float64
+	var sys linSys
+	var v1 float64
+	emit := func(k int, yk []float64) {
+		if k == 0 {
+			y0, r0, sys, v1 = slices.Clone(yk), slices.Clone(rate), st.sys, st.cur.V1
+		}
+	}
+	if err := runSchedule(st, s, []float64{t0}, y, rate, count, emit); err != nil {
+		return nil, err
+	}
+	c := m.Central() - 1
+	buf := make([]float64, n)
+	return func(x float64) float64 {
+		copy(buf, y0)
+		sys.advance(buf, x-t0, r0)
+		return buf[c] / v1
+	}, nil
 }
 
 // goldenMax maximises the unimodal f on [a, b] by golden-section search

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -90,7 +89,7 @@ func (d *treeDecoder) value(depth int) (any, *syntaxError) {
 }
 
 func (d *treeDecoder) literal(lit string) *syntaxError {
-	if !strings.HasPrefix(string(d.data[d.pos:min(len(d.data), d.pos+len(lit))]), lit) {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
 		return d.errorf("invalid literal, expected %s", lit)
 	}
 	d.pos += len(lit)

@@ -195,7 +195,7 @@ func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, err
 		return store.Version{}, err
 	}
 	if v.VersionID != cur.versionID+1 {
-		return store.Version{}, fmt.Errorf("%w: %s/%s is at version %d, not %d", store.ErrConflict, v.Type, v.ID, cur.versionID, v.VersionID-1)
+		return store.Version{}, fmt.Errorf("%w: %s/%s: version %d given, the next is %d", store.ErrConflict, v.Type, v.ID, v.VersionID, cur.versionID+1)
 	}
 	if cur.rid != 0 {
 		tables := []string{"resources"}

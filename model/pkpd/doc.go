@@ -37,7 +37,8 @@
 // schedule's carry rule, restarting the closed form from the amounts
 // reached (see varying.go: covariates on NONMEM records follow NOCB, a
 // timeline of changes written by ApplyCovariates holds each value from its
-// time on); DrugModel.PredictRecords and Fit use them. Linear.Window gives
+// time on); DrugModel.PredictRecords, Fit and FitRecords (the MAP fit of
+// a data set's observation records) use them. Linear.Window gives
 // Cmax, tmax, Cmin and the AUC over a time window off any output grid
 // (extrema located between events and refined by golden section).
 //

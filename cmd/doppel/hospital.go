@@ -55,6 +55,8 @@ File format (times are durations such as 3h, 4d, 1d12h; see the README):
   electives: [{unit: ward, per_day: 5, hour: 8, weekdays: [mon, tue, wed, thu, fri], cancel_if_full: true}]
   capacity_changes: [{unit: icu, at: 10d, capacity: 50}]   # unit "ed" changes cubicles
   surges: [{at: 20d, duration: 6h, patients: 100, mix: {icu: 0.2, ward: 0.3}}]
+  what_if:                      # branches: sections replaced, results compared
+    - {name: 6 more ICU beds, capacity_changes: [{unit: icu, at: 0h, capacity: 50}]}
   census:                       # the hospital now: a forecast starts from it
     icu: [2d, 5h, 1d12h]        # elapsed stays, one per patient (the rest of each
     ward: {patients: 150, elapsed: 2d}  #   stay is drawn given the elapsed part)
@@ -67,6 +69,11 @@ stay itself, not its logarithm), {dist: gamma, mean, sd},
 A unit whose offered load (arrival rate × mean stay) reaches its capacity
 is unstable: its queue grows for as long as the run lasts. That is reported
 as a warning, and the results then depend on the horizon.
+
+Each what_if branch replaces the sections it names (arrivals, ed, routes,
+units, electives, capacity_changes, surges) and runs from the same census
+with the same seed, so it meets the same patients (common random numbers);
+the output gives branch − base differences with paired 95 % half-widths.
 
 --plot draws a fan chart of each unit's daily mean occupancy (median, 50 %
 and 90 % bands across replications) against its capacity; PNG or SVG by the
@@ -84,13 +91,22 @@ file extension. Results are identical for any --workers.`,
 	return c
 }
 
-// hospitalJSON is what `doppel hospital --json` prints.
+// hospitalJSON is what `doppel hospital --json` prints: the base run's
+// results, then each what-if branch's paired differences and results.
 type hospitalJSON struct {
 	File        string  `json:"file"`
 	Seed        uint64  `json:"seed"`
 	HorizonDays float64 `json:"horizon_days"`
 	WarmupDays  float64 `json:"warmup_days"`
 	*hospital.Result
+	WhatIf []whatIfJSON `json:"what_if,omitempty"`
+}
+
+type whatIfJSON struct {
+	Name string `json:"name"`
+	// Differences are branch − base, paired over replications.
+	Differences []hospital.Difference `json:"differences"`
+	Result      *hospital.Result      `json:"result"`
 }
 
 func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error {
@@ -108,10 +124,11 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	if err != nil {
 		return usageError(err)
 	}
-	cfg, census, err := parseHospital(path, data)
+	hf, err := parseHospital(path, data)
 	if err != nil {
 		return usageError(err)
 	}
+	cfg := hf.cfg
 	var files outputs
 	defer files.discard()
 	ws, err := files.createEach(f.plot)
@@ -120,15 +137,37 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	}
 	opt := hospital.Options{Workers: f.workers}
 	var bar *progress
-	if total := float64(cfg.Replications) * cfg.Horizon; e.tty && total >= 2000*24 {
+	runs := float64(1 + len(hf.whatIf))
+	if total := runs * float64(cfg.Replications) * cfg.Horizon; e.tty && total >= 2000*24 {
 		bar = newProgress(e.stderr, "hospital", total, "days", 24)
-		opt.Progress = func(done, _ float64) { bar.update(done) }
 	}
-	res, err := hospital.Run(cmd.Context(), cfg, census, opt)
-	bar.finish()
+	run := func(i int, c *hospital.Config) (*hospital.Result, error) {
+		if bar != nil {
+			done := float64(i) * float64(cfg.Replications) * cfg.Horizon
+			opt.Progress = func(d, _ float64) { bar.update(done + d) }
+		}
+		return hospital.Run(cmd.Context(), c, hf.census, opt)
+	}
+	res, err := run(0, cfg)
 	if err != nil {
+		bar.finish()
 		return err
 	}
+	out := hospitalJSON{File: path, Seed: cfg.Seed, HorizonDays: cfg.Horizon / 24, WarmupDays: cfg.Warmup / 24, Result: res}
+	for i, w := range hf.whatIf {
+		r, err := run(i+1, w.cfg)
+		if err != nil {
+			bar.finish()
+			return err
+		}
+		diffs, err := hospital.Compare(res, r)
+		if err != nil {
+			bar.finish()
+			return err
+		}
+		out.WhatIf = append(out.WhatIf, whatIfJSON{Name: w.name, Differences: diffs, Result: r})
+	}
+	bar.finish()
 	if ws[0] != nil {
 		if err := plot.WriteFan(ws[0], format, fmt.Sprintf("daily mean occupancy, %d replications (%s)", cfg.Replications, filepath.Base(path)), fanUnits(cfg, res)); err != nil {
 			return fmt.Errorf("drawing %s: %w", f.plot, err)
@@ -140,10 +179,15 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	for _, w := range res.Warnings {
 		fmt.Fprintln(e.stderr, "doppel: warning:", w)
 	}
-	if f.json {
-		return writeJSON(e.stdout, hospitalJSON{File: path, Seed: cfg.Seed, HorizonDays: cfg.Horizon / 24, WarmupDays: cfg.Warmup / 24, Result: res})
+	for _, b := range out.WhatIf {
+		for _, w := range b.Result.Warnings {
+			fmt.Fprintf(e.stderr, "doppel: warning: what-if %q: %s\n", b.Name, w)
+		}
 	}
-	return printHospital(e.stdout, path, cfg, res)
+	if f.json {
+		return writeJSON(e.stdout, out)
+	}
+	return printHospital(e.stdout, path, cfg, out)
 }
 
 func fanUnits(cfg *hospital.Config, res *hospital.Result) []plot.FanUnit {
@@ -169,7 +213,8 @@ func fanUnits(cfg *hospital.Config, res *hospital.Result) []plot.FanUnit {
 	return out
 }
 
-func printHospital(w io.Writer, path string, cfg *hospital.Config, res *hospital.Result) error {
+func printHospital(w io.Writer, path string, cfg *hospital.Config, out hospitalJSON) error {
+	res := out.Result
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%s: %d replications × %g days (%g-day warm-up), seed %d, %d events\n",
 		path, cfg.Replications, cfg.Horizon/24, cfg.Warmup/24, cfg.Seed, res.Events)
@@ -191,6 +236,14 @@ func printHospital(w io.Writer, path string, cfg *hospital.Config, res *hospital
 	for _, x := range res.Warnings {
 		fmt.Fprintf(bw, "warning: %s\n", x)
 	}
+	for _, b := range out.WhatIf {
+		fmt.Fprintf(bw, "\nwhat-if %q minus base (paired over the same patients):\n", b.Name)
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		for _, d := range b.Differences {
+			fmt.Fprintf(tw, "  %s\t%s\t%+.3f ± %.3f\n", d.Name, d.Metric, d.Mean, d.HW)
+		}
+		tw.Flush()
+	}
 	return bw.Flush()
 }
 
@@ -199,28 +252,110 @@ func printHospital(w io.Writer, path string, cfg *hospital.Config, res *hospital
 
 var weekdays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
-// parseHospital decodes a hospital file into a valid configuration and
-// its start state (nil: an empty hospital). Its error is a
+// hospitalFile is a decoded hospital file: the model, its start state
+// (nil: an empty hospital) and the what-if branches to compare with it.
+type hospitalFile struct {
+	cfg    *hospital.Config
+	census *hospital.State
+	whatIf []whatIf
+}
+
+// whatIf is a branch: the base configuration with some sections replaced.
+type whatIf struct {
+	name string
+	cfg  *hospital.Config
+}
+
+// whatIfSections are the sections a branch may replace; the others
+// (horizon, warm-up, replications, seed, start, census) are shared, so that
+// the branches run the same patients from the same start (common random
+// numbers) and their differences can be paired.
+var whatIfSections = []string{"arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges"}
+
+// parseHospital decodes and checks a hospital file. Its error is a
 // *scenario.Error.
-func parseHospital(file string, data []byte) (*hospital.Config, *hospital.State, error) {
+func parseHospital(file string, data []byte) (*hospitalFile, error) {
 	d := scenario.NewDecoder(file, "hospital fields (horizon, arrivals, ed, routes, units, ...)")
 	root, err := d.Document(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p := &hospitalParser{d: d}
-	cfg := p.config(root)
+	hf := &hospitalFile{cfg: p.config(root)}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := scenario.Resolve(root.Content[i]); k.Value == "what_if" {
+			hf.whatIf = p.whatIfs(root, scenario.Resolve(root.Content[i+1]))
+		}
+	}
 	if err := d.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// The decoder checks everything Validate does; this is a safety net.
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, &scenario.Error{File: file, Msg: err.Error()}
+	for _, c := range append([]whatIf{{"", hf.cfg}}, hf.whatIf...) {
+		if err := c.cfg.Validate(); err != nil {
+			return nil, &scenario.Error{File: file, Msg: err.Error()}
+		}
 	}
-	if err := p.state.Validate(cfg); err != nil {
-		return nil, nil, &scenario.Error{File: file, Msg: err.Error()}
+	if err := p.state.Validate(hf.cfg); err != nil {
+		return nil, &scenario.Error{File: file, Msg: err.Error()}
 	}
-	return cfg, p.state, nil
+	hf.census = p.state
+	return hf, nil
+}
+
+// whatIfs decodes the branches: each is the base file with the sections it
+// gives replaced, decoded by the same rules (so messages keep their lines).
+func (p *hospitalParser) whatIfs(root, n *yaml.Node) []whatIf {
+	d := p.d
+	const example = "[{name: more ICU beds, capacity_changes: [{unit: icu, at: 1d, capacity: 50}]}]"
+	if !p.list(n, "what_if", example) {
+		return nil
+	}
+	var out []whatIf
+	names := map[string]bool{}
+	for i, it := range n.Content {
+		it = scenario.Resolve(it)
+		path := fmt.Sprintf("what_if[%d]", i)
+		if !p.mapping(it, path, "{name: more ICU beds, capacity_changes: [{unit: icu, at: 1d, capacity: 50}]}") {
+			continue
+		}
+		f := d.Fields(it, path, append([]string{"name"}, whatIfSections...))
+		var name string
+		if x, ok := d.Required(it, f, "name", path, "name: more ICU beds"); ok {
+			if name, ok = d.Str(x, path+".name", "a name for the branch"); ok && names[name] {
+				d.Errorf(x, path+".name", "duplicate branch name %q", name)
+			}
+			names[name] = true
+		}
+		// The merged document: the base's sections, the branch's instead
+		// where it gives them; no census or branches of its own.
+		merged := &yaml.Node{Kind: yaml.MappingNode, Line: it.Line}
+		for j := 0; j+1 < len(root.Content); j += 2 {
+			k := scenario.Resolve(root.Content[j])
+			if _, replaced := f[k.Value]; replaced || k.Value == "what_if" || k.Value == "census" {
+				continue
+			}
+			merged.Content = append(merged.Content, root.Content[j], root.Content[j+1])
+		}
+		for _, sec := range whatIfSections {
+			if x, ok := f[sec]; ok {
+				merged.Content = append(merged.Content, x.Key, x.Val)
+			}
+		}
+		if x, ok := f["units"]; ok {
+			var keys []string
+			for j := 0; x.Val.Kind == yaml.MappingNode && j+1 < len(x.Val.Content); j += 2 {
+				keys = append(keys, scenario.Resolve(x.Val.Content[j]).Value)
+			}
+			if !slices.Equal(keys, p.units) {
+				d.Errorf(x.Val, path+".units", "must name the same units in the same order as the base (%s): change beds and stays, not the units", strings.Join(p.units, ", "))
+				continue
+			}
+		}
+		bp := &hospitalParser{d: d}
+		out = append(out, whatIf{name: name, cfg: bp.config(merged)})
+	}
+	return out
 }
 
 type hospitalParser struct {
@@ -272,7 +407,7 @@ func (p *hospitalParser) hours(n *yaml.Node, field string, zero bool) (float64, 
 
 func (p *hospitalParser) config(root *yaml.Node) *hospital.Config {
 	d := p.d
-	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges", "census"})
+	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges", "census", "what_if"})
 	cfg := &hospital.Config{Replications: 20, Seed: 1}
 	if n, ok := d.Required(root, f, "horizon", "", "horizon: 365d"); ok {
 		if h, ok := p.hours(n, "horizon", false); ok {

@@ -100,10 +100,11 @@ census:
 	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, st, err := parseHospital(path, []byte(file))
+	hf, err := parseHospital(path, []byte(file))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, st := hf.cfg, hf.census
 	want := &hospital.State{
 		Inpatients:  []hospital.Inpatient{{Unit: 0, Elapsed: 24}, {Unit: 0, Elapsed: 24}, {Unit: 0, Elapsed: 3}, {Unit: 1, Elapsed: 24}, {Unit: 1, Elapsed: 2}, {Unit: 1, Elapsed: 0.5}},
 		InTreatment: []hospital.EDPatient{{Elapsed: 1}},
@@ -127,6 +128,50 @@ census:
 	}
 	if b.String() != stdout {
 		t.Error("doppel hospital did not start from the census")
+	}
+}
+
+// TestHospitalWhatIf: a branch meets the same patients as the base (the
+// same arrivals) and its differences are those hospital.Compare gives.
+func TestHospitalWhatIf(t *testing.T) {
+	const file = `horizon: 20d
+warmup: 5d
+replications: 6
+arrivals: {rate_per_hour: 10}
+ed: {cubicles: 40, treatment: {dist: exponential, mean: 3h}}
+routes: {ward: 0.20, icu: 0.05}
+units:
+  ward: {beds: 210, los: {dist: lognormal, mean: 4d, sd: 3d}}
+  icu:  {beds: 36,  los: {dist: lognormal, mean: 3d, sd: 2d}}
+what_if:
+  - name: more ICU beds
+    units:
+      ward: {beds: 210, los: {dist: lognormal, mean: 4d, sd: 3d}}
+      icu:  {beds: 46,  los: {dist: lognormal, mean: 3d, sd: 2d}}
+`
+	path := filepath.Join(t.TempDir(), "whatif.yaml")
+	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := doppel(t, "hospital", path, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var got hospitalJSON
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.WhatIf) != 1 || got.WhatIf[0].Name != "more ICU beds" {
+		t.Fatalf("what_if %+v", got.WhatIf)
+	}
+	b := got.WhatIf[0]
+	if b.Result.ArrivalsPerDay != got.ArrivalsPerDay || b.Result.Units[1].Capacity != 46 || b.Result.Replications != 6 {
+		t.Errorf("branch: arrivals %v (base %v), ICU beds %d, %d replications", b.Result.ArrivalsPerDay, got.ArrivalsPerDay, b.Result.Units[1].Capacity, b.Result.Replications)
+	}
+	for _, d := range b.Differences {
+		if d.Name == "icu" && d.Metric == "p_full" && !(d.Mean+d.HW < 0) {
+			t.Errorf("ICU P(full) change %v ± %v, want a clear fall", d.Mean, d.HW)
+		}
 	}
 }
 
@@ -204,6 +249,9 @@ units:
 		{"empty", "", "empty file"},
 		{"census unit", good + "census: {wrd: [1d]}\n", ":8: census.wrd: unknown unit; valid: ed, ward, icu"},
 		{"census number", good + "census: {icu: [1d, 5]}\n", ":8: census.icu[1]: must be a duration"},
+		{"what-if shared field", good + "what_if: [{name: x, seed: 3}]\n", ":8: what_if[0].seed: unknown field; valid: name, arrivals"},
+		{"what-if units renamed", good + "what_if: [{name: x, units: {ward: {beds: 1, los: {dist: exponential, mean: 1h}}}}]\n", ":8: what_if[0].units: must name the same units in the same order as the base (ward, icu)"},
+		{"what-if bad value", good + "what_if:\n  - name: x\n    routes: {ward: 2}\n", ":10: routes.ward: must be <= 1, got 2"},
 		{"census waiting", good + "census: {ed: {waiting: -1}}\n", ":8: census.ed.waiting: must be between 0"},
 	}
 	for _, tc := range tests {
@@ -253,7 +301,7 @@ func FuzzParseHospital(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, st, err := parseHospital("fuzz.yaml", data)
+		hf, err := parseHospital("fuzz.yaml", data)
 		if err != nil {
 			var se *scenario.Error
 			if !errors.As(err, &se) {
@@ -261,10 +309,12 @@ func FuzzParseHospital(f *testing.F) {
 			}
 			return
 		}
-		if err := cfg.Validate(); err != nil {
-			t.Fatalf("accepted an invalid configuration: %v", err)
+		for _, w := range append([]whatIf{{"", hf.cfg}}, hf.whatIf...) {
+			if err := w.cfg.Validate(); err != nil {
+				t.Fatalf("accepted an invalid configuration: %v", err)
+			}
 		}
-		if err := st.Validate(cfg); err != nil {
+		if err := hf.census.Validate(hf.cfg); err != nil {
 			t.Fatalf("accepted an invalid census: %v", err)
 		}
 	})

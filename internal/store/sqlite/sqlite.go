@@ -20,7 +20,8 @@
 // connections, which in WAL mode never wait for the writer. busy_timeout
 // covers the rare lock waits (checkpoints, a second process). Temporary
 // files, among them the journals of the savepoints that group commit takes
-// per request, stay in memory (temp_store=MEMORY).
+// per request, stay in memory (temp_store=MEMORY). Each connection may cache
+// up to 32 MiB of pages (cache_size).
 package sqlite
 
 import (
@@ -43,7 +44,7 @@ var dialect = sqlstore.Dialect{
 // Open opens (creating if needed) the store in the database file path.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)", "cache_size(-32768)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")

@@ -94,16 +94,24 @@ func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExi
 		return Outcome{}, err
 	}
 	var out Outcome
+	if ifNoneExist == "" {
+		// Stamped (indexed, encoded) before the write: the single writer
+		// only stores.
+		v, err := s.stamp(r, s.opts.NewID(), 1)
+		if err != nil {
+			return Outcome{}, err
+		}
+		err = s.st.Write(ctx, func(w store.Writer) error {
+			out, err = s.putNew(ctx, w, v)
+			return err
+		})
+		return out, err
+	}
 	err = s.st.Write(ctx, func(w store.Writer) error {
-		if ifNoneExist != "" {
-			v, n, err := s.matchOne(ctx, w, typ, ifNoneExist, "If-None-Exist")
-			if err != nil {
-				return err
-			}
-			if n == 1 {
-				out = Outcome{Status: http.StatusOK, Version: v, Location: location(v)}
-				return nil
-			}
+		v, n, err := s.matchOne(ctx, w, typ, ifNoneExist, "If-None-Exist")
+		if err != nil || n == 1 {
+			out = Outcome{Status: http.StatusOK, Version: v, Location: location(v)}
+			return err
 		}
 		out, err = s.create(ctx, w, r, s.opts.NewID())
 		return err
@@ -367,9 +375,14 @@ func (s *Service) create(ctx context.Context, w store.Writer, r *fhir.Resource, 
 	if err != nil {
 		return Outcome{}, err
 	}
-	v, err = w.Put(ctx, v)
+	return s.putNew(ctx, w, v)
+}
+
+// putNew stores v, version 1 of a new resource stamped by stamp.
+func (s *Service) putNew(ctx context.Context, w store.Writer, v store.Version) (Outcome, error) {
+	v, err := w.Put(ctx, v)
 	if err != nil {
-		return Outcome{}, storeError(err, r.Type+"/"+v.ID)
+		return Outcome{}, storeError(err, v.Type+"/"+v.ID)
 	}
 	return Outcome{Status: http.StatusCreated, Created: true, Version: v, Location: location(v)}, nil
 }

@@ -49,8 +49,17 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 		}
 	}
 	if kind == "transaction" {
+		// Without conditional parts, ids, references, validation and
+		// index entries are worked out before the write, so that the
+		// single writer only stores.
+		prepared := !needsStore(entries)
+		if prepared {
+			if err := s.prepare(ctx, nil, entries); err != nil {
+				return nil, err
+			}
+		}
 		err = s.st.Write(ctx, func(w store.Writer) error {
-			return s.apply(ctx, w, entries, base)
+			return s.apply(ctx, w, entries, base, prepared)
 		})
 		if err != nil {
 			return nil, err
@@ -61,7 +70,7 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 				continue
 			}
 			e.err = s.st.Write(ctx, func(w store.Writer) error {
-				return s.apply(ctx, w, []*txEntry{e}, base)
+				return s.apply(ctx, w, []*txEntry{e}, base, false)
 			})
 			if e.err != nil && !isFHIRError(e.err) {
 				return nil, e.err // the store failed, not the entry
@@ -88,7 +97,8 @@ type txEntry struct {
 	patch   []byte         // PATCH: the JSON Patch document
 
 	ifMatch, ifNoneExist string
-	newID                bool // id from NewID: create without reading
+	newID                bool          // id from NewID: create without reading
+	stamped              store.Version // a create made ready before the write
 
 	// results
 	status int
@@ -189,82 +199,23 @@ func (s *Service) parseEntry(i int, raw any) (*txEntry, error) {
 	return e, nil
 }
 
-// apply runs entries in w in the R4 order (DELETE, POST, PUT/PATCH, GET)
-// after resolving and rewriting the references between them.
-func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry, base string) error {
-	byMethod := func(ms ...string) []*txEntry {
-		var out []*txEntry
-		for _, e := range entries {
-			if slices.Contains(ms, e.method) {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	for _, e := range byMethod(http.MethodDelete) {
+// apply runs entries in w in the R4 order (DELETE, POST, PUT/PATCH, GET).
+// Unless prepared says that prepare ran before the write, it first
+// resolves and rewrites the references between them.
+func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry, base string, prepared bool) error {
+	for _, e := range byMethod(entries, http.MethodDelete) {
 		o, err := s.delete(ctx, w, e.typ, e.id)
 		if err != nil {
 			return relocate(err, e.at(".request"))
 		}
 		e.status, e.v = o.Status, o.Version
 	}
-	// Assign the ids of the written resources and map the fullUrls to them.
-	ids := map[string]string{} // fullUrl -> Type/id
-	targets := map[string]bool{}
-	for _, e := range byMethod(http.MethodPost, http.MethodPut) {
-		switch {
-		case e.method == http.MethodPost && e.ifNoneExist != "":
-			v, n, err := s.matchOne(ctx, w, e.typ, e.ifNoneExist, "ifNoneExist")
-			if err != nil {
-				return relocate(err, e.at(".request.ifNoneExist"))
-			}
-			if n == 1 {
-				e.status, e.v, e.res = http.StatusOK, v, nil
-				e.id = v.ID
-			} else {
-				e.id, e.newID = s.opts.NewID(), true
-			}
-		case e.method == http.MethodPost:
-			e.id, e.newID = s.opts.NewID(), true
-		case e.query != "":
-			vals, _ := url.ParseQuery(e.query)
-			v, n, err := s.matchOne(ctx, w, e.typ, e.query, "conditional update")
-			switch {
-			case err != nil:
-				return relocate(err, e.at(".request.url"))
-			case n == 1:
-				e.id = v.ID
-			case e.res.ID != "":
-				e.id = e.res.ID
-			default:
-				e.id, e.newID = s.opts.NewID(), true
-			}
-			e.query = vals.Encode()
-		}
-		if e.res != nil {
-			if k := e.typ + "/" + e.id; targets[k] {
-				return fail(http.StatusBadRequest, "duplicate", "the Bundle writes "+k+" more than once", e.at(".request.url"))
-			} else {
-				targets[k] = true
-			}
-		}
-		if e.fullURL != "" {
-			ids[e.fullURL] = e.typ + "/" + e.id
-		}
-	}
-	// Rewrite references, validate, write.
-	for _, e := range byMethod(http.MethodPost, http.MethodPut) {
-		if e.res == nil {
-			continue
-		}
-		if err := s.rewrite(ctx, w, e, ids, entries); err != nil {
+	if !prepared {
+		if err := s.prepare(ctx, w, entries); err != nil {
 			return err
 		}
-		if err := s.check(e.res, e.typ, ""); err != nil {
-			return relocate(err, e.at(".resource"))
-		}
 	}
-	for _, e := range byMethod(http.MethodPost, http.MethodPut, http.MethodPatch) {
+	for _, e := range byMethod(entries, http.MethodPost, http.MethodPut, http.MethodPatch) {
 		var o Outcome
 		var err error
 		switch {
@@ -272,6 +223,8 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 			continue // conditional create matched
 		case e.method == http.MethodPatch:
 			o, err = s.patch(ctx, w, e.typ, e.id, e.patch, e.ifMatch)
+		case e.stamped.Body != nil:
+			o, err = s.putNew(ctx, w, e.stamped)
 		case e.newID:
 			o, err = s.create(ctx, w, e.res, e.id)
 		default:
@@ -285,9 +238,112 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 			e.status = http.StatusCreated
 		}
 	}
-	for _, e := range byMethod(http.MethodGet) {
+	for _, e := range byMethod(entries, http.MethodGet) {
 		if err := s.get(ctx, w, e, base); err != nil {
 			return relocate(err, e.at(".request.url"))
+		}
+	}
+	return nil
+}
+
+// byMethod returns the entries with one of the methods, in Bundle order.
+func byMethod(entries []*txEntry, methods ...string) []*txEntry {
+	var out []*txEntry
+	for _, e := range entries {
+		if slices.Contains(methods, e.method) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// needsStore reports whether preparing entries needs to search the store:
+// for conditional creates, conditional updates or conditional references.
+func needsStore(entries []*txEntry) bool {
+	for _, e := range entries {
+		if e.ifNoneExist != "" || (e.method == http.MethodPut && e.query != "") {
+			return true
+		}
+		if e.res == nil {
+			continue
+		}
+		found := false
+		walkReferences(e.res.Tree, func(m map[string]any, _ string) {
+			_, _, ok := conditionalRef(m["reference"].(string))
+			found = found || ok
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare assigns the ids of the resources that entries write, rewrites
+// the references between them and validates them. r is searched for
+// conditional creates, updates and references; it is nil when prepare
+// runs before the write (allowed only when needsStore is false), and then
+// the creates are also stamped so that the writer only stores them.
+func (s *Service) prepare(ctx context.Context, r store.Reader, entries []*txEntry) error {
+	ids := map[string]string{} // fullUrl -> Type/id
+	targets := map[string]bool{}
+	for _, e := range byMethod(entries, http.MethodPost, http.MethodPut) {
+		switch {
+		case e.method == http.MethodPost && e.ifNoneExist != "":
+			v, n, err := s.matchOne(ctx, r, e.typ, e.ifNoneExist, "ifNoneExist")
+			if err != nil {
+				return relocate(err, e.at(".request.ifNoneExist"))
+			}
+			if n == 1 {
+				e.status, e.v, e.res = http.StatusOK, v, nil
+				e.id = v.ID
+			} else {
+				e.id, e.newID = s.opts.NewID(), true
+			}
+		case e.method == http.MethodPost:
+			e.id, e.newID = s.opts.NewID(), true
+		case e.query != "":
+			vals, _ := url.ParseQuery(e.query)
+			v, n, err := s.matchOne(ctx, r, e.typ, e.query, "conditional update")
+			switch {
+			case err != nil:
+				return relocate(err, e.at(".request.url"))
+			case n == 1:
+				e.id = v.ID
+			case e.res.ID != "":
+				e.id = e.res.ID
+			default:
+				e.id, e.newID = s.opts.NewID(), true
+			}
+			e.query = vals.Encode()
+		}
+		if e.res != nil {
+			k := e.typ + "/" + e.id
+			if targets[k] {
+				return fail(http.StatusBadRequest, "duplicate", "the Bundle writes "+k+" more than once", e.at(".request.url"))
+			}
+			targets[k] = true
+		}
+		if e.fullURL != "" {
+			ids[e.fullURL] = e.typ + "/" + e.id
+		}
+	}
+	for _, e := range byMethod(entries, http.MethodPost, http.MethodPut) {
+		if e.res == nil {
+			continue
+		}
+		if err := s.rewrite(ctx, r, e, ids, entries); err != nil {
+			return err
+		}
+		if err := s.check(e.res, e.typ, ""); err != nil {
+			return relocate(err, e.at(".resource"))
+		}
+		if r == nil && e.newID {
+			v, err := s.stamp(e.res, e.id, 1)
+			if err != nil {
+				return relocate(err, e.at(".resource"))
+			}
+			e.stamped = v
 		}
 	}
 	return nil
@@ -329,7 +385,7 @@ func (s *Service) get(ctx context.Context, r store.Reader, e *txEntry, base stri
 // by the resources' ids and conditional references (Type?query) by the one
 // resource they match: in the store, or else by identifier among the
 // Bundle's resources. No match or several is an error.
-func (s *Service) rewrite(ctx context.Context, w store.Writer, e *txEntry, ids map[string]string, entries []*txEntry) error {
+func (s *Service) rewrite(ctx context.Context, r store.Reader, e *txEntry, ids map[string]string, entries []*txEntry) error {
 	var err error
 	walkReferences(e.res.Tree, func(m map[string]any, path string) {
 		if err != nil {
@@ -340,12 +396,12 @@ func (s *Service) rewrite(ctx context.Context, w store.Writer, e *txEntry, ids m
 			m["reference"] = to
 			return
 		}
-		typ, query, ok := strings.Cut(ref, "?")
-		if !ok || strings.Contains(typ, "/") || !fhir.IsResourceType(typ) {
+		typ, query, ok := conditionalRef(ref)
+		if !ok {
 			return
 		}
 		at := e.at(".resource." + path + ".reference")
-		v, n, merr := s.matchOne(ctx, w, typ, query, "conditional reference")
+		v, n, merr := s.matchOne(ctx, r, typ, query, "conditional reference")
 		if merr != nil {
 			err = relocate(merr, at)
 			return
@@ -363,6 +419,12 @@ func (s *Service) rewrite(ctx context.Context, w store.Writer, e *txEntry, ids m
 		}
 	})
 	return err
+}
+
+// conditionalRef splits a conditional reference "Type?query".
+func conditionalRef(ref string) (typ, query string, ok bool) {
+	typ, query, ok = strings.Cut(ref, "?")
+	return typ, query, ok && fhir.IsResourceType(typ)
 }
 
 // matchIdentifier returns the ids of the Bundle's resources of type typ

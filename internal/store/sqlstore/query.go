@@ -229,11 +229,11 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 	case search.String:
 		switch mod {
 		case "":
-			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(v.Norm)+"%")
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(clip(v.Norm))+"%")
 		case "exact":
-			b.add(i+".text = ?", v.Text)
+			b.add(i+".text = ?", clip(v.Text))
 		case "contains":
-			b.add(i+`.norm LIKE ? ESCAPE '\'`, "%"+escapeLike(v.Norm)+"%")
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, "%"+escapeLike(clip(v.Norm))+"%")
 		default:
 			return unsupported(c)
 		}
@@ -241,20 +241,20 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 		if mod != "" {
 			return unsupported(c)
 		}
-		b.add(i+".text = ?", v.Text)
+		b.add(i+".text = ?", clip(v.Text))
 	case search.Token:
 		switch mod {
 		case "":
 			switch {
 			case !v.HasSystem:
-				b.add(i+".code = ?", v.Code)
+				b.add(i+".code = ?", clip(v.Code))
 			case v.Code == "":
-				b.add(i+".system = ?", v.System)
+				b.add(i+".system = ?", clip(v.System))
 			default:
-				b.add(i+".code = ? AND "+i+".system = ?", v.Code, v.System)
+				b.add(i+".code = ? AND "+i+".system = ?", clip(v.Code), clip(v.System))
 			}
 		case "text":
-			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(v.Norm)+"%")
+			b.add(i+`.norm LIKE ? ESCAPE '\'`, escapeLike(clip(v.Norm))+"%")
 		default:
 			return unsupported(c)
 		}
@@ -269,14 +269,14 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 			if rt == "" {
 				rt = mod
 			}
-			b.add(i+".ref_id = ?", v.RefID)
+			b.add(i+".ref_id = ?", clip(v.RefID))
 			if rt != "" {
 				b.add(" AND "+i+".ref_type = ?", rt)
 			}
 		case v.Text != "":
 			// A URL that ends in Type/id has RefID set, in the entry
 			// as in the value.
-			b.add(i+".ref_id = '' AND "+i+".ref_type = '' AND "+i+".text = ?", v.Text)
+			b.add(i+".ref_id = '' AND "+i+".ref_type = '' AND "+i+".text = ?", clip(v.Text))
 		default:
 			return fmt.Errorf("sqlstore: %s: empty reference", c.Param)
 		}
@@ -295,9 +295,9 @@ func (b *builder) value(i string, c search.Clause, v search.Value) error {
 		}
 		switch {
 		case v.System != "":
-			b.add(" AND "+i+".system = ? AND "+i+".code = ?", v.System, v.Code)
+			b.add(" AND "+i+".system = ? AND "+i+".code = ?", clip(v.System), clip(v.Code))
 		case v.Code != "":
-			b.add(" AND ("+i+".code = ? OR "+i+".text = ?)", v.Code, v.Code)
+			b.add(" AND ("+i+".code = ? OR "+i+".text = ?)", clip(v.Code), clip(v.Code))
 		}
 		b.WriteString(")")
 	default:

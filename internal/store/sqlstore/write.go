@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
@@ -247,25 +248,39 @@ func indexRows(entries []search.Entry) map[string][][]any {
 	for _, e := range entries {
 		switch e.Type {
 		case search.String:
-			rows["idx_string"] = append(rows["idx_string"], []any{e.Param, e.Norm, e.Text})
+			rows["idx_string"] = append(rows["idx_string"], []any{e.Param, clip(e.Norm), clip(e.Text)})
 		case search.Token:
-			norm := e.Norm
-			if norm == "" {
-				norm = strings.ToLower(e.Text)
-			}
-			rows["idx_token"] = append(rows["idx_token"], []any{e.Param, e.System, e.Code, e.Text, norm})
+			rows["idx_token"] = append(rows["idx_token"], []any{e.Param, clip(e.System), clip(e.Code), clip(e.Text), clip(e.Norm)})
 		case search.Reference:
-			rows["idx_reference"] = append(rows["idx_reference"], []any{e.Param, e.RefType, e.RefID, e.Text})
+			rows["idx_reference"] = append(rows["idx_reference"], []any{e.Param, e.RefType, clip(e.RefID), clip(e.Text)})
 		case search.Date:
 			rows["idx_date"] = append(rows["idx_date"], []any{e.Param, e.Lo, e.Hi})
 		case search.Number, search.Quantity:
-			rows["idx_number"] = append(rows["idx_number"], []any{e.Param, e.Lo, e.Hi, e.System, e.Code, e.Text})
+			rows["idx_number"] = append(rows["idx_number"], []any{e.Param, e.Lo, e.Hi, clip(e.System), clip(e.Code), clip(e.Text)})
 		case search.URI:
-			rows["idx_uri"] = append(rows["idx_uri"], []any{e.Param, e.Text})
+			rows["idx_uri"] = append(rows["idx_uri"], []any{e.Param, clip(e.Text)})
 		}
 		// Composite and special parameters are not indexed.
 	}
 	return rows
+}
+
+// maxIndexText is the most bytes of a text kept in an index column:
+// PostgreSQL refuses B-tree keys over about 2.7 kB, and no search needs
+// more. Search values are clipped the same way, so a longer text still
+// matches itself (and any other with the same first maxIndexText bytes).
+const maxIndexText = 512
+
+// clip cuts s to at most maxIndexText bytes, at a character boundary.
+func clip(s string) string {
+	if len(s) <= maxIndexText {
+		return s
+	}
+	n := maxIndexText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // indexColumns are each table's value columns, after type and before rid, t.

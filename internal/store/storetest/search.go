@@ -2,8 +2,11 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +66,16 @@ func str(text, norm string) search.Entry {
 	return search.Entry{Param: "name", Type: search.String, Text: text, Norm: norm}
 }
 
+// long is a text longer than index keys may be on PostgreSQL (2.7 kB), and
+// one that does not compress.
+var long = func() string {
+	var b strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&b, "%x", sha256.Sum256([]byte{byte(i)}))
+	}
+	return b.String()
+}()
+
 func testSearchString(t *testing.T, tg Target) {
 	s := open(t, tg)
 	load(t, s, "Patient", map[string][]search.Entry{
@@ -71,6 +84,7 @@ func testSearchString(t *testing.T, tg Target) {
 		"p3": {str("Joanne", "joanne")},
 		"p4": {{Param: "gender", Type: search.Token, Code: "male"}},
 		"p5": {str("100%", "100%"), str("A_B", "a_b")},
+		"p6": {str(long, long)},
 	})
 	name := func(mod string, vs ...search.Value) []search.Clause {
 		return []search.Clause{{Param: "name", Type: search.String, Modifier: mod, Values: vs}}
@@ -88,6 +102,8 @@ func testSearchString(t *testing.T, tg Target) {
 		{"percent is no wildcard", name("", search.Value{Norm: "%nne"}), []string{}},
 		{"underscore is no wildcard", name("contains", search.Value{Norm: "n_e"}), []string{}},
 		{"underscore is literal", name("", search.Value{Norm: "a_"}), []string{"p5"}},
+		{"long exact", name("exact", search.Value{Text: long, Norm: long}), []string{"p6"}},
+		{"long prefix", name("", search.Value{Norm: long[:2000]}), []string{"p6"}},
 	})
 }
 

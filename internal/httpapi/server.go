@@ -45,7 +45,8 @@ type Server struct {
 	reg     *search.Registry
 	opts    Options
 	mux     *http.ServeMux
-	handler http.Handler // mux behind the request log
+	handler http.Handler // mux behind compression and the request log
+	gzips   sync.Pool    // of *gzip.Writer
 	routes  []route
 	// started is the CapabilityStatement's date: when the server was made.
 	started string
@@ -91,7 +92,7 @@ func New(logger *slog.Logger, svc *fhirops.Service, st store.Store, reg *search.
 		s.mux.Handle(rt.pattern, s.route(rt))
 	}
 	s.mux.HandleFunc("/", s.noRoute)
-	s.handler = s.logRequests(s.mux)
+	s.handler = s.logRequests(s.compress(s.mux))
 	return s
 }
 

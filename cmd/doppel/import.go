@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +13,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,10 +65,11 @@ the exit status is then 1. Bad command-line arguments exit with 2.`,
 	return c
 }
 
-// importFile is one file to import, read and classified.
+// importFile is one file to import, classified. Its content is read
+// again when it is imported, so that a large directory is never held in
+// memory at once.
 type importFile struct {
 	path  string
-	data  []byte
 	kind  string         // "transaction", "batch", "load" (collection, resource), "ndjson"
 	first bool           // only shared resources (Organization, Practitioner, ...): imported first
 	types map[string]int // resources by type
@@ -96,15 +100,6 @@ func runImport(ctx context.Context, e *env, sf storeFlags, args []string) error 
 		}
 		files = append(files, f)
 	}
-	slices.SortStableFunc(files, func(a, b *importFile) int {
-		switch {
-		case a.first == b.first:
-			return 0
-		case a.first:
-			return -1
-		}
-		return 1
-	})
 	for _, err := range bad {
 		fmt.Fprintln(e.stderr, err)
 	}
@@ -130,24 +125,66 @@ func runImport(ctx context.Context, e *env, sf storeFlags, args []string) error 
 	start := time.Now()
 	sum := importSummary{files: len(files) + len(bad), failed: len(bad), types: map[string]int{}}
 	done := 0
-	for _, f := range files {
-		if err := importOne(ctx, svc, f); err != nil {
-			if ctx.Err() != nil || !isFHIRError(err) {
-				bar.finish()
-				return fmt.Errorf("%s: %w", f.path, err)
-			}
-			bar.finish()
-			fmt.Fprintf(e.stderr, "%s: %v\n", f.path, err)
-			sum.failed++
-		} else {
-			for t, n := range f.types {
-				sum.types[t] += n
-			}
+	var mu sync.Mutex // guards sum, done, bar, fatal and stderr
+	var fatal error   // the store failed: stop
+	// run imports files on several goroutines: the store's writer commits
+	// their transactions together, and parsing and validation overlap.
+	run := func(files []*importFile) {
+		ch := make(chan *importFile)
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(files)) {
+			wg.Go(func() {
+				for f := range ch {
+					err := importOne(ctx, svc, f)
+					mu.Lock()
+					switch {
+					case err == nil:
+						for t, n := range f.types {
+							sum.types[t] += n
+						}
+					case ctx.Err() != nil || !isFHIRError(err):
+						fatal = cmp.Or(fatal, fmt.Errorf("%s: %w", f.path, err))
+					default:
+						bar.finish()
+						fmt.Fprintf(e.stderr, "%s: %v\n", f.path, err)
+						sum.failed++
+					}
+					done += f.n
+					bar.update(float64(done))
+					mu.Unlock()
+				}
+			})
 		}
-		done += f.n
-		bar.update(float64(done))
+		for _, f := range files {
+			mu.Lock()
+			stop := fatal != nil
+			mu.Unlock()
+			if stop {
+				break
+			}
+			ch <- f
+		}
+		close(ch)
+		wg.Wait()
+	}
+	// Files of shared resources (Organization, Practitioner...) first:
+	// patients' Bundles may refer to them by conditional references.
+	var first, rest []*importFile
+	for _, f := range files {
+		if f.first {
+			first = append(first, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	run(first)
+	if fatal == nil {
+		run(rest)
 	}
 	bar.finish()
+	if fatal != nil {
+		return fatal
+	}
 	sum.print(e.stdout, time.Since(start))
 	if sum.failed > 0 {
 		return fmt.Errorf("%d of %d files not imported (see above)", sum.failed, sum.files)
@@ -210,7 +247,7 @@ func readImportFile(path string) (*importFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &importFile{path: path, data: data, types: map[string]int{}}
+	f := &importFile{path: path, types: map[string]int{}}
 	if ext := filepath.Ext(path); ext == ".ndjson" || ext == ".jsonl" {
 		f.kind = "ndjson"
 		sc := bufio.NewScanner(bytes.NewReader(data))
@@ -283,12 +320,16 @@ func (f *importFile) classify() error {
 // importOne stores one file, completely or not at all (a batch: each entry
 // on its own; failed entries are reported in the error).
 func importOne(ctx context.Context, svc *fhirops.Service, f *importFile) error {
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return err
+	}
 	switch f.kind {
 	case "transaction":
-		_, err := svc.Transaction(ctx, f.data, "")
+		_, err := svc.Transaction(ctx, data, "")
 		return err
 	case "batch":
-		resp, err := svc.Transaction(ctx, f.data, "")
+		resp, err := svc.Transaction(ctx, data, "")
 		if err != nil {
 			return err
 		}
@@ -296,7 +337,7 @@ func importOne(ctx context.Context, svc *fhirops.Service, f *importFile) error {
 	case "ndjson":
 		var lines [][]byte
 		var lineNo []int
-		for i, l := range bytes.Split(f.data, []byte("\n")) {
+		for i, l := range bytes.Split(data, []byte("\n")) {
 			if len(bytes.TrimSpace(l)) > 0 {
 				lines = append(lines, l)
 				lineNo = append(lineNo, i+1)
@@ -315,17 +356,17 @@ func importOne(ctx context.Context, svc *fhirops.Service, f *importFile) error {
 		ResourceType string
 		Entry        []struct{ Resource json.RawMessage }
 	}
-	if err := json.Unmarshal(f.data, &b); err != nil {
+	if err := json.Unmarshal(data, &b); err != nil {
 		return err
 	}
 	if b.ResourceType != "Bundle" {
-		_, err := svc.Load(ctx, [][]byte{f.data})
+		_, err := svc.Load(ctx, [][]byte{data})
 		return loadError(err, func(_ int, rest string) string { return b.ResourceType + rest })
 	}
 	for _, en := range b.Entry {
 		resources = append(resources, en.Resource)
 	}
-	_, err := svc.Load(ctx, resources)
+	_, err = svc.Load(ctx, resources)
 	return loadError(err, func(i int, rest string) string {
 		return "Bundle.entry[" + strconv.Itoa(i) + "].resource" + rest
 	})

@@ -108,7 +108,7 @@ func (s *Store) commit(batch []*request) {
 			return
 		}
 		w := &txWriter{reader: reader{q: prepared{c: s.wst, tx: tx}, d: s.d, at: t + 1}, t: t + 1}
-		if errs[i] = r.fn(w); errs[i] != nil {
+		if errs[i] = run(r.fn, w); errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT req"); err != nil {
 				tx.Rollback()
 				fail(wrap("rollback to savepoint", err))
@@ -137,6 +137,17 @@ func (s *Store) commit(batch []*request) {
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// run calls fn, turning a panic into an error: a bug in one request must
+// not take the writer, and with it every other request, down.
+func run(fn func(store.Writer) error, w store.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlstore: write function panicked: %v", p)
+		}
+	}()
+	return fn(w)
 }
 
 // txWriter is the store.Writer of one request: reads see the snapshot at

@@ -323,6 +323,19 @@ func testAtomicity(t *testing.T, tg Target) {
 	if after.Total != before.Total || after.T != before.T {
 		t.Errorf("failed write changed history: total %d -> %d, T %d -> %d", before.Total, after.Total, before.T, after.T)
 	}
+	// A panic is the request's error; the store goes on.
+	err = s.Write(ctx, func(w store.Writer) error {
+		if _, err := w.Put(ctx, res{typ: "Patient", id: "c", vid: 1}.version(t0)); err != nil {
+			return err
+		}
+		panic("bug")
+	})
+	if err == nil {
+		t.Errorf("a panicking write succeeded")
+	}
+	if _, err := s.Read(ctx, "Patient", "c"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a resource of a panicking write is readable: %v", err)
+	}
 	// A function may handle a conflict and go on: its other writes stay.
 	err = s.Write(ctx, func(w store.Writer) error {
 		if _, err := w.Put(ctx, res{typ: "Patient", id: "keep", vid: 5}.version(t0)); !errors.Is(err, store.ErrConflict) {

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -38,13 +39,18 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 // gzipWriter decides at WriteHeader whether to compress: only JSON and
-// NDJSON bodies, never partial content or a status without a body.
+// NDJSON bodies of unknown length or at least minGzip bytes, never
+// partial content or a status without a body.
 type gzipWriter struct {
 	http.ResponseWriter
 	pool    *sync.Pool // of *gzip.Writer
 	zw      *gzip.Writer
 	decided bool
 }
+
+// minGzip is the size below which a body whose length is known is sent
+// as it is: about one packet, where compression saves no time.
+const minGzip = 1400
 
 // compressible are the content types gzipWriter compresses.
 var compressible = []string{"application/fhir+json", "application/json", fhirNDJSON}
@@ -54,8 +60,9 @@ func (g *gzipWriter) WriteHeader(code int) {
 		g.decided = true
 		h := g.Header()
 		ct := h.Get("Content-Type")
+		n, err := strconv.Atoi(h.Get("Content-Length"))
 		ok := code != http.StatusNoContent && code != http.StatusNotModified && code != http.StatusPartialContent &&
-			h.Get("Content-Encoding") == "" && h.Get("Content-Range") == ""
+			h.Get("Content-Encoding") == "" && h.Get("Content-Range") == "" && (err != nil || n >= minGzip)
 		if ok && slices.ContainsFunc(compressible, func(p string) bool { return strings.HasPrefix(ct, p) }) {
 			h.Del("Content-Length")
 			h.Set("Content-Encoding", "gzip")

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,8 @@ import (
 func TestGzip(t *testing.T) {
 	e := newEnv(t, Options{})
 	id := e.create("Patient", patientJSON)
-	for _, target := range []string{"/fhir/Patient/" + id, "/fhir/Patient?_id=" + id, "/fhir/metadata", "/fhir/Unicorn"} {
+	big := e.create("Patient", `{"resourceType":"Patient","name":[{"family":"`+strings.Repeat("x", minGzip)+`"}]}`)
+	for _, target := range []string{"/fhir/Patient/" + big, "/fhir/Patient", "/fhir/metadata"} {
 		plain := e.do("GET", target, "")
 		for _, ae := range []string{"gzip", "deflate, gzip;q=0.8", "br;q=1.0, GZIP"} {
 			w := e.do("GET", target, "", "Accept-Encoding", ae)
@@ -37,13 +39,15 @@ func TestGzip(t *testing.T) {
 		method, target, ae string
 		hdr                []string
 	}{
-		{"GET", "/fhir/Patient/" + id, "gzip;q=0", nil},
+		{"GET", "/fhir/Patient/" + big, "gzip;q=0", nil},
+		{"GET", "/fhir/Patient/" + id, "gzip", nil}, // under minGzip
+		{"GET", "/fhir/Unicorn", "gzip", nil},       // an OperationOutcome: short
 		{"GET", "/fhir/Patient/" + id, "identity", nil},
 		{"GET", "/fhir/Patient/" + id, "gzip", []string{"If-None-Match", `W/"1"`}},
 		{"DELETE", "/fhir/Patient/" + id, "gzip", nil},
 	} {
 		w := e.do(tc.method, tc.target, "", append([]string{"Accept-Encoding", tc.ae}, tc.hdr...)...)
-		if ce := w.Header().Get("Content-Encoding"); ce != "" || w.Code >= 300 && w.Code != http.StatusNotModified {
+		if ce := w.Header().Get("Content-Encoding"); ce != "" || w.Code >= 300 && w.Code != http.StatusNotModified && w.Code != http.StatusNotFound {
 			t.Errorf("%s %s, Accept-Encoding %q %v: status %d, Content-Encoding %q, want none", tc.method, tc.target, tc.ae, tc.hdr, w.Code, ce)
 		}
 	}

@@ -3,9 +3,12 @@ package fhirops_test
 import (
 	"context"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
 )
 
 const patientDoe = `{"resourceType":"Patient","id":"ignored","identifier":[{"system":"http://x","value":"1"}],"name":[{"family":"Doe"}]}`
@@ -215,5 +218,49 @@ func TestConditional(t *testing.T) {
 	}
 	if b := doSearch(t, s.Service, "Patient", ""); len(b.Entry) != 2 {
 		t.Errorf("%d patients, want 2", len(b.Entry))
+	}
+}
+
+// Concurrent writers: every create and transaction is stored once, with
+// distinct server-assigned ids (the default random UUIDs).
+func TestConcurrentWrites(t *testing.T) {
+	s := sv{newService(t, func(o *fhirops.Options) { o.NewID, o.Now = nil, nil })}
+	ctx := context.Background()
+	const workers, each = 4, 5
+	errs := make(chan error, workers*each)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				_, err := s.Create(ctx, "Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Many"}]}`), "")
+				errs <- err
+				_, err = s.Transaction(ctx, []byte(`{"resourceType":"Bundle","type":"transaction","entry":[
+				  {"fullUrl":"urn:uuid:0b0e0001-0000-4000-8000-000000000001","resource":{"resourceType":"Patient","name":[{"family":"Many"}]},"request":{"method":"POST","url":"Patient"}},
+				  {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:0b0e0001-0000-4000-8000-000000000001"}},"request":{"method":"POST","url":"Observation"}}]}`), "")
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := doSearch(t, s.Service, "Patient", "family=many&_summary=count"); b.Total == nil || *b.Total != 2*workers*each {
+		t.Errorf("%s Patients, want %d", totalString(b.Total), 2*workers*each)
+	}
+	// Each Observation refers to its own transaction's Patient: the
+	// includes are as many as the Observations.
+	b := doSearch(t, s.Service, "Observation", "_include=Observation:subject&_count=100")
+	modes := map[string]int{}
+	for _, e := range b.Entry {
+		modes[e.Search.Mode]++
+	}
+	if want := map[string]int{"match": workers * each, "include": workers * each}; !cmp.Equal(modes, want) {
+		t.Errorf("Observations and their subjects: %v, want %v", modes, want)
 	}
 }

@@ -39,6 +39,7 @@ var dialect = sqlstore.Dialect{
 	Float:    "DOUBLE PRECISION",
 	Insert:   "INSERT INTO",
 	Ignore:   " ON CONFLICT DO NOTHING",
+	Combine:  true,
 	Lock:     fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockKey),
 }
 

@@ -38,7 +38,7 @@ import (
 // dialect is SQLite's: "?" placeholders, the rowid as primary key.
 var dialect = sqlstore.Dialect{
 	PK: "INTEGER PRIMARY KEY", Blob: "BLOB", Float: "REAL", Clustered: "WITHOUT ROWID",
-	Insert: "INSERT OR IGNORE INTO",
+	Insert: "INSERT OR IGNORE INTO", Prepare: true,
 }
 
 // Open opens (creating if needed) the store in the database file path.

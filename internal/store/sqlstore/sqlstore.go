@@ -73,6 +73,12 @@ type Dialect struct {
 	// also spares multi-row inserts a statement journal; "INSERT INTO",
 	// " ON CONFLICT DO NOTHING" on PostgreSQL).
 	Insert, Ignore string
+	// Combine joins the index INSERTs of a version into one statement with
+	// WITH (PostgreSQL: one round trip instead of one per table).
+	Combine bool
+	// Prepare keeps prepared statements in the store (SQLite; pgx keeps
+	// its own per connection).
+	Prepare bool
 	// Lock, when set, runs first in every write transaction (migrations
 	// and group commits) to serialize writers of several processes.
 	Lock string
@@ -118,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.rdb == nil {
 		s.rdb = s.wdb
 	}
-	s.wst, s.rst = newStatements(s.wdb), newStatements(s.rdb)
+	s.wst, s.rst = newStatements(s.wdb, s.d.Prepare), newStatements(s.rdb, s.d.Prepare)
 	if s.rdb == s.wdb {
 		s.rst = s.wst
 	}

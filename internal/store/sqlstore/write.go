@@ -312,32 +312,62 @@ func indexColumns(tbl string) string {
 	}
 }
 
-// maxRowsPerInsert keeps a multi-row INSERT within every driver's limit on
-// parameters.
-const maxRowsPerInsert = 400
+// maxArgs keeps a statement within every driver's limit on parameters
+// (SQLite 32766, PostgreSQL 65535).
+const maxArgs = 30000
 
+// insertIndex inserts the entries of a version, one multi-row INSERT per
+// table; with Dialect.Combine, the INSERTs are joined into one statement
+// (WITH x1 AS (INSERT ...), ... INSERT ...), one round trip.
 func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) error {
-	for tbl, rows := range indexRows(v.Index) {
-		for len(rows) > 0 {
-			n := min(len(rows), maxRowsPerInsert)
+	var stmts []string
+	var args []any
+	flush := func() error {
+		if len(stmts) == 0 {
+			return nil
+		}
+		q := stmts[len(stmts)-1]
+		if len(stmts) > 1 {
 			var b strings.Builder
-			args := make([]any, 0, n*(len(rows[0])+3))
+			b.WriteString("WITH ")
+			for k, st := range stmts[:len(stmts)-1] {
+				if k > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "x%d AS (%s)", k, st)
+			}
+			q = b.String() + " " + q
+		}
+		_, err := w.q.ExecContext(ctx, w.d.bind(q), args...)
+		stmts, args = stmts[:0], args[:0]
+		return wrap("put index", err)
+	}
+	byTable := indexRows(v.Index)
+	for _, tbl := range indexTables {
+		rows := byTable[tbl]
+		for len(rows) > 0 {
+			per := len(rows[0]) + 3
+			n := min(len(rows), maxArgs/per)
+			if len(stmts) > 0 && (!w.d.Combine || len(args)+n*per > maxArgs) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			var b strings.Builder
 			b.WriteString(w.d.Insert + " " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
 			for i, row := range rows[:n] {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString("(?" + strings.Repeat(", ?", len(row)+2) + ")")
+				b.WriteString("(?" + strings.Repeat(", ?", per-1) + ")")
 				args = append(args, v.Type)
 				args = append(args, row...)
 				args = append(args, rid, v.T)
 			}
 			b.WriteString(w.d.Ignore)
-			if _, err := w.q.ExecContext(ctx, w.d.bind(b.String()), args...); err != nil {
-				return wrap("put index", err)
-			}
+			stmts = append(stmts, b.String())
 			rows = rows[n:]
 		}
 	}
-	return nil
+	return flush()
 }

@@ -1,0 +1,51 @@
+// Package audit records who did what to which patient's data, and proves
+// afterwards that the record was not altered (HIPAA §164.312(b) audit
+// controls and (c) integrity; SEC-12 … SEC-16 in research/platform.md §6.6).
+//
+// # Shape
+//
+// Each [Record] is written as a FHIR R4 AuditEvent shaped after IHE BALP
+// (Basic Audit Log Patterns, https://profiles.ihe.net/ITI/BALP): type
+// "rest" from the audit-event-type code system with the restful-interaction
+// subtype (read, search-type, create, ...), or DICOM "110114 User
+// Authentication" for a refused token; action C/R/U/D/E; recorded in UTC;
+// outcome 0/4/8; the user agent (the token's subject, never a name) as
+// requestor with its network address, the client application as a second
+// agent; this server as the source observer; entities for the patient
+// (type 1 Person, role 1 Patient), the resources touched (type 2, role 4)
+// and, for searches, the query (role 24, the query string base64-encoded as
+// BALP does). The query may hold names: it is kept, because the audit log is
+// itself protected health information, but it never goes to the process log.
+//
+// # Storage
+//
+// AuditEvents are ordinary resources in the FHIR store, indexed by the same
+// search registry as every other resource, so the accounting of
+// disclosures is a normal FHIR search:
+// GET /fhir/AuditEvent?patient=Patient/123&date=ge2026-01-01 (SEC-16). The
+// resource id is "audit-" followed by the sequence number, so two writers
+// that race for one number collide on version 1 of the same id and the
+// loser re-reads the head and retries.
+//
+// # Chain
+//
+// Every AuditEvent carries a Doppel extension ([ChainURL]) with its
+// sequence number (1, 2, ...), the previous record's hash and its own:
+// SHA-256(previous hash || canonical bytes), where the canonical bytes are
+// the resource's JSON (sorted keys, as internal/fhir writes it) without
+// meta and without the hash itself. [Log.Verify] walks the sequence and
+// reports the exact number of any record that is missing, deleted, edited,
+// moved or whose content no longer matches the store's own content hash
+// (SEC-14). A head file outside the database (Options.HeadFile) remembers
+// the last sequence number and hash, so that deleting the newest records
+// is detected too.
+//
+// # Buffering and what a crash loses
+//
+// [Buffer] batches records from many requests into one store write (flush
+// at MaxBatch records, every Interval, and on Close). A record handed to
+// Buffer.Record is durable only after the next flush: a crash loses at most
+// the records of the last Interval (1 s by default). A caller that must not
+// lose a record calls [Log.Append] directly, which returns only when the
+// records are committed.
+package audit

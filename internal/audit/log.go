@@ -1,0 +1,312 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/fhir"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+)
+
+// Store is what the log needs from the resource store.
+type Store interface {
+	Read(ctx context.Context, typ, id string) (store.Version, error)
+	History(ctx context.Context, q store.HistoryQuery) (store.Page, error)
+	Write(ctx context.Context, fn func(w store.Writer) error) error
+}
+
+// Indexer computes the search index entries of a resource
+// (*search.Registry).
+type Indexer interface {
+	Extract(resourceType string, tree map[string]any) ([]search.Entry, error)
+}
+
+// Options configure a Log. The zero value is valid.
+type Options struct {
+	Observer string           // AuditEvent.source.observer.display; default "doppel"
+	HeadFile string           // where the last seq and hash are kept outside the store ("" = none)
+	Now      func() time.Time // clock for meta.lastUpdated; default time.Now
+}
+
+// Log appends AuditEvents to the store as a hash chain and verifies the
+// chain. It is safe for concurrent use.
+type Log struct {
+	st   Store
+	idx  Indexer
+	opts Options
+
+	mu     sync.Mutex
+	loaded bool
+	seq    int64  // last appended sequence number
+	hash   string // its hash, hex ("" before the first)
+}
+
+// New returns a log writing to st, indexing with idx.
+func New(st Store, idx Indexer, opts Options) *Log {
+	if opts.Observer == "" {
+		opts.Observer = "doppel"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Log{st: st, idx: idx, opts: opts}
+}
+
+// resourceType is the FHIR type audit records are stored as.
+const resourceType = "AuditEvent"
+
+// ID returns the resource id of sequence number seq.
+func ID(seq int64) string { return "audit-" + strconv.FormatInt(seq, 10) }
+
+// genesis is the "previous hash" of the first record: 32 zero bytes.
+var genesis = strings.Repeat("0", 64)
+
+// link computes a record's hash from the previous one and its canonical bytes.
+func link(prev string, canonical []byte) (string, error) {
+	p, err := hex.DecodeString(prev)
+	if err != nil || len(p) != sha256.Size {
+		return "", errors.New("audit: previous hash is not 64 hex digits")
+	}
+	h := sha256.New()
+	h.Write(p)
+	h.Write(canonical)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonical returns the bytes a record's hash covers: its JSON without
+// meta and without the chain's "hash" sub-extension. It does not modify
+// tree.
+func canonical(tree map[string]any) []byte {
+	c := make(map[string]any, len(tree))
+	for k, v := range tree {
+		if k != "meta" && k != "extension" {
+			c[k] = v
+		}
+	}
+	if exts, ok := tree["extension"].([]any); ok {
+		var kept []any
+		for _, e := range exts {
+			m, _ := e.(map[string]any)
+			if m == nil || m["url"] != ChainURL {
+				kept = append(kept, e)
+				continue
+			}
+			mc := map[string]any{}
+			for k, v := range m {
+				mc[k] = v
+			}
+			var subs []any
+			if ss, ok := m["extension"].([]any); ok {
+				for _, s := range ss {
+					if sm, _ := s.(map[string]any); sm == nil || sm["url"] != "hash" {
+						subs = append(subs, s)
+					}
+				}
+			}
+			mc["extension"] = subs
+			kept = append(kept, mc)
+		}
+		c["extension"] = kept
+	}
+	b, _ := (&fhir.Resource{Type: resourceType, Tree: c}).MarshalJSON()
+	return b
+}
+
+// chain reads the chain extension of an AuditEvent: its seq, prev and hash.
+func chain(tree map[string]any) (seq int64, prev, hash string, ok bool) {
+	exts, _ := tree["extension"].([]any)
+	for _, e := range exts {
+		m, _ := e.(map[string]any)
+		if m == nil || m["url"] != ChainURL {
+			continue
+		}
+		subs, _ := m["extension"].([]any)
+		var seqs string
+		for _, s := range subs {
+			sm, _ := s.(map[string]any)
+			v, _ := sm["valueString"].(string)
+			switch sm["url"] {
+			case "seq":
+				seqs = v
+			case "prev":
+				prev = v
+			case "hash":
+				hash = v
+			}
+		}
+		n, err := strconv.ParseInt(seqs, 10, 64)
+		return n, prev, hash, err == nil && n > 0
+	}
+	return 0, "", "", false
+}
+
+// Append writes recs as the next records of the chain, in order, in one
+// store transaction, and returns once they are durable.
+func (l *Log) Append(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if !l.loaded {
+			if err := l.loadHead(ctx); err != nil {
+				return err
+			}
+		}
+		seq, hash, err := l.write(ctx, recs)
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
+			l.loaded = false // another writer took these numbers: re-read the head
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l.seq, l.hash = seq, hash
+		return l.saveHead()
+	}
+}
+
+// write stores recs after the current head and returns the new head.
+func (l *Log) write(ctx context.Context, recs []Record) (int64, string, error) {
+	now := l.opts.Now().UTC().Truncate(time.Millisecond)
+	seq, prev := l.seq, l.hash
+	if prev == "" {
+		prev = genesis
+	}
+	vs := make([]store.Version, len(recs))
+	for i, r := range recs {
+		seq++
+		if r.Time.IsZero() {
+			r.Time = now
+		}
+		t := r.tree(ID(seq), l.opts.Observer, seq, prev)
+		h, err := link(prev, canonical(t))
+		if err != nil {
+			return 0, "", err
+		}
+		ext := t["extension"].([]any)[0].(map[string]any)
+		ext["extension"] = append(ext["extension"].([]any), str("hash", h))
+		t["meta"] = map[string]any{"versionId": "1", "lastUpdated": now.Format("2006-01-02T15:04:05.000Z")}
+		index, err := l.idx.Extract(resourceType, t)
+		if err != nil {
+			return 0, "", fmt.Errorf("audit: index: %w", err)
+		}
+		body, _ := (&fhir.Resource{Type: resourceType, ID: ID(seq), Tree: t}).MarshalJSON()
+		vs[i] = store.Version{Type: resourceType, ID: ID(seq), VersionID: 1, LastUpdated: now, Body: body, Index: index}
+		prev = h
+	}
+	err := l.st.Write(ctx, func(w store.Writer) error {
+		for _, v := range vs {
+			if _, err := w.Put(ctx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("audit: append: %w", err)
+	}
+	return seq, prev, nil
+}
+
+// loadHead finds the last record of the chain: from the newest AuditEvent,
+// then forward while the next number exists.
+func (l *Log) loadHead(ctx context.Context) error {
+	l.seq, l.hash = 0, ""
+	page, err := l.st.History(ctx, store.HistoryQuery{Type: resourceType, Count: 1})
+	if err != nil {
+		return fmt.Errorf("audit: head: %w", err)
+	}
+	if len(page.Matches) == 1 && !page.Matches[0].Deleted {
+		if err := l.adopt(page.Matches[0]); err != nil {
+			return err
+		}
+	}
+	for {
+		v, err := l.st.Read(ctx, resourceType, ID(l.seq+1))
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("audit: head: %w", err)
+		}
+		if err := l.adopt(v); err != nil {
+			return err
+		}
+	}
+	l.loaded = true
+	return nil
+}
+
+// adopt makes v the head.
+func (l *Log) adopt(v store.Version) error {
+	r, err := fhir.Parse(v.Body)
+	if err != nil {
+		return fmt.Errorf("audit: head: %w", err)
+	}
+	seq, _, hash, ok := chain(r.Tree)
+	if !ok || hash == "" {
+		return fmt.Errorf("audit: head: %s has no chain extension", v.ID)
+	}
+	l.seq, l.hash = seq, hash
+	return nil
+}
+
+// saveHead writes the head file (atomically: a temporary file renamed).
+func (l *Log) saveHead() error {
+	if l.opts.HeadFile == "" {
+		return nil
+	}
+	tmp := l.opts.HeadFile + ".tmp"
+	data := fmt.Appendf(nil, "%d %s\n", l.seq, l.hash)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: head file: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, l.opts.HeadFile)
+	}
+	if err != nil {
+		return fmt.Errorf("audit: head file: %w", err)
+	}
+	return nil
+}
+
+// readHead reads a head file; ok is false when there is none.
+func readHead(path string) (seq int64, hash string, ok bool, err error) {
+	if path == "" {
+		return 0, "", false, nil
+	}
+	data, err := os.ReadFile(filepath.Clean(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("audit: head file: %w", err)
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 2 {
+		if seq, err = strconv.ParseInt(f[0], 10, 64); err == nil {
+			return seq, f[1], true, nil
+		}
+	}
+	return 0, "", false, errors.New("audit: head file is malformed")
+}

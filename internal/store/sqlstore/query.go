@@ -351,8 +351,13 @@ func unsupported(c search.Clause) error {
 	return fmt.Errorf("sqlstore: modifier %q is not supported on %s parameter %s", c.Modifier, c.Type, c.Param)
 }
 
-// orderBy returns the ORDER BY of the sort keys, then resource id.
+// orderBy returns the ORDER BY of the sort keys, then resource id; with no
+// keys, the order of writes, which needs no sort: the database walks the
+// matching rids in order and stops at the page's end.
 func orderBy(keys []search.Sort) (string, []any, error) {
+	if len(keys) == 0 {
+		return " ORDER BY r.rid", nil, nil
+	}
 	var b strings.Builder
 	var args []any
 	b.WriteString(" ORDER BY ")

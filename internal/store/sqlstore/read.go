@@ -171,7 +171,7 @@ func (r reader) History(ctx context.Context, q store.HistoryQuery) (store.Page, 
 	if n <= 0 {
 		n = DefaultCount
 	}
-	vs, err := r.versions(ctx, "SELECT "+versionColumns+" FROM resources r WHERE "+cond+" ORDER BY r.t DESC, r.rid DESC LIMIT ? OFFSET ?",
+	vs, err := r.versions(ctx, "SELECT "+versionColumns+" FROM resources r WHERE "+cond+" ORDER BY r.rid DESC LIMIT ? OFFSET ?",
 		append(args, n, max(q.Offset, 0))...)
 	if err != nil {
 		return store.Page{}, err

@@ -34,7 +34,8 @@
 // ANDed, the values of a clause ORed; a chained clause is a subquery on the
 // target type's version rows of the same snapshot; _sort orders by the
 // smallest (descending: largest) entry of the parameter, resources without
-// one last, ties by resource id. Search-time errors name what is not
+// one last, ties by resource id; without _sort, matches come in the order
+// they were written (stable on a snapshot). Search-time errors name what is not
 // supported (composite and special parameters, more than one chain level).
 // Count <= 0 means DefaultCount.
 package sqlstore

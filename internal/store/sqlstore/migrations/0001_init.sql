@@ -9,7 +9,9 @@ INSERT INTO counter (id, t) VALUES (1, 0);
 -- version, t_end the T of the write that superseded it (NULL while current).
 -- A version is visible at snapshot T when t <= T and (t_end IS NULL or
 -- t_end > T). last_updated is Unix nanoseconds; hash is SHA-256 of body
--- (of the empty string for a delete marker, whose body is NULL).
+-- (of the empty string for a delete marker, whose body is NULL). rid
+-- increases with t (write transactions are serialized and take T in
+-- order), so rid order is the order of writes.
 CREATE TABLE resources (
 	rid {{pk}},
 	type TEXT NOT NULL,
@@ -24,8 +26,7 @@ CREATE TABLE resources (
 	UNIQUE (type, id, version_id)
 );
 CREATE UNIQUE INDEX resources_current ON resources (type, id) WHERE t_end IS NULL;
-CREATE INDEX resources_type_t ON resources (type, t);
-CREATE INDEX resources_t ON resources (t);
+CREATE INDEX resources_type ON resources (type, rid);
 
 -- Search index entries, one table per kind of value. A reference is
 -- looked up by ref_id and ref_type, or by text with both empty (a URL or

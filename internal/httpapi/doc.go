@@ -4,8 +4,9 @@
 // This package owns only what is HTTP's: routing (net/http ServeMux patterns
 // under /fhir), content types (application/fhir+json; XML is refused with 415),
 // ETag, Last-Modified and Location headers, conditional read (304), the
-// Prefer header (return= and handling=), request limits (413), gzip for
-// clients that accept it, the CapabilityStatement at /fhir/metadata,
+// Prefer header (return= and handling=), request limits (413), a rate limit
+// per client (429 with Retry-After), security headers on every response
+// (CSP, nosniff, no-store, HSTS over TLS), gzip for clients that accept it, the CapabilityStatement at /fhir/metadata,
 // which it generates from the routes it serves and the search registry, and
 // Bulk Data $export, whose jobs live in the store so that they survive a
 // restart.

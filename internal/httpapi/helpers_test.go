@@ -52,9 +52,13 @@ func newEnv(t testing.TB, opts Options) *testEnv {
 	return newEnvOn(t, openStore(t, t.TempDir()), opts)
 }
 
-// newEnvOn returns a Server on st.
+// newEnvOn returns a Server on st. Its rate limit is off unless opts sets
+// one: tests send requests far faster than a client would.
 func newEnvOn(t testing.TB, st store.Store, opts Options) *testEnv {
 	t.Helper()
+	if opts.RateLimit == 0 {
+		opts.RateLimit = -1
+	}
 	reg, err := registry()
 	if err != nil {
 		t.Fatal(err)

@@ -26,11 +26,23 @@ type Options struct {
 	// Authorizer is asked about every request before it is served. Default:
 	// allow everything.
 	Authorizer Authorizer
-	// Now is the clock of export jobs. Default time.Now.
+	// Now is the clock of export jobs and of the rate limit. Default
+	// time.Now.
 	Now func() time.Time
 	// ExportDir is the directory that holds Bulk Data export files, one
 	// subdirectory per job. Default "": $export is not offered.
 	ExportDir string
+	// RateLimit is how many requests a second one client may make, on
+	// average; a client over it gets 429 with Retry-After. Default
+	// DefaultRateLimit; negative: no limit.
+	RateLimit float64
+	// RateBurst is how many requests one client may make at once after a
+	// pause. Default twice RateLimit.
+	RateBurst int
+	// ClientKey names the client a request comes from, for the rate limit.
+	// Default: the peer's IP address. An authentication layer sets it to
+	// the authenticated subject (falling back to the IP address).
+	ClientKey func(*http.Request) string
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.
@@ -45,9 +57,10 @@ type Server struct {
 	reg     *search.Registry
 	opts    Options
 	mux     *http.ServeMux
-	handler http.Handler // mux behind compression and the request log
+	handler http.Handler // mux behind compression, rate limit, headers and the request log
 	gzips   sync.Pool    // of *gzip.Writer
 	routes  []route
+	limiter *limiter // nil: no rate limit
 	// started is the CapabilityStatement's date: when the server was made.
 	started string
 
@@ -74,6 +87,15 @@ func New(logger *slog.Logger, svc *fhirops.Service, st store.Store, reg *search.
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RateLimit == 0 {
+		opts.RateLimit = DefaultRateLimit
+	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = max(1, int(opts.RateLimit*burstSeconds))
+	}
+	if opts.ClientKey == nil {
+		opts.ClientKey = remoteIP
+	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	s := &Server{
 		log:      logger,
@@ -87,12 +109,15 @@ func New(logger *slog.Logger, svc *fhirops.Service, st store.Store, reg *search.
 		progress: map[string]string{},
 		started:  opts.Now().UTC().Format(time.RFC3339),
 	}
+	if opts.RateLimit > 0 {
+		s.limiter = newLimiter(opts.RateLimit, opts.RateBurst, opts.Now)
+	}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.route(rt))
 	}
 	s.mux.HandleFunc("/", s.noRoute)
-	s.handler = s.logRequests(s.compress(s.mux))
+	s.handler = s.logRequests(s.secure(s.limit(s.compress(s.mux))))
 	return s
 }
 

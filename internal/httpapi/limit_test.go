@@ -53,7 +53,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("issue code %q, want throttled", is[0].Code)
 	}
 	step("192.0.2.1:2000") // another port, the same client
-	step(b)                     // another client
+	step(b)                // another client
 	c.t = c.t.Add(500 * time.Millisecond)
 	step(a) // one token back
 	step(a)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,9 +22,17 @@ import (
 // it is told to stop.
 const shutdownTimeout = 10 * time.Second
 
+// serveFlags are serve's own flags.
+type serveFlags struct {
+	addr            string
+	tlsCert, tlsKey string  // PEM files; both or neither
+	insecureHTTP    bool    // plain HTTP on a non-loopback address
+	rateLimit       float64 // requests a second per client; 0: no limit
+}
+
 func newServeCmd(e *env) *cobra.Command {
 	var sf storeFlags
-	var addr string
+	var f serveFlags
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the FHIR R4 REST API",
@@ -36,23 +45,87 @@ written under DIR/export. serve prints the URL it listens on, logs one line
 per request to stderr (method, route, status, duration, request id; never
 query strings or bodies), and on SIGINT or SIGTERM finishes the requests
 in flight, then closes the store. An export job still running then is
-resumed by the next serve.`,
+resumed by the next serve.
+
+With --tls-cert and --tls-key serve speaks HTTPS only (TLS 1.2 or later)
+and sends Strict-Transport-Security. Without them it serves plain HTTP on a
+loopback address only (127.0.0.1, ::1, localhost): another --addr is
+refused unless --insecure-http says that something else protects the
+connection (a TLS-terminating proxy on the same host or network).
+
+Each client (the peer's IP address) may make --rate-limit requests a
+second on average and twice that in a burst; more get 429 with Retry-After.`,
 		Example: `  doppel serve
-  doppel serve --data /srv/doppel --addr 0.0.0.0:8080
+  doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
+  doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy
   doppel serve --store postgres --dsn postgres://postgres@localhost/doppel`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd.Context(), e, sf, addr)
+			return runServe(cmd.Context(), e, sf, f)
 		},
 	}
 	sf.register(c)
-	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address `HOST:PORT` (port 0: any free port)")
+	c.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address `HOST:PORT` (port 0: any free port); without TLS a loopback address unless --insecure-http")
+	c.Flags().StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with the certificate (chain) in PEM `FILE`; needs --tls-key")
+	c.Flags().StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert, PEM `FILE`")
+	c.Flags().BoolVar(&f.insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (only behind a TLS-terminating proxy)")
+	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
 	return c
 }
 
+// listenPolicy checks --addr against the transport (SEC-18): plain HTTP
+// only on loopback, unless insecure says otherwise.
+func listenPolicy(addr string, tls, insecure bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError(fmt.Errorf("--addr: %w", err))
+	}
+	if tls || insecure {
+		return nil
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if host == "" {
+		host = "every interface"
+	}
+	return usageError(fmt.Errorf("--addr %s: without TLS doppel serve listens on loopback only (127.0.0.1, ::1, localhost), "+
+		"since patient data would cross the network in clear; give --tls-cert and --tls-key to serve HTTPS on %s, "+
+		"or --insecure-http if a TLS-terminating proxy protects the connection", addr, host))
+}
+
+// tlsConfig loads the certificate and key, if given: TLS 1.2 or later.
+func tlsConfig(f serveFlags) (*tls.Config, error) {
+	if f.tlsCert == "" && f.tlsKey == "" {
+		return nil, nil
+	}
+	if f.tlsCert == "" || f.tlsKey == "" {
+		return nil, usageError(errors.New("--tls-cert and --tls-key go together"))
+	}
+	cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--tls-cert/--tls-key: %w", err))
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
 // runServe serves until ctx is done.
-func runServe(ctx context.Context, e *env, sf storeFlags, addr string) error {
+func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	tc, err := tlsConfig(f)
+	if err != nil {
+		return err
+	}
+	if err := listenPolicy(f.addr, tc != nil, f.insecureHTTP); err != nil {
+		return err
+	}
+	if f.rateLimit < 0 {
+		return usageError(fmt.Errorf("--rate-limit %v: want 0 (no limit) or more", f.rateLimit))
+	}
+	rate := f.rateLimit
+	if rate == 0 {
+		rate = -1 // httpapi: negative is no limit, zero the default
+	}
 	reg, err := search.NewRegistry()
 	if err != nil {
 		return err
@@ -63,9 +136,9 @@ func runServe(ctx context.Context, e *env, sf storeFlags, addr string) error {
 	}
 	defer st.Close()
 	svc := fhirops.New(st, reg, fhirops.Options{})
-	api := httpapi.New(logger, svc, st, reg, httpapi.Options{ExportDir: filepath.Join(sf.data, "export")})
+	api := httpapi.New(logger, svc, st, reg, httpapi.Options{ExportDir: filepath.Join(sf.data, "export"), RateLimit: rate})
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageError(fmt.Errorf("--addr: %w", err))
 	}
@@ -73,15 +146,26 @@ func runServe(ctx context.Context, e *env, sf storeFlags, addr string) error {
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tc,
 	}
-	fmt.Fprintf(e.stdout, "doppel: listening on http://%s/fhir\n", ln.Addr())
+	scheme := "http"
+	if tc != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "doppel: listening on %s://%s/fhir\n", scheme, ln.Addr())
 
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	ran := make(chan error, 1)
 	go func() { ran <- api.Run(runCtx) }()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() {
+		if tc != nil {
+			served <- hs.ServeTLS(ln, "", "")
+		} else {
+			served <- hs.Serve(ln)
+		}
+	}()
 
 	select {
 	case <-ctx.Done():

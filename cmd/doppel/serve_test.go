@@ -4,10 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +48,9 @@ func startServe(t *testing.T, dir string, args ...string) (base string, stop fun
 	}
 	go io.Copy(io.Discard, pr)
 	base, ok := strings.CutPrefix(sc.Text(), "doppel: listening on ")
-	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/fhir") {
+	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") && !strings.HasPrefix(base, "https://127.0.0.1:") || !strings.HasSuffix(base, "/fhir") {
 		stop()
-		t.Fatalf("serve printed %q, want doppel: listening on http://127.0.0.1:PORT/fhir", sc.Text())
+		t.Fatalf("serve printed %q, want doppel: listening on http(s)://127.0.0.1:PORT/fhir", sc.Text())
 	}
 	return base, stop
 }
@@ -166,10 +176,119 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--store", "postgres"}, "needs --dsn"},
 		{[]string{"serve", "--data", dir, "--addr", "nonsense"}, "--addr"},
 		{[]string{"serve", "extra"}, "unknown command"},
+		{[]string{"serve", "--data", dir, "--addr", "0.0.0.0:0"}, "without TLS doppel serve listens on loopback only"},
+		{[]string{"serve", "--data", dir, "--addr", ":0"}, "--tls-cert and --tls-key to serve HTTPS on every interface"},
+		{[]string{"serve", "--data", dir, "--addr", "192.0.2.1:8080"}, "--insecure-http"},
+		{[]string{"serve", "--data", dir, "--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"serve", "--data", dir, "--tls-cert", "nope.pem", "--tls-key", "nope.pem"}, "no such file"},
+		{[]string{"serve", "--data", dir, "--rate-limit", "-1"}, "--rate-limit -1"},
 	} {
 		code, _, stderr := doppel(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("doppel %s: exit %d, stderr %q; want %d and %q", strings.Join(tc.args, " "), code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+// TestListenPolicy (SEC-18): plain HTTP on loopback only, unless TLS or
+// --insecure-http.
+func TestListenPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		addr          string
+		tls, insecure bool
+		ok            bool
+	}{
+		{"127.0.0.1:8080", false, false, true},
+		{"127.0.0.2:8080", false, false, true},
+		{"[::1]:8080", false, false, true},
+		{"localhost:8080", false, false, true},
+		{"0.0.0.0:8080", false, false, false},
+		{":8080", false, false, false},
+		{"[::]:8080", false, false, false},
+		{"10.0.0.5:8080", false, false, false},
+		{"example.org:8080", false, false, false},
+		{"0.0.0.0:8080", true, false, true},
+		{"0.0.0.0:8080", false, true, true},
+		{"nonsense", true, true, false},
+	} {
+		err := listenPolicy(tc.addr, tc.tls, tc.insecure)
+		if (err == nil) != tc.ok {
+			t.Errorf("listenPolicy(%q, tls %v, insecure %v) = %v, want ok %v", tc.addr, tc.tls, tc.insecure, err, tc.ok)
+		}
+	}
+}
+
+// selfSigned writes a self-signed ECDSA certificate for 127.0.0.1 and its
+// key as PEM files in dir, and returns their paths and the certificate.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "doppel test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert, err = x509.ParseCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, cert
+}
+
+// TestServeTLS (SEC-18, SEC-19): with a certificate serve speaks HTTPS,
+// sends HSTS, refuses TLS 1.1 and plain HTTP.
+func TestServeTLS(t *testing.T) {
+	certFile, keyFile, cert := selfSigned(t, t.TempDir())
+	base, stop := startServe(t, t.TempDir(), "--tls-cert", certFile, "--tls-key", keyFile)
+	defer stop()
+	if !strings.HasPrefix(base, "https://") {
+		t.Fatalf("base %q, want https", base)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	client := func(maxVersion uint16) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: maxVersion}}}
+	}
+	resp, err := client(0).Get(base + "/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Errorf("status %d, TLS %+v", resp.StatusCode, resp.TLS)
+	}
+	if h := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(h, "max-age=") {
+		t.Errorf("Strict-Transport-Security %q", h)
+	}
+	if resp, err := client(tls.VersionTLS11).Get(base + "/metadata"); err == nil {
+		resp.Body.Close()
+		t.Errorf("TLS 1.1 accepted")
+	}
+	if resp, err := http.Get("http://" + strings.TrimPrefix(base, "https://") + "/metadata"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("plain HTTP on the TLS port: status %d", resp.StatusCode)
 		}
 	}
 }

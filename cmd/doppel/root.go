@@ -40,6 +40,9 @@ func commands(e *env) []*cobra.Command {
 		newImportCmd(e),
 		newHospitalCmd(e),
 		newServeCmd(e),
+		newAuditCmd(e),
+		newExportCmd(e),
+		newTokenCmd(e),
 	}
 }
 

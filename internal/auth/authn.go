@@ -134,7 +134,7 @@ func (a *Authenticator) Issuer() string { return a.opts.Issuer }
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Values("Authorization")
 	if len(h) == 0 {
-		return FromContext(context.Background()) // the no-token error
+		return nil, noToken()
 	}
 	scheme, token, ok := strings.Cut(h[0], " ")
 	if len(h) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -193,26 +193,26 @@ var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 // *fhir.Error values whose diagnostics say which check failed.
 func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal, error) {
 	if len(token) > maxTokenBytes {
-		return nil, unauthorized("login", "token too long")
+		return nil, unauthorized("unknown", "token too long")
 	}
 	tok, err := jwt.ParseSigned(token, Algorithms())
 	if err != nil {
-		return nil, unauthorized("login", "not a JWS-signed JWT with an allowed algorithm (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512)")
+		return nil, unauthorized("unknown", "not a JWS-signed JWT with an allowed algorithm (EdDSA, ES256/384/512, RS256/384/512, PS256/384/512)")
 	}
 	h := tok.Headers[0]
 	if h.KeyID == "" {
-		return nil, unauthorized("login", "token header has no kid")
+		return nil, unauthorized("unknown", "token header has no kid")
 	}
 	var reg jwt.Claims
 	if err := tok.UnsafeClaimsWithoutVerification(&reg); err != nil {
-		return nil, unauthorized("login", "token claims are not a JSON object of JWT claims")
+		return nil, unauthorized("unknown", "token claims are not a JSON object of JWT claims")
 	}
 	var key jose.JSONWebKey
 	audience := a.opts.Audience
 	switch rk := a.remote[reg.Issuer]; {
 	case a.key != nil && reg.Issuer == a.opts.Issuer:
 		if h.KeyID != a.key.ID() {
-			return nil, unauthorized("login", "unknown kid")
+			return nil, unauthorized("unknown", "unknown kid")
 		}
 		key = a.key.pub
 	case rk != nil:
@@ -221,17 +221,17 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal,
 		}
 		audience = rk.cfg.Audience
 	default:
-		return nil, unauthorized("login", "unknown token issuer")
+		return nil, unauthorized("unknown", "unknown token issuer")
 	}
 	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
-		return nil, unauthorized("login", "token algorithm does not match its key's")
+		return nil, unauthorized("unknown", "token algorithm does not match its key's")
 	}
 	var ext claims
 	if err := tok.Claims(key.Key, &reg, &ext); err != nil {
-		return nil, unauthorized("login", "bad token signature")
+		return nil, unauthorized("unknown", "bad token signature")
 	}
 	if reg.Expiry == nil {
-		return nil, unauthorized("login", "token has no exp")
+		return nil, unauthorized("unknown", "token has no exp")
 	}
 	err = reg.ValidateWithLeeway(jwt.Expected{
 		Issuer:      reg.Issuer, // chose the key above
@@ -242,18 +242,18 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal,
 	case errors.Is(err, jwt.ErrExpired):
 		return nil, unauthorized("expired", "token expired")
 	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):
-		return nil, unauthorized("login", "token not valid yet (nbf or iat in the future)")
+		return nil, unauthorized("unknown", "token not valid yet (nbf or iat in the future)")
 	case errors.Is(err, jwt.ErrInvalidAudience):
-		return nil, unauthorized("login", "token is for another audience")
+		return nil, unauthorized("unknown", "token is for another audience")
 	case err != nil:
-		return nil, unauthorized("login", "invalid token claims")
+		return nil, unauthorized("unknown", "invalid token claims")
 	}
 	if reg.Subject == "" {
-		return nil, unauthorized("login", "token has no sub")
+		return nil, unauthorized("unknown", "token has no sub")
 	}
 	words := append(strings.Fields(ext.Scope), ext.Scp...)
 	if len(words) == 0 {
-		return nil, unauthorized("login", "token has no scope")
+		return nil, unauthorized("unknown", "token has no scope")
 	}
 	scopes, _ := parseScopeList(strings.Join(words, " "), false)
 	p := &Principal{
@@ -265,7 +265,7 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal,
 		p.ClientID = ext.ClientID
 	}
 	if err := checkPatient(p); err != nil {
-		return nil, unauthorized("login", err.Error())
+		return nil, unauthorized("unknown", err.Error())
 	}
 	return p, nil
 }

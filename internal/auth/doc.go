@@ -41,7 +41,8 @@
 // its context ([FromContext]); the HTTP layer's access check then lets
 // /fhir/metadata, /.well-known/* and health checks through without a
 // principal, and asks [Principal.Check] about everything else. Denials are
-// *fhir.Error values with status 401 (authentication) or 403 (scopes).
+// *fhir.Error values with status 401 (authentication) or 403 (scopes);
+// [Challenge] gives the WWW-Authenticate header to send with them.
 // [Authenticator.WellKnown] serves the SMART discovery document and the
 // JWK Set.
 package auth

@@ -44,7 +44,7 @@ func (rk *remoteKeys) key(ctx context.Context, kid string) (jose.JSONWebKey, err
 		// count against KeysMinRefresh.
 		keys, err := rk.fetch(context.WithoutCancel(ctx))
 		if err != nil && !ok {
-			return jose.JSONWebKey{}, unauthorized("login", "the token issuer's keys cannot be fetched")
+			return jose.JSONWebKey{}, unauthorized("unknown", "the token issuer's keys cannot be fetched")
 		}
 		if err == nil {
 			rk.keys, rk.loaded = keys, now
@@ -52,7 +52,7 @@ func (rk *remoteKeys) key(ctx context.Context, kid string) (jose.JSONWebKey, err
 		}
 	}
 	if !ok {
-		return jose.JSONWebKey{}, unauthorized("login", "unknown kid")
+		return jose.JSONWebKey{}, unauthorized("unknown", "unknown kid")
 	}
 	return k, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -102,8 +103,9 @@ func (p *Principal) Compartment() string {
 
 // Check decides one request. kind is the FHIR interaction ("read",
 // "vread", "search-type", "search-system", "history-*", "create",
-// "update", "patch", "delete", "transaction", "capabilities") or, for an
-// operation, its name ("$everything", "$export", "$export-status",
+// "update", "patch", "delete", "transaction", "capabilities", or
+// "unknown" for a path no route serves, which is let through to its 404)
+// or, for an operation, its name ("$everything", "$export", "$export-status",
 // "$export-cancel", "$export-file"). typ and id are the resource type and
 // id the URL names; compartment is "Patient/ID" when the caller confines
 // the request to that compartment (it filters the search, or has checked
@@ -119,7 +121,7 @@ func (p *Principal) Compartment() string {
 // status, cancel and file requests need the same, unconfined.
 func (p *Principal) Check(kind, typ, id, compartment string) error {
 	switch kind {
-	case "capabilities":
+	case "capabilities", "unknown":
 		return nil
 	case "transaction":
 		for _, perm := range []byte("cruds") {
@@ -164,12 +166,37 @@ func forbidden(diag string) *fhir.Error {
 	}}}
 }
 
-// unauthorized is a 401 denial; code is an issue type ("login",
-// "expired").
+// unauthorized is a 401 denial; code is an issue type: "login" (no
+// credentials), "unknown" (a token that is not acceptable) or "expired".
 func unauthorized(code, diag string) *fhir.Error {
 	return &fhir.Error{Status: http.StatusUnauthorized, Issues: []fhir.Issue{{
 		Severity: "error", Code: code, Diagnostics: "auth: " + diag,
 	}}}
+}
+
+// noToken is the denial of a request without credentials.
+func noToken() *fhir.Error {
+	return unauthorized("login", "no bearer token: send Authorization: Bearer TOKEN")
+}
+
+// Challenge returns the WWW-Authenticate header value (RFC 6750 §3) for a
+// denial of this package: a 401 without a token asks for one, a 401 for a
+// bad token says invalid_token, a 403 says insufficient_scope. It returns
+// "" for other errors.
+func Challenge(err error) string {
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || len(fe.Issues) == 0 {
+		return ""
+	}
+	switch fe.Issues[0].Code {
+	case "login":
+		return `Bearer realm="doppel"`
+	case "unknown", "expired":
+		return `Bearer realm="doppel", error="invalid_token"`
+	case "forbidden":
+		return `Bearer realm="doppel", error="insufficient_scope"`
+	}
+	return ""
 }
 
 // ctxKey is the context key of a request's authentication result.
@@ -192,7 +219,7 @@ func NewContext(ctx context.Context, p *Principal) context.Context {
 func FromContext(ctx context.Context) (*Principal, error) {
 	res, ok := ctx.Value(ctxKey{}).(result)
 	if !ok {
-		return nil, unauthorized("login", "no bearer token: send Authorization: Bearer TOKEN")
+		return nil, noToken()
 	}
 	return res.p, res.err
 }

@@ -97,6 +97,7 @@ func TestCheck(t *testing.T) {
 		// The CapabilityStatement needs no scope; unknown kinds are denied.
 		{"user/Observation.r", "", "capabilities", "", "", "", ok, "SEC-01"},
 		{"user/*.cruds", "", "$frobnicate", "", "", "", forbidden, "SEC-03"},
+		{"user/Observation.r", "", "unknown", "", "", "", ok, "SEC-01"},
 	}
 	for _, c := range cases {
 		p := principal(t, c.scopes, c.patient)
@@ -139,5 +140,24 @@ func TestFromContext(t *testing.T) {
 	got, err := FromContext(NewContext(context.Background(), want))
 	if err != nil || got != want {
 		t.Errorf("FromContext(NewContext(p)) = %v, %v", got, err)
+	}
+}
+
+func TestChallenge(t *testing.T) {
+	a := newAuth(t, Options{})
+	_, noToken := FromContext(context.Background())
+	_, bad := a.Validate(context.Background(), "x.y.z")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{noToken, `Bearer realm="doppel"`},
+		{bad, `Bearer realm="doppel", error="invalid_token"`},
+		{principal(t, "user/*.rs", "").Check("create", "Patient", "", ""), `Bearer realm="doppel", error="insufficient_scope"`},
+		{errors.New("other"), ""},
+	} {
+		if got := Challenge(c.err); got != c.want {
+			t.Errorf("Challenge(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }

@@ -66,6 +66,7 @@ type Authenticator struct {
 	key    *Key // nil: external issuers only
 	opts   Options
 	remote map[string]*remoteKeys // by issuer; read-only after New
+	cache  tokenCache
 }
 
 // Algorithms are the signature algorithms accepted; alg "none" and the HMAC
@@ -186,7 +187,8 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 // fhirID is the syntax of a FHIR resource id.
 var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
-// Validate checks a token and returns its principal: the signature, with
+// Validate checks a token and returns its principal, which callers must
+// not modify (it is shared by the requests that carry the same token): the signature, with
 // an allowed algorithm and a key of the token's issuer named by its kid;
 // iss; aud; exp (required) and nbf with the leeway; a subject; a scope;
 // and a patient claim when a scope is patient-level. Errors are 401
@@ -194,6 +196,10 @@ var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal, error) {
 	if len(token) > maxTokenBytes {
 		return nil, unauthorized("unknown", "token too long")
+	}
+	now := a.opts.Now()
+	if p, ok := a.cache.get(token, now); ok {
+		return p, nil
 	}
 	tok, err := jwt.ParseSigned(token, Algorithms())
 	if err != nil {
@@ -236,7 +242,7 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal,
 	err = reg.ValidateWithLeeway(jwt.Expected{
 		Issuer:      reg.Issuer, // chose the key above
 		AnyAudience: jwt.Audience{audience},
-		Time:        a.opts.Now(),
+		Time:        now,
 	}, a.opts.Leeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
@@ -267,6 +273,7 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal,
 	if err := checkPatient(p); err != nil {
 		return nil, unauthorized("unknown", err.Error())
 	}
+	a.cache.put(token, p, now, p.Expiry.Add(a.opts.Leeway))
 	return p, nil
 }
 

@@ -380,3 +380,53 @@ func TestExternalIssuer(t *testing.T) {
 		t.Errorf("%d fetches after KeysMaxAge, want 2", n)
 	}
 }
+
+// BenchmarkValidate measures the cost authentication adds to a request:
+// "verify" checks the signature and claims (the first request with a
+// token), "cached" finds the token validated already (the next ones).
+func BenchmarkValidate(b *testing.B) {
+	a := newAuth(b, Options{})
+	tok, err := a.Mint(Grant{Subject: "x", Role: "clinician"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name  string
+		clear bool
+	}{{"verify", true}, {"cached", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if bc.clear {
+					clear(a.cache.m)
+				}
+				if _, err := a.Validate(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// The cache of validated tokens never outlives a token (SEC-33).
+func TestValidateCacheHonoursExpiry(t *testing.T) {
+	clk := &clock{t: t0}
+	a := newAuth(t, Options{Now: clk.now})
+	tok, err := a.Mint(Grant{Subject: "x", Scope: "user/*.rs", TTL: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		ok    bool
+	}{
+		{0, true}, {50 * time.Second, true}, {110 * time.Second, true},
+		{2*time.Minute + a.opts.Leeway - time.Second, true},
+		{2*time.Minute + a.opts.Leeway + time.Second, false},
+	} {
+		clk.t = t0.Add(c.after)
+		if _, err := a.Validate(context.Background(), tok); (err == nil) != c.ok {
+			t.Errorf("at +%v: %v, want ok %v", c.after, err, c.ok)
+		}
+	}
+}

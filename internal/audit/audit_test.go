@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"database/sql"
 	"net/url"
@@ -15,8 +14,8 @@ import (
 
 	"github.com/doppelhealth/doppel/internal/audit"
 	"github.com/doppelhealth/doppel/internal/search"
-	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
+	"github.com/doppelhealth/doppel/internal/store/sqlstore"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -35,14 +34,8 @@ func records(n int) []audit.Record {
 	return out
 }
 
-// storeT is the store the tests write to, closable for raw edits.
-type storeT interface {
-	audit.Store
-	Search(ctx context.Context, q *search.Query, at int64) (store.Page, error)
-	Close() error
-}
-
-func open(t *testing.T, dir string, reg *search.Registry) (storeT, *audit.Log) {
+// open opens the SQLite store in dir and its audit log (head file in dir).
+func open(t *testing.T, dir string, reg *search.Registry) (*sqlstore.Store, *audit.Log) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "fhir.db"))
 	if err != nil {

@@ -20,8 +20,7 @@ import (
 
 // Store is what the log needs from the resource store.
 type Store interface {
-	Read(ctx context.Context, typ, id string) (store.Version, error)
-	History(ctx context.Context, q store.HistoryQuery) (store.Page, error)
+	store.Reader
 	Write(ctx context.Context, fn func(w store.Writer) error) error
 }
 
@@ -46,8 +45,8 @@ type Log struct {
 	opts Options
 
 	mu     sync.Mutex
-	loaded bool
-	seq    int64  // last appended sequence number
+	loaded bool   // whether seq and hash were read from the store
+	seq    int64  // last committed sequence number known
 	hash   string // its hash, hex ("" before the first)
 }
 
@@ -151,41 +150,51 @@ func chain(tree map[string]any) (seq int64, prev, hash string, ok bool) {
 }
 
 // Append writes recs as the next records of the chain, in order, in one
-// store transaction, and returns once they are durable.
+// store transaction of their own, and returns once they are durable.
 func (l *Log) Append(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		if !l.loaded {
-			if err := l.loadHead(ctx); err != nil {
-				return err
-			}
-		}
-		seq, hash, err := l.write(ctx, recs)
+		var seq int64
+		var hash string
+		err := l.st.Write(ctx, func(w store.Writer) error {
+			var err error
+			seq, hash, err = l.stage(ctx, w, recs)
+			return err
+		})
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
-			l.loaded = false // another writer took these numbers: re-read the head
-			continue
+			continue // another process took these numbers: stage finds the new head
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("audit: append: %w", err)
 		}
-		l.seq, l.hash = seq, hash
-		return l.saveHead()
+		return l.committed(seq, hash)
 	}
 }
 
-// write stores recs after the current head and returns the new head.
-func (l *Log) write(ctx context.Context, recs []Record) (int64, string, error) {
-	now := l.opts.Now().UTC().Truncate(time.Millisecond)
-	seq, prev := l.seq, l.hash
+// stage puts recs after the head of the chain as w sees it (committed
+// records and those staged earlier in the same store transaction) and
+// returns the new head. The head the log remembers is only where the
+// search for the real head starts: it is advanced after a commit.
+func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record) (int64, string, error) {
+	l.mu.Lock()
+	seq, prev, loaded := l.seq, l.hash, l.loaded
+	l.mu.Unlock()
+	var err error
+	if !loaded {
+		if seq, prev, err = newest(ctx, w); err != nil {
+			return 0, "", err
+		}
+	}
+	if seq, prev, err = forward(ctx, w, seq, prev); err != nil {
+		return 0, "", err
+	}
 	if prev == "" {
 		prev = genesis
 	}
-	vs := make([]store.Version, len(recs))
-	for i, r := range recs {
+	now := l.opts.Now().UTC().Truncate(time.Millisecond)
+	for _, r := range recs {
 		seq++
 		if r.Time.IsZero() {
 			r.Time = now
@@ -203,64 +212,67 @@ func (l *Log) write(ctx context.Context, recs []Record) (int64, string, error) {
 			return 0, "", fmt.Errorf("audit: index: %w", err)
 		}
 		body, _ := (&fhir.Resource{Type: resourceType, ID: ID(seq), Tree: t}).MarshalJSON()
-		vs[i] = store.Version{Type: resourceType, ID: ID(seq), VersionID: 1, LastUpdated: now, Body: body, Index: index}
-		prev = h
-	}
-	err := l.st.Write(ctx, func(w store.Writer) error {
-		for _, v := range vs {
-			if _, err := w.Put(ctx, v); err != nil {
-				return err
-			}
+		v := store.Version{Type: resourceType, ID: ID(seq), VersionID: 1, LastUpdated: now, Body: body, Index: index}
+		if _, err := w.Put(ctx, v); err != nil {
+			return 0, "", err
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, "", fmt.Errorf("audit: append: %w", err)
+		prev = h
 	}
 	return seq, prev, nil
 }
 
-// loadHead finds the last record of the chain: from the newest AuditEvent,
-// then forward while the next number exists.
-func (l *Log) loadHead(ctx context.Context) error {
-	l.seq, l.hash = 0, ""
-	page, err := l.st.History(ctx, store.HistoryQuery{Type: resourceType, Count: 1})
-	if err != nil {
-		return fmt.Errorf("audit: head: %w", err)
+// committed advances the remembered head after a commit (never back: two
+// commits may report out of order) and writes the head file.
+func (l *Log) committed(seq int64, hash string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if seq <= l.seq && l.loaded {
+		return nil
 	}
-	if len(page.Matches) == 1 && !page.Matches[0].Deleted {
-		if err := l.adopt(page.Matches[0]); err != nil {
-			return err
-		}
-	}
-	for {
-		v, err := l.st.Read(ctx, resourceType, ID(l.seq+1))
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("audit: head: %w", err)
-		}
-		if err := l.adopt(v); err != nil {
-			return err
-		}
-	}
-	l.loaded = true
-	return nil
+	l.seq, l.hash, l.loaded = seq, hash, true
+	return l.saveHead()
 }
 
-// adopt makes v the head.
-func (l *Log) adopt(v store.Version) error {
+// newest returns the seq and hash of the newest AuditEvent in r (0, "" if
+// there is none).
+func newest(ctx context.Context, r store.Reader) (int64, string, error) {
+	page, err := r.History(ctx, store.HistoryQuery{Type: resourceType, Count: 1})
+	if err != nil {
+		return 0, "", fmt.Errorf("audit: head: %w", err)
+	}
+	if len(page.Matches) == 0 || page.Matches[0].Deleted {
+		return 0, "", nil
+	}
+	return head(page.Matches[0])
+}
+
+// forward moves from seq to the last record that follows it in r.
+func forward(ctx context.Context, r store.Reader, seq int64, hash string) (int64, string, error) {
+	for {
+		v, err := r.Read(ctx, resourceType, ID(seq+1))
+		if errors.Is(err, store.ErrNotFound) {
+			return seq, hash, nil
+		}
+		if err != nil {
+			return 0, "", fmt.Errorf("audit: head: %w", err)
+		}
+		if seq, hash, err = head(v); err != nil {
+			return 0, "", err
+		}
+	}
+}
+
+// head reads the seq and hash of a stored AuditEvent.
+func head(v store.Version) (int64, string, error) {
 	r, err := fhir.Parse(v.Body)
 	if err != nil {
-		return fmt.Errorf("audit: head: %w", err)
+		return 0, "", fmt.Errorf("audit: head: %w", err)
 	}
 	seq, _, hash, ok := chain(r.Tree)
 	if !ok || hash == "" {
-		return fmt.Errorf("audit: head: %s has no chain extension", v.ID)
+		return 0, "", fmt.Errorf("audit: head: %s has no chain extension", v.ID)
 	}
-	l.seq, l.hash = seq, hash
-	return nil
+	return seq, hash, nil
 }
 
 // saveHead writes the head file (atomically: a temporary file renamed).

@@ -4,16 +4,22 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"database/sql"
+	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"
 
 	"github.com/doppelhealth/doppel/internal/audit"
 	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store/postgres"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
 	"github.com/doppelhealth/doppel/internal/store/sqlstore"
 )
@@ -34,18 +40,96 @@ func records(n int) []audit.Record {
 	return out
 }
 
+// backend is a store the chain is tested on, with a raw connection to its
+// tables for tampering. PostgreSQL runs when DOPPEL_TEST_POSTGRES is set.
+type backend struct {
+	name string
+	// open opens the store of test dir (the same one each call) and a raw
+	// connection to it; bind rewrites ? placeholders for the driver.
+	open func(t *testing.T, dir string) (st *sqlstore.Store, raw *sql.DB)
+	bind func(q string) string
+}
+
+func backends() []backend {
+	bs := []backend{{
+		name: "sqlite",
+		open: func(t *testing.T, dir string) (*sqlstore.Store, *sql.DB) {
+			st, err := sqlite.Open(t.Context(), filepath.Join(dir, "fhir.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open("sqlite", filepath.Join(dir, "fhir.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st, raw
+		},
+		bind: func(q string) string { return q },
+	}}
+	dsn := os.Getenv("DOPPEL_TEST_POSTGRES")
+	if dsn == "" {
+		return bs
+	}
+	schemas := map[string]string{} // test dir -> schema
+	return append(bs, backend{
+		name: "postgres",
+		open: func(t *testing.T, dir string) (*sqlstore.Store, *sql.DB) {
+			schema, ok := schemas[dir]
+			if !ok {
+				schema = "doppel_audit_" + strings.ToLower(rand.Text()[:12])
+				schemas[dir] = schema
+				admin, err := sql.Open("pgx", dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+					admin.Close()
+				})
+			}
+			u, err := url.Parse(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("search_path", schema)
+			u.RawQuery = q.Encode()
+			st, err := postgres.Open(t.Context(), u.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open("pgx", u.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st, raw
+		},
+		bind: func(q string) string {
+			for n := 1; strings.Contains(q, "?"); n++ {
+				q = strings.Replace(q, "?", "$"+strconv.Itoa(n), 1)
+			}
+			return q
+		},
+	})
+}
+
 // open opens the SQLite store in dir and its audit log (head file in dir).
 func open(t *testing.T, dir string, reg *search.Registry) (*sqlstore.Store, *audit.Log) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "fhir.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, raw := backends()[0].open(t, dir)
+	raw.Close()
 	t.Cleanup(func() { st.Close() })
-	return st, audit.New(st, reg, audit.Options{HeadFile: filepath.Join(dir, "audit.head"), Now: func() time.Time { return t0 }})
+	return st, newLog(st, dir, reg)
 }
 
-// TestVerifyTamper appends records, tampers with the SQLite rows directly
+func newLog(st *sqlstore.Store, dir string, reg *search.Registry) *audit.Log {
+	return audit.New(st, reg, audit.Options{HeadFile: filepath.Join(dir, "audit.head"), Now: func() time.Time { return t0 }})
+}
+
+// TestVerifyTamper appends records, tampers with the store's rows directly
 // and expects Verify to name the exact sequence number.
 // SEC-14: the audit store is append-only and hash-chained; any edit,
 // deletion, insertion or reordering is detected.
@@ -56,28 +140,28 @@ func TestVerifyTamper(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		tamper func(t *testing.T, db *sql.DB)
+		tamper func(t *testing.T, db *rawDB)
 		want   []audit.Problem
 	}{
-		{"intact", func(*testing.T, *sql.DB) {}, nil},
-		{"edit a byte", func(t *testing.T, db *sql.DB) {
+		{"intact", func(*testing.T, *rawDB) {}, nil},
+		{"edit a byte", func(t *testing.T, db *rawDB) {
 			edit(t, db, "audit-4", false, func(b []byte) []byte { return bytes.Replace(b, []byte("user-1"), []byte("user-2"), 1) })
 		}, []audit.Problem{{Seq: 4, Kind: audit.Corrupt}}},
-		{"edit a byte and fix the store hash", func(t *testing.T, db *sql.DB) {
+		{"edit a byte and fix the store hash", func(t *testing.T, db *rawDB) {
 			edit(t, db, "audit-4", true, func(b []byte) []byte { return bytes.Replace(b, []byte("user-1"), []byte("user-2"), 1) })
 		}, []audit.Problem{{Seq: 4, Kind: audit.Edited}}},
-		{"delete a row", func(t *testing.T, db *sql.DB) {
+		{"delete a row", func(t *testing.T, db *rawDB) {
 			exec(t, db, "DELETE FROM resources WHERE id = 'audit-5'")
 		}, []audit.Problem{{Seq: 5, Kind: audit.Missing}}},
-		{"swap two rows", func(t *testing.T, db *sql.DB) {
+		{"swap two rows", func(t *testing.T, db *rawDB) {
 			exec(t, db, "UPDATE resources SET id = 'x' WHERE id = 'audit-3'")
 			exec(t, db, "UPDATE resources SET id = 'audit-3' WHERE id = 'audit-6'")
 			exec(t, db, "UPDATE resources SET id = 'audit-6' WHERE id = 'x'")
 		}, []audit.Problem{{Seq: 3, Kind: audit.Misplaced}, {Seq: 6, Kind: audit.Misplaced}}},
-		{"delete the newest row", func(t *testing.T, db *sql.DB) {
+		{"delete the newest row", func(t *testing.T, db *rawDB) {
 			exec(t, db, "DELETE FROM resources WHERE id = 'audit-8'")
 		}, []audit.Problem{{Seq: 8, Kind: audit.Truncated}}},
-		{"insert a forged row", func(t *testing.T, db *sql.DB) {
+		{"insert a forged row", func(t *testing.T, db *rawDB) {
 			// Copy record 2 over record 7 with its seq renumbered: the hash it
 			// carries no longer matches.
 			var body []byte
@@ -90,33 +174,39 @@ func TestVerifyTamper(t *testing.T) {
 			})
 		}, []audit.Problem{{Seq: 7, Kind: audit.Edited}, {Seq: 7, Kind: audit.BrokenLink}, {Seq: 8, Kind: audit.BrokenLink}}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			st, log := open(t, dir, reg)
-			if err := log.Append(t.Context(), records(8)); err != nil {
-				t.Fatal(err)
-			}
-			st.Close()
-			db, err := sql.Open("sqlite", filepath.Join(dir, "fhir.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.tamper(t, db)
-			db.Close()
-			_, log = open(t, dir, reg)
-			rep, err := log.Verify(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, rep.Problems); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
-			}
-		})
+	for _, be := range backends() {
+		for _, tc := range tests {
+			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
+				dir := t.TempDir()
+				st, raw := be.open(t, dir)
+				if err := newLog(st, dir, reg).Append(t.Context(), records(8)); err != nil {
+					t.Fatal(err)
+				}
+				st.Close()
+				tc.tamper(t, &rawDB{raw, be.bind})
+				raw.Close()
+				st, raw = be.open(t, dir)
+				raw.Close()
+				defer st.Close()
+				rep, err := newLog(st, dir, reg).Verify(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, rep.Problems); diff != "" {
+					t.Errorf("problems (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 
-func exec(t *testing.T, db *sql.DB, q string) {
+// rawDB is a raw connection to the store's tables.
+type rawDB struct {
+	*sql.DB
+	bind func(string) string
+}
+
+func exec(t *testing.T, db *rawDB, q string) {
 	t.Helper()
 	if _, err := db.Exec(q); err != nil {
 		t.Fatal(err)
@@ -126,10 +216,10 @@ func exec(t *testing.T, db *sql.DB, q string) {
 // edit rewrites the body of the current version of id; fixHash also
 // rewrites the store's content hash, as an attacker who knows the schema
 // would.
-func edit(t *testing.T, db *sql.DB, id string, fixHash bool, f func([]byte) []byte) {
+func edit(t *testing.T, db *rawDB, id string, fixHash bool, f func([]byte) []byte) {
 	t.Helper()
 	var body []byte
-	if err := db.QueryRow("SELECT body FROM resources WHERE id = ?", id).Scan(&body); err != nil {
+	if err := db.QueryRow(db.bind("SELECT body FROM resources WHERE id = ?"), id).Scan(&body); err != nil {
 		t.Fatal(err)
 	}
 	nb := f(body)
@@ -138,13 +228,13 @@ func edit(t *testing.T, db *sql.DB, id string, fixHash bool, f func([]byte) []by
 	}
 	if fixHash {
 		sum := sha256.Sum256(nb)
-		_, err := db.Exec("UPDATE resources SET body = ?, hash = ? WHERE id = ?", nb, sum[:], id)
+		_, err := db.Exec(db.bind("UPDATE resources SET body = ?, hash = ? WHERE id = ?"), nb, sum[:], id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if _, err := db.Exec("UPDATE resources SET body = ? WHERE id = ?", nb, id); err != nil {
+	if _, err := db.Exec(db.bind("UPDATE resources SET body = ? WHERE id = ?"), nb, id); err != nil {
 		t.Fatal(err)
 	}
 }

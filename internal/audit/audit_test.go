@@ -2,9 +2,9 @@ package audit_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"

@@ -144,14 +144,17 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	return a.Validate(r.Context(), strings.TrimSpace(token))
 }
 
-// Middleware authenticates each request that reaches next and puts the
-// outcome in its context, for [FromContext]. It rejects nothing: the
-// access check decides, so that unauthenticated endpoints (/fhir/metadata,
-// /.well-known/*, health checks) stay reachable.
+// Middleware makes each request that reaches next carry its
+// authentication in its context, for [FromContext]. It rejects nothing:
+// the access check decides, so that unauthenticated endpoints
+// (/fhir/metadata, /.well-known/*, health checks) stay reachable. The
+// token is validated when FromContext first asks, so requests that never
+// ask (those a rate limit turns away, the open endpoints) cost no
+// signature check.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, result{p, err})))
+		res := &result{resolve: func() (*Principal, error) { return a.Authenticate(r) }}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, res)))
 	})
 }
 

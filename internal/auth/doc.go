@@ -38,9 +38,9 @@
 //
 // # Plugging in
 //
-// auth knows requests, not routes. [Authenticator.Middleware] authenticates
-// each request and puts the [Principal] (or the reason there is none) in
-// its context ([FromContext]); the HTTP layer's access check then lets
+// auth knows requests, not routes. [Authenticator.Middleware] gives each
+// request its [Principal], or the reason there is none, through
+// [FromContext], validating the token when first asked; the HTTP layer's access check then lets
 // /fhir/metadata, /.well-known/* and health checks through without a
 // principal, and asks [Principal.Check] about everything else. Denials are
 // *fhir.Error values with status 401 (authentication) or 403 (scopes);

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,35 @@ func TestMiddleware(t *testing.T) {
 		if (got != nil) != (c.want == http.StatusOK) {
 			t.Errorf("%s: principal %v", c.name, got)
 		}
+	}
+}
+
+// The middleware validates a token only when the handler asks.
+func TestMiddlewareLazy(t *testing.T) {
+	var clockReads atomic.Int64
+	a := newAuth(t, Options{Now: func() time.Time { clockReads.Add(1); return t0 }})
+	tok, err := a.Mint(Grant{Subject: "x", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clockReads.Store(0)
+	ask := false
+	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ask {
+			_, _ = FromContext(r.Context())
+			_, _ = FromContext(r.Context())
+		}
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/fhir/metadata", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if n := clockReads.Load(); n != 0 {
+		t.Errorf("token validated (%d clock reads) though the handler never asked", n)
+	}
+	ask = true
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if n := clockReads.Load(); n != 1 {
+		t.Errorf("%d validations for one request asking twice, want 1", n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doppelhealth/doppel/internal/fhir"
@@ -202,24 +203,37 @@ func Challenge(err error) string {
 // ctxKey is the context key of a request's authentication result.
 type ctxKey struct{}
 
-// result is what authentication found: a principal or why there is none.
+// result is what authentication finds, a principal or why there is none,
+// found when first asked for.
 type result struct {
-	p   *Principal
-	err error
+	once    sync.Once
+	resolve func() (*Principal, error) // nil once resolved
+	p       *Principal
+	err     error
+}
+
+func (res *result) get() (*Principal, error) {
+	res.once.Do(func() {
+		if res.resolve != nil {
+			res.p, res.err = res.resolve()
+			res.resolve = nil
+		}
+	})
+	return res.p, res.err
 }
 
 // NewContext returns ctx carrying p as the authenticated principal.
 func NewContext(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, ctxKey{}, result{p: p})
+	return context.WithValue(ctx, ctxKey{}, &result{p: p})
 }
 
 // FromContext returns the principal [Authenticator.Middleware] (or
 // [NewContext]) put in ctx, or the 401 *fhir.Error that says why there is
 // none: no token, or an invalid one.
 func FromContext(ctx context.Context) (*Principal, error) {
-	res, ok := ctx.Value(ctxKey{}).(result)
+	res, ok := ctx.Value(ctxKey{}).(*result)
 	if !ok {
 		return nil, noToken()
 	}
-	return res.p, res.err
+	return res.get()
 }

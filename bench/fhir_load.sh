@@ -21,8 +21,8 @@
 #   --clients    concurrent HTTP clients (default 8)
 #   --reads      timed reads (default 20000); --searches: timed searches (default 5000)
 #   --synthea    Synthea R4 Bundles (default ../shared/refs/fhir/synthea-r4 from the repository)
-#   --work       scratch directory (default a new one under ${TMPDIR:-/tmp}); removed at the end
-#                unless --keep
+#   --work       scratch directory, kept (default a new one under ${TMPDIR:-/tmp}, removed at
+#                the end unless --keep)
 #   --pg         PostgreSQL server URL without a database
 #                (default postgres://postgres@127.0.0.1:5432)
 #   --perf       record the server's CPU profile during each fhirload run with `perf record -g`
@@ -62,6 +62,7 @@ if [ -z "$WORK" ]; then
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/fhir_load.XXXXXX")
 else
 	mkdir -p "$WORK"
+	KEEP=1
 fi
 SERVER_PID=""
 cleanup() {
@@ -72,6 +73,7 @@ trap cleanup EXIT
 
 echo "building doppel and fhirload" >&2
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/doppel" ./cmd/doppel && CGO_ENABLED=0 go build -o "$WORK/fhirload" ./bench/fhirload)
+rm -rf "$WORK/dataset"
 "$WORK/fhirload" -synthea "$SYNTHEA" -patients "$PATIENTS" -write "$WORK/dataset"
 
 if [ "$POSTGRES" = 1 ] && ! psql "$PG/postgres" -qAtc 'select 1' >/dev/null 2>&1; then
@@ -88,7 +90,9 @@ freshdb() {
 # store_flags STORE WHAT: the doppel flags of a fresh store for WHAT (serve or import).
 store_flags() {
 	case $1 in
-	sqlite) echo "--data $WORK/$2-sqlite" ;;
+	sqlite)
+		rm -rf "$WORK/$2-sqlite"
+		echo "--data $WORK/$2-sqlite" ;;
 	postgres)
 		local db=doppel_bench
 		[ "$2" = import ] && db=doppel_bench_import
@@ -108,12 +112,13 @@ import_rate() {
 	echo "$out" | sed -n '1s/.*(\([0-9]*\) resources\/s).*/\1/p'
 }
 
-# serve_load STORE: doppel serve on a fresh store, fhirload against it; prints fhirload's TSV row.
+# serve_load STORE: doppel serve on a fresh store (no rate limit: one client address sends
+# everything), fhirload against it; prints fhirload's TSV row.
 serve_load() {
 	local flags base="" perf_pid=""
 	flags=$(store_flags "$1" serve)
 	# shellcheck disable=SC2086
-	"$WORK/doppel" serve --addr 127.0.0.1:0 $flags >"$WORK/serve-$1.out" 2>"$WORK/serve-$1.log" &
+	"$WORK/doppel" serve --addr 127.0.0.1:0 --rate-limit 0 $flags >"$WORK/serve-$1.out" 2>"$WORK/serve-$1.log" &
 	SERVER_PID=$!
 	for _ in $(seq 100); do
 		base=$(sed -n 's/^doppel: listening on //p' "$WORK/serve-$1.out")

@@ -44,11 +44,12 @@ type durServer struct {
 }
 
 // startDurServer starts `doppel serve` with args (store flags) as a child
-// process (the test binary re-executed, see reexec_test.go) and waits for
-// the URL it prints.
+// process (the test binary re-executed, see reexec_test.go), without a rate
+// limit since all the test's requests come from one address, and waits
+// for the URL it prints.
 func startDurServer(t *testing.T, args ...string) *durServer {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--rate-limit", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), reexecEnv+"=1")
 	s := &durServer{cmd: cmd, stderr: new(bytes.Buffer), done: make(chan struct{})}
 	cmd.Stderr = s.stderr // one line per request

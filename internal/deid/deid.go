@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -181,7 +182,11 @@ func (w *walker) age(tree map[string]any) {
 	bd, _ := tree["birthDate"].(string)
 	born, ok := parseDate(bd)
 	if !ok {
-		return
+		y, err := strconv.Atoi(bd)
+		if err != nil || len(bd) != 4 {
+			return
+		}
+		born = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) // the oldest the year allows
 	}
 	end := w.d.opts.Now()
 	if dd, _ := tree["deceasedDateTime"].(string); dd != "" {
@@ -237,6 +242,10 @@ func (w *walker) value(k string, v any) (any, bool) {
 	case "description":
 		if _, ok := v.(string); ok {
 			return nil, false // free text
+		}
+	case "text":
+		if _, ok := v.(map[string]any); ok {
+			return nil, false // the narrative of a contained resource
 		}
 	case "uid":
 		if s, ok := v.(string); ok {

@@ -240,6 +240,8 @@ func TestPatient(t *testing.T) {
 	}{
 		{"over 89: birth date removed", `{"resourceType":"Patient","id":"a","birthDate":"1930-01-01"}`, deid.YearOnly,
 			`{"extension":[{"url":"https://doppel.health/fhir/StructureDefinition/age-category","valueString":"90+"}],"id":"x","resourceType":"Patient"}`},
+		{"over 89 by the year alone", `{"resourceType":"Patient","id":"a","birthDate":"1936"}`, deid.Shift,
+			`{"extension":[{"url":"https://doppel.health/fhir/StructureDefinition/age-category","valueString":"90+"}],"id":"x","resourceType":"Patient"}`},
 		{"89: year kept", `{"resourceType":"Patient","id":"a","birthDate":"1936-03-02"}`, deid.YearOnly,
 			`{"birthDate":"1936","id":"x","resourceType":"Patient"}`},
 		{"died at 85", `{"resourceType":"Patient","id":"a","birthDate":"1900-05-01","deceasedDateTime":"1985-06-01T10:00:00Z"}`, deid.YearOnly,
@@ -250,6 +252,9 @@ func TestPatient(t *testing.T) {
 			`{"address":[{"postalCode":"021"}],"id":"x","resourceType":"Patient"}`},
 		{"4-digit ZIP dropped", `{"resourceType":"Patient","id":"a","address":[{"city":"Springfield","state":"MA","postalCode":"1020"}]}`, deid.Shift,
 			`{"address":[{"state":"MA"}],"id":"x","resourceType":"Patient"}`},
+		{"contained narrative, notes, serials, attachment", `{"resourceType":"Observation","id":"a","contained":[{"resourceType":"Device","id":"d","text":{"status":"generated","div":"<div>x</div>"},"serialNumber":"SN-1234","lotNumber":"L9"}],
+			"note":[{"text":"seen by Dr Who"}],"valueAttachment":{"contentType":"image/png","data":"AAAA","url":"http://example.org/x.png","title":"Ann.png"},"status":"final"}`, deid.Shift,
+			`{"contained":[{"id":"d","resourceType":"Device"}],"id":"x","resourceType":"Observation","status":"final","valueAttachment":{"contentType":"image/png"}}`},
 		{"names, telecom, photo, contact, narrative, maiden name", `{"resourceType":"Patient","id":"a","text":{"status":"generated","div":"<div>Ann</div>"},
 			"name":[{"family":"Smith","given":["Ann"]}],"telecom":[{"system":"phone","value":"555-123-4567"}],"photo":[{"data":"AAAA"}],
 			"contact":[{"name":{"family":"Smith"}}],"gender":"female",
@@ -306,4 +311,24 @@ func TestPseudonyms(t *testing.T) {
 	if _, err := deid.New([]byte("short"), deid.Options{}); err == nil {
 		t.Error("a 5-byte key was accepted")
 	}
+}
+
+func BenchmarkBundle(b *testing.B) {
+	d, err := deid.New(testKey, deid.Options{Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/synthea/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int
+	for b.Loop() {
+		var bundle map[string]any
+		if err := json.Unmarshal(data, &bundle); err != nil {
+			b.Fatal(err)
+		}
+		n = len(d.Bundle(bundle))
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "resources/s")
 }

@@ -23,8 +23,9 @@ type Issuer struct {
 	// Issuer is the "iss" its tokens carry, exactly
 	// ("https://idp.example.org/realms/clinic").
 	Issuer string
-	// JWKSURI is the https URL of its JWK Set (the jwks_uri of its
-	// OpenID configuration).
+	// JWKSURI is the https URL of its JWK Set. Default: the jwks_uri of
+	// its OpenID configuration (Issuer + /.well-known/openid-configuration,
+	// whose issuer must match), read on first use.
 	JWKSURI string
 	// Audience is the "aud" its tokens for this server carry.
 	Audience string
@@ -111,20 +112,27 @@ func New(key *Key, opts Options) (*Authenticator, error) {
 	}
 	a := &Authenticator{key: key, opts: opts, remote: map[string]*remoteKeys{}}
 	for _, is := range opts.External {
-		u, err := url.Parse(is.JWKSURI)
 		switch {
 		case is.Issuer == "" || is.Audience == "":
 			return nil, fmt.Errorf("auth: external issuer %q: issuer and audience are required", is.Issuer)
-		case err != nil || u.Scheme != "https" || u.Host == "":
+		case is.JWKSURI == "" && !isHTTPS(is.Issuer):
+			return nil, fmt.Errorf("auth: external issuer %q: not an https URL, so its configuration cannot be discovered: give its jwks_uri", is.Issuer)
+		case is.JWKSURI != "" && !isHTTPS(is.JWKSURI):
 			return nil, fmt.Errorf("auth: external issuer %q: jwks_uri %q is not an https URL", is.Issuer, is.JWKSURI)
 		case key != nil && is.Issuer == opts.Issuer:
 			return nil, fmt.Errorf("auth: external issuer %q is the instance's own", is.Issuer)
 		case a.remote[is.Issuer] != nil:
 			return nil, fmt.Errorf("auth: external issuer %q listed twice", is.Issuer)
 		}
-		a.remote[is.Issuer] = &remoteKeys{cfg: is, opts: &a.opts, keys: map[string]jose.JSONWebKey{}}
+		a.remote[is.Issuer] = &remoteKeys{cfg: is, opts: &a.opts, jwksURI: is.JWKSURI, keys: map[string]jose.JSONWebKey{}}
 	}
 	return a, nil
+}
+
+// isHTTPS reports whether s is an absolute https URL.
+func isHTTPS(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != ""
 }
 
 // Issuer returns the issuer of the instance's tokens ("" without a key).

@@ -430,3 +430,58 @@ func TestValidateCacheHonoursExpiry(t *testing.T) {
 		}
 	}
 }
+
+// A provider configured by issuer alone is found through its OpenID
+// configuration, whose issuer must be the configured one.
+func TestExternalIssuerDiscovery(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var srv *httptest.Server
+	claimedIssuer := func() string { return srv.URL }
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": claimedIssuer(), "jwks_uri": srv.URL + "/certs"})
+		case "/certs":
+			_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &ec.PublicKey, KeyID: "k1"}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	claims := map[string]any{"iss": srv.URL, "aud": "doppel", "sub": "s", "exp": t0.Add(time.Minute).Unix(), "scope": "user/*.rs"}
+	tok := signWith(t, jose.ES256, ec, "k1", claims)
+
+	a := newAuth(t, Options{External: []Issuer{{Issuer: srv.URL, Audience: "doppel"}}, Client: srv.Client()})
+	if _, err := a.Validate(context.Background(), tok); err != nil {
+		t.Fatalf("discovered issuer: %v", err)
+	}
+
+	claimedIssuer = func() string { return "https://impostor.example" }
+	b := newAuth(t, Options{External: []Issuer{{Issuer: srv.URL, Audience: "doppel"}}, Client: srv.Client()})
+	if _, err := b.Validate(context.Background(), tok); err == nil {
+		t.Error("accepted keys from a configuration naming another issuer")
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	k, err := LoadKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		key  *Key
+		opts Options
+	}{
+		"nothing to trust":  {nil, Options{}},
+		"no audience":       {k, Options{External: []Issuer{{Issuer: "https://idp.example"}}}},
+		"http jwks_uri":     {k, Options{External: []Issuer{{Issuer: "https://idp.example", Audience: "a", JWKSURI: "http://idp.example/certs"}}}},
+		"http issuer alone": {k, Options{External: []Issuer{{Issuer: "http://idp.example", Audience: "a"}}}},
+		"listed twice": {k, Options{External: []Issuer{
+			{Issuer: "https://idp.example", Audience: "a"}, {Issuer: "https://idp.example", Audience: "b"}}}},
+		"the instance's issuer": {k, Options{Issuer: "https://doppel.example", External: []Issuer{{Issuer: "https://doppel.example", Audience: "a"}}}},
+	} {
+		if _, err := New(c.key, c.opts); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

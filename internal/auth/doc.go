@@ -17,8 +17,9 @@
 // mode 0600; a key file group or others can read is refused. It signs the
 // tokens [Authenticator.Mint] issues (doppel token) and is published at
 // /.well-known/jwks.json. External OpenID Connect providers ([Issuer]: a
-// hospital's Keycloak, Entra ID, Okta) are configured by issuer, jwks_uri
-// and audience; their key sets are fetched over https, cached, and fetched
+// hospital's Keycloak, Entra ID, Okta) are configured by issuer and
+// audience (jwks_uri is read from the issuer's OpenID configuration unless
+// given); their key sets are fetched over https, cached, and fetched
 // again when a token names an unknown kid, at most once per
 // Options.KeysMinRefresh. A validated token is remembered for at most a
 // minute, never past its exp, so that a client's next requests skip the

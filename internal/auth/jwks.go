@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// maxJWKSBytes bounds a fetched JWK Set.
+// maxJWKSBytes bounds a fetched JWK Set or OpenID configuration.
 const maxJWKSBytes = 1 << 20
 
 // remoteKeys caches the JWK Set of an external issuer. It fetches the set
@@ -23,6 +24,8 @@ const maxJWKSBytes = 1 << 20
 type remoteKeys struct {
 	cfg  Issuer
 	opts *Options
+
+	jwksURI string // cfg.JWKSURI, or discovered; guarded by mu
 
 	mu      sync.Mutex // held during a fetch: one fetch at a time
 	keys    map[string]jose.JSONWebKey
@@ -57,11 +60,52 @@ func (rk *remoteKeys) key(ctx context.Context, kid string) (jose.JSONWebKey, err
 	return k, nil
 }
 
-// fetch gets the JWK Set and keeps the public signing keys that have a key
-// id. Keys it cannot read (other key types, encryption keys) are skipped,
-// and symmetric keys never become verification keys.
+// fetch gets the JWK Set, discovering its URL first if it must, and keeps
+// the public signing keys that have a key id. Keys it cannot read (other
+// key types, encryption keys) are skipped, and symmetric keys never become
+// verification keys.
 func (rk *remoteKeys) fetch(ctx context.Context) (map[string]jose.JSONWebKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rk.cfg.JWKSURI, nil)
+	if rk.jwksURI == "" {
+		uri, err := rk.discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rk.jwksURI = uri
+	}
+	body, err := rk.get(ctx, rk.jwksURI)
+	if err != nil {
+		return nil, err
+	}
+	return parseJWKS(body)
+}
+
+// discover reads jwks_uri from the issuer's OpenID Provider Configuration
+// (OpenID Connect Discovery 1.0 §4), whose issuer must be the configured
+// one exactly (§4.3).
+func (rk *remoteKeys) discover(ctx context.Context) (string, error) {
+	body, err := rk.get(ctx, strings.TrimSuffix(rk.cfg.Issuer, "/")+"/.well-known/openid-configuration")
+	if err != nil {
+		return "", err
+	}
+	var conf struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(body, &conf); err != nil {
+		return "", fmt.Errorf("auth: openid-configuration of %s: %w", rk.cfg.Issuer, err)
+	}
+	if conf.Issuer != rk.cfg.Issuer {
+		return "", fmt.Errorf("auth: openid-configuration of %s names issuer %q", rk.cfg.Issuer, conf.Issuer)
+	}
+	if !isHTTPS(conf.JWKSURI) {
+		return "", fmt.Errorf("auth: openid-configuration of %s: jwks_uri %q is not an https URL", rk.cfg.Issuer, conf.JWKSURI)
+	}
+	return conf.JWKSURI, nil
+}
+
+// get fetches a JSON document of at most maxJWKSBytes.
+func (rk *remoteKeys) get(ctx context.Context, uri string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -72,16 +116,16 @@ func (rk *remoteKeys) fetch(ctx context.Context) (map[string]jose.JSONWebKey, er
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("auth: jwks %s: status %d", rk.cfg.JWKSURI, resp.StatusCode)
+		return nil, fmt.Errorf("auth: %s: status %d", uri, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("auth: jwks %s: larger than %d bytes", rk.cfg.JWKSURI, maxJWKSBytes)
+		return nil, fmt.Errorf("auth: %s: larger than %d bytes", uri, maxJWKSBytes)
 	}
-	return parseJWKS(body)
+	return body, nil
 }
 
 // parseJWKS decodes a JWK Set into its usable public signing keys by key

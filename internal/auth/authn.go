@@ -135,9 +135,6 @@ func isHTTPS(s string) bool {
 	return err == nil && u.Scheme == "https" && u.Host != ""
 }
 
-// Issuer returns the issuer of the instance's tokens ("" without a key).
-func (a *Authenticator) Issuer() string { return a.opts.Issuer }
-
 // Authenticate validates the bearer token of r's Authorization header.
 // Errors are 401 *fhir.Error values.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
@@ -198,12 +195,12 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 // fhirID is the syntax of a FHIR resource id.
 var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 
-// Validate checks a token and returns its principal, which callers must
-// not modify (it is shared by the requests that carry the same token): the signature, with
-// an allowed algorithm and a key of the token's issuer named by its kid;
-// iss; aud; exp (required) and nbf with the leeway; a subject; a scope;
-// and a patient claim when a scope is patient-level. Errors are 401
-// *fhir.Error values whose diagnostics say which check failed.
+// Validate checks a token: the signature, with an allowed algorithm and
+// the key its issuer published under its kid; iss; aud; exp (required),
+// nbf and iat with the leeway; a subject; a scope; and a patient claim
+// when a scope is patient-level. It returns the token's principal, which
+// callers must not modify (requests with the same token share it). Errors
+// are 401 *fhir.Error values whose diagnostics say which check failed.
 func (a *Authenticator) Validate(ctx context.Context, token string) (*Principal, error) {
 	if len(token) > maxTokenBytes {
 		return nil, unauthorized("unknown", "token too long")

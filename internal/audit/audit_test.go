@@ -358,3 +358,53 @@ func TestBufferFlushesOnClose(t *testing.T) {
 		t.Errorf("after Close: %d records, last %d, problems %v; want 10, 10, none", rep.Records, rep.Last, rep.Problems)
 	}
 }
+
+// BenchmarkAppend appends batches of 256 records (a Buffer's default) to
+// SQLite.
+func BenchmarkAppend(b *testing.B) {
+	reg, err := search.NewRegistry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	st, err := sqlite.Open(b.Context(), filepath.Join(dir, "fhir.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	log := newLog(st, dir, reg)
+	batch := records(256)
+	for b.Loop() {
+		if err := log.Append(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(256*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkVerify verifies a chain of 2,560 records on SQLite.
+func BenchmarkVerify(b *testing.B) {
+	reg, err := search.NewRegistry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	st, err := sqlite.Open(b.Context(), filepath.Join(dir, "fhir.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	log := newLog(st, dir, reg)
+	for range 10 {
+		if err := log.Append(b.Context(), records(256)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		rep, err := log.Verify(b.Context())
+		if err != nil || !rep.OK() || rep.Records != 2560 {
+			b.Fatal(err, rep.Problems)
+		}
+	}
+	b.ReportMetric(float64(2560*b.N)/b.Elapsed().Seconds(), "records/s")
+}

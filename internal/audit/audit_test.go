@@ -173,6 +173,10 @@ func TestVerifyTamper(t *testing.T) {
 				return bytes.Replace(b, []byte(`"audit-2"`), []byte(`"audit-7"`), 1)
 			})
 		}, []audit.Problem{{Seq: 7, Kind: audit.Edited}, {Seq: 7, Kind: audit.BrokenLink}, {Seq: 8, Kind: audit.BrokenLink}}},
+		{"an AuditEvent outside the chain", func(t *testing.T, db *rawDB) {
+			// As a POST /AuditEvent would make: a valid row with another id.
+			exec(t, db, "INSERT INTO resources (type, id, version_id, t, last_updated, deleted, body, hash) SELECT type, 'forged', version_id, t, last_updated, deleted, body, hash FROM resources WHERE id = 'audit-1'")
+		}, []audit.Problem{{Seq: 9, Kind: audit.Foreign}}},
 	}
 	for _, be := range backends() {
 		for _, tc := range tests {

@@ -38,14 +38,24 @@
 // moved or whose content no longer matches the store's own content hash
 // (SEC-14). A head file outside the database (Options.HeadFile) remembers
 // the last sequence number and hash, so that deleting the newest records
-// is detected too.
+// is detected too. AuditEvents that are not part of the chain (ids other
+// than audit-N) are reported as foreign: the FHIR API must not let clients
+// create, update or delete AuditEvents.
 //
-// # Buffering and what a crash loses
+// # Writes, buffering and what a crash loses
 //
-// [Buffer] batches records from many requests into one store write (flush
-// at MaxBatch records, every Interval, and on Close). A record handed to
-// Buffer.Record is durable only after the next flush: a crash loses at most
-// the records of the last Interval (1 s by default). A caller that must not
-// lose a record calls [Log.Append] directly, which returns only when the
-// records are committed.
+// A write and its audit record are committed together: the HTTP layer
+// puts the request's [Record] in the context ([WithRecord]) and gives the
+// FHIR service the store wrapped by [Log.Wrap]; each store write then
+// stages the AuditEvent, naming the resources written and their patient,
+// in the same transaction, so no write is ever committed without its
+// record. The chain's head is looked up inside that transaction, so the
+// store's group commit and the single writer keep one unbroken chain.
+//
+// Reads, searches, refusals and failed writes go through a [Buffer], which
+// batches records from many requests into one store write (flush at
+// MaxBatch records, every Interval, and on Close). A buffered record is
+// durable only after the next flush: a crash loses at most the records of
+// the last Interval (1 s by default). A caller that must not lose a record
+// calls [Log.Append], which returns only when the records are committed.
 package audit

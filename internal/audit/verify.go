@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/doppelhealth/doppel/internal/fhir"
@@ -20,7 +21,12 @@ const (
 	Edited     = "edited"      // its content does not hash to the hash it carries
 	BrokenLink = "broken-link" // its previous hash is not the hash of the record before it
 	Truncated  = "truncated"   // the head file names a later or different last record
+	Foreign    = "foreign"     // AuditEvents outside the chain (not audit-N); Seq is the first number after the chain
 )
+
+// maxGap is how many numbers in a row may be missing before Verify decides
+// that the AuditEvents it has not accounted for are not part of the chain.
+const maxGap = 1024
 
 // Problem is one finding of Verify: the sequence number and what is wrong.
 type Problem struct {
@@ -60,16 +66,28 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 	var seen int64    // versions accounted for
 	prev := genesis   // stored hash of the previous record
 	prevKnown := true // whether prev is known (the previous record was read)
+	var found int64   // highest number that exists in any form
+walk:
 	for seq := int64(1); seen < total || (haveHead && seq <= headSeq); seq++ {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
 		bad := func(kind string) { rep.Problems = append(rep.Problems, Problem{seq, kind}) }
 		v, err := l.st.Read(ctx, resourceType, ID(seq))
+		if !errors.Is(err, store.ErrNotFound) {
+			found = seq
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if seen >= total { // past the end of what the store holds
-				break
+				break walk
+			}
+			if seq-found > maxGap && (!haveHead || seq > headSeq) {
+				// The versions not accounted for are AuditEvents with other
+				// ids: drop the gap reported so far and say so once.
+				rep.Problems = slices.DeleteFunc(rep.Problems, func(p Problem) bool { return p.Seq > found })
+				rep.Problems = append(rep.Problems, Problem{found + 1, Foreign})
+				break walk
 			}
 			bad(Missing)
 			prevKnown = false
@@ -86,9 +104,6 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 			continue
 		case err != nil:
 			return rep, fmt.Errorf("audit: verify: %w", err)
-		}
-		if err != nil { // not found past the end
-			break
 		}
 		seen += v.VersionID
 		rep.Records++

@@ -107,21 +107,27 @@ func (w *auditWriter) Delete(ctx context.Context, typ, id string, at time.Time) 
 	return out, err
 }
 
-// note records a written resource and the first patient it belongs to:
-// itself, or the Patient its "patient" or "subject" index entry names.
+// note records a written resource and the first patient it belongs to.
 func (w *auditWriter) note(typ, id string, v store.Version) {
 	w.refs = append(w.refs, typ+"/"+id)
-	if w.patient != "" {
-		return
+	if w.patient == "" {
+		v.Type, v.ID = typ, id
+		w.patient = PatientOf(v)
 	}
-	if typ == "Patient" {
-		w.patient = "Patient/" + id
-		return
+}
+
+// PatientOf returns the patient a stored resource belongs to, as the
+// Patient field of a Record wants it: "Patient/ID" of the resource itself,
+// or of the Patient its "patient" or "subject" index entry names; "" if
+// none.
+func PatientOf(v store.Version) string {
+	if v.Type == "Patient" {
+		return "Patient/" + v.ID
 	}
 	for _, e := range v.Index {
 		if (e.Param == "patient" || e.Param == "subject") && e.RefType == "Patient" && e.RefID != "" {
-			w.patient = "Patient/" + e.RefID
-			return
+			return "Patient/" + e.RefID
 		}
 	}
+	return ""
 }

@@ -122,6 +122,10 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 			ConditionalDelete: "not-supported",
 			Operation:         ops[t],
 		}
+		if t == auditEventType { // written by the server only (audit.go)
+			res.Interaction = slices.DeleteFunc(slices.Clone(typeLevel), func(in capInteraction) bool { return isWrite(in.Code) })
+			res.UpdateCreate, res.ConditionalCreate, res.ConditionalUpdate = false, false, false
+		}
 		for _, p := range s.reg.Params(t) {
 			if p.Supported() {
 				res.SearchParam = append(res.SearchParam, capSearchParam{Name: p.Code, Definition: p.URL, Type: string(p.Type)})

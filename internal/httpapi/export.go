@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,6 +53,7 @@ type exportSpec struct {
 	Group           string    `json:"group,omitempty"` // the Group's id (level group)
 	Types           []string  `json:"types"`           // the types to export, in order
 	Since           time.Time `json:"since,omitzero"`  // only resources updated after
+	Deid            string    `json:"deid,omitempty"`  // "safe-harbor": de-identified (export_deid.go)
 	T               int64     `json:"t"`               // the store snapshot
 	TransactionTime time.Time `json:"transactionTime"`
 }
@@ -76,6 +78,7 @@ type manifest struct {
 	RequiresAccessToken bool           `json:"requiresAccessToken"`
 	Output              []manifestFile `json:"output"`
 	Error               []manifestFile `json:"error"`
+	Extension           map[string]any `json:"extension,omitempty"`
 }
 
 type manifestFile struct {
@@ -97,7 +100,7 @@ func (s *Server) kickOff(w http.ResponseWriter, r *http.Request) error {
 	spec := exportSpec{Request: s.base(r) + strings.TrimPrefix(r.URL.RequestURI(), "/fhir"), Level: "system", TransactionTime: s.opts.Now().UTC()}
 	for k, vs := range q {
 		switch k {
-		case "_type", "_since", "_format":
+		case "_type", "_since", "_format", "_deid":
 		case "_outputFormat":
 			if !slices.Contains(outputFormats, vs[0]) {
 				return errorf(http.StatusBadRequest, "not-supported", "_outputFormat %q is not supported: use application/fhir+ndjson", clip(vs[0]))
@@ -128,6 +131,9 @@ func (s *Server) kickOff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	spec.Types = types
+	if spec.Deid, err = s.deidParam(q, types); err != nil {
+		return err
+	}
 	page, err := s.st.Search(r.Context(), &search.Query{Type: "Patient", Count: 1, Total: "none"}, 0)
 	if err != nil {
 		return err
@@ -154,7 +160,8 @@ func (s *Server) kickOff(w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportTypes returns the types an export writes: those of _type (comma
-// separated, maybe repeated), or all; at patient and group level only the
+// separated, maybe repeated), or all but the audit trail (AuditEvent is
+// exported only when _type names it); at patient and group level only the
 // types of the Patient compartment.
 func (s *Server) exportTypes(level string, param []string) ([]string, error) {
 	var types []string
@@ -170,7 +177,7 @@ func (s *Server) exportTypes(level string, param []string) ([]string, error) {
 		}
 	}
 	if len(types) == 0 {
-		types = fhir.ResourceTypes()
+		types = defaultExportTypes()
 	}
 	if level == "system" {
 		return types, nil
@@ -225,6 +232,9 @@ func (s *Server) exportStatus(w http.ResponseWriter, r *http.Request) error {
 			RequiresAccessToken: !open,
 			Output:              []manifestFile{},
 			Error:               []manifestFile{},
+		}
+		if spec.Deid != "" {
+			m.Extension = map[string]any{deidURL: spec.Deid}
 		}
 		for _, f := range res.Output {
 			m.Output = append(m.Output, manifestFile{Type: f.Type, URL: s.base(r) + "/_export/" + j.ID + "/file/" + f.Name, Count: f.Count})
@@ -288,14 +298,39 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request) error {
 	if !slices.ContainsFunc(res.Output, func(f exportFile) bool { return f.Name == name }) {
 		return errorf(http.StatusNotFound, "not-found", "export job %s has no file %q", j.ID, clip(name))
 	}
-	f, err := os.Open(filepath.Join(s.opts.ExportDir, j.ID, name))
+	path := filepath.Join(s.opts.ExportDir, j.ID, name)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", fhirNDJSON)
-	http.ServeContent(w, r, "", j.Updated, f)
+	if s.opts.ExportSealer == nil {
+		http.ServeContent(w, r, "", j.Updated, f)
+		return nil
+	}
+	// A sealed file is decrypted as it is sent (no ranges): a chunk that
+	// does not open before the first byte is sent is a 500, after it the
+	// connection is cut so that the client sees a broken download.
+	sr := newSealReader(f, s.opts.ExportSealer, fileAD(path))
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(sr, first); err != nil {
+		return err
+	}
+	w.Header().Set("Last-Modified", j.Updated.UTC().Format(http.TimeFormat))
+	w.WriteHeader(http.StatusOK)
+	w.Write(first)
+	if _, err := io.Copy(w, sr); err != nil {
+		s.log.Error("export file", "request_id", requestID(r.Context()), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 	return nil
+}
+
+// fileAD is the additional data of a sealed export file: its job and name,
+// so that a file moved to another job or name does not open.
+func fileAD(path string) string {
+	return "export/" + filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
 }
 
 // Run works the export jobs until ctx is done: first those a previous run
@@ -497,7 +532,13 @@ func (s *Server) writeNDJSON(ctx context.Context, path string, queries []*search
 		return 0, err
 	}
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 64<<10)
+	var out io.Writer = f
+	var sw *sealWriter
+	if s.opts.ExportSealer != nil {
+		sw = newSealWriter(f, s.opts.ExportSealer, fileAD(path))
+		out = sw
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
 	seen := map[string]bool{}
 	n := 0
 	for _, q := range queries {
@@ -514,7 +555,11 @@ func (s *Server) writeNDJSON(ctx context.Context, path string, queries []*search
 				if len(queries) > 1 {
 					seen[v.ID] = true
 				}
-				if err := writeLine(bw, v.Body); err != nil {
+				body, err := s.exportBody(v.Body, spec)
+				if err != nil {
+					return 0, err
+				}
+				if err := writeLine(bw, body); err != nil {
 					return 0, err
 				}
 				n++
@@ -527,6 +572,11 @@ func (s *Server) writeNDJSON(ctx context.Context, path string, queries []*search
 	}
 	if err := bw.Flush(); err != nil {
 		return 0, err
+	}
+	if sw != nil {
+		if err := sw.Close(); err != nil {
+			return 0, err
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return 0, err

@@ -93,6 +93,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	auditResource(r.Context(), v)
 	sendVersion(w, r, v)
 	return nil
 }
@@ -102,6 +103,7 @@ func (s *Server) vread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	auditResource(r.Context(), v)
 	sendVersion(w, r, v)
 	return nil
 }
@@ -228,6 +230,9 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) transaction(w http.ResponseWriter, r *http.Request) error {
 	body, err := s.readBody(w, r, "")
 	if err != nil {
+		return err
+	}
+	if err := refuseAuditWrites(body); err != nil {
 		return err
 	}
 	b, err := s.svc.Transaction(r.Context(), body, s.base(r))

@@ -67,7 +67,9 @@ func (s *Server) route(rt route) http.Handler {
 		if rt.op == "$everything" {
 			in.Compartment = "Patient/" + in.ID
 		}
-		if !s.authorize(w, r, in) {
+		w, r, audited := s.auditStart(w, r, in)
+		defer audited()
+		if !s.authorize(w, r, in) || s.refuseAuditWrite(w, r, in) {
 			return
 		}
 		if in.Type != "" && !fhir.IsResourceType(in.Type) {
@@ -104,6 +106,8 @@ var allMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, h
 
 // noRoute answers requests no route matches.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	w, r, audited := s.auditStart(w, r, Interaction{Kind: "unknown"})
+	defer audited()
 	if !s.authorize(w, r, Interaction{Kind: "unknown"}) {
 		return
 	}

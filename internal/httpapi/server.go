@@ -32,6 +32,11 @@ type Options struct {
 	// ExportDir is the directory that holds Bulk Data export files, one
 	// subdirectory per job. Default "": $export is not offered.
 	ExportDir string
+	// ExportSealer, when set, encrypts export files at rest: they are
+	// sealed as they are written and opened as they are downloaded.
+	// Default nil: the files are written in clear, in a directory only the
+	// server's user can read.
+	ExportSealer Sealer
 	// RateLimit is how many requests a second one client may make, on
 	// average; a client over it gets 429 with Retry-After. Default
 	// DefaultRateLimit; negative: no limit.
@@ -39,6 +44,13 @@ type Options struct {
 	// RateBurst is how many requests one client may make at once after a
 	// pause. Default twice RateLimit.
 	RateBurst int
+	// Audit takes the audit records of requests that committed no write;
+	// a write's record is committed with it by the store the Service was
+	// given (audit.Log.Wrap). See audit.go. Default nil: no audit trail.
+	Audit Auditor
+	// Deid de-identifies the resources of $export?_deid=safe-harbor.
+	// Default nil: _deid is refused.
+	Deid Deidentifier
 	// ClientKey names the client a request comes from, for the rate limit.
 	// Default: the peer's IP address. An authentication layer sets it to
 	// the authenticated subject (falling back to the IP address).

@@ -25,6 +25,32 @@
 // Bundle carry the snapshot (_snapshot=T) and the offset (_offset=N), so
 // following next/previous links gives stable pages while writes go on.
 //
+// # Access
+//
+// fhirops does not authenticate; the caller says what a request may do with
+// [WithAccess]: an [Access] (an *auth.Principal is one) that allows
+// interactions per type and may confine the request to one patient's
+// compartment (SMART patient-level scopes; SEC-02, SEC-03). Every method
+// then checks the interaction (403), and a confined request sees and
+// writes only resources in the compartment (the Patient itself, or a
+// resource whose R4 compartment parameters refer to it):
+//
+//   - reads, vreads and histories of other resources are 404, as if they
+//     did not exist;
+//   - searches of a type are restricted to the compartment whatever their
+//     parameters (so are conditional creates, updates and references);
+//     _include and _revinclude add only compartment resources; a type in
+//     no compartment (Practitioner, Medication) and a search of all types
+//     are refused (403);
+//   - $everything is allowed for its own patient only; the history of a
+//     type or of the system is refused;
+//   - a write is refused (403, nothing stored) when the resource written,
+//     or the one it replaces or deletes, is outside the compartment;
+//   - every entry of a transaction or batch is checked as above: one not
+//     allowed refuses the whole Bundle, naming the entry.
+//
+// A context without an Access is not restricted (doppel import, tests).
+//
 // Every error returned to a client is a [*fhir.Error] with the HTTP status
 // and OperationOutcome issues whose Expression names the failing element,
 // such as "Bundle.entry[2].resource.subject".

@@ -20,7 +20,19 @@ import (
 // searchset Bundle (JSON). strict is the Prefer handling=strict header: an
 // unknown parameter is then a 400, else it is ignored. Paging links carry
 // the snapshot and offset (_snapshot, _offset), which Search accepts back.
+//
+// A request confined to a patient's compartment (see [WithAccess]) finds
+// only resources in it, whatever its parameters, and its _include and
+// _revinclude add only such resources; a search of all types is refused
+// to it (403).
 func (s *Service) Search(ctx context.Context, typ string, params url.Values, strict bool, base string) ([]byte, error) {
+	kind := "search-type"
+	if typ == "" {
+		kind = "search-system"
+	}
+	if err := permit(ctx, kind, typ); err != nil {
+		return nil, err
+	}
 	return s.search(ctx, s.st, typ, params, strict, base)
 }
 
@@ -35,13 +47,20 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 	if err != nil {
 		return nil, err
 	}
+	pid, err := confinedTo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pid != "" && typ == "" {
+		return nil, outside("a search of all types is not confined to a compartment: search one type")
+	}
 	count := q.Count
 	if q.Summary == "count" {
 		q.Count = 1
 	}
-	page, err := r.Search(ctx, q, q.Snapshot)
+	page, err := s.searchPage(ctx, r, q, pid)
 	if err != nil {
-		return nil, storeError(err, "search")
+		return nil, err
 	}
 	b := bundle{ResourceType: "Bundle", Type: "searchset"}
 	if page.Total >= 0 {
@@ -58,6 +77,9 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 			b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: body, Search: &entrySearch{Mode: "match"}})
 		}
 		inc, err := s.included(ctx, r, q, page.Matches, page.T)
+		if err == nil {
+			inc, err = s.filterVisible(ctx, r, inc)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -73,6 +95,28 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 		b.Entry = append(b.Entry, entryJSON{Resource: fhir.OperationOutcome(fis...), Search: &entrySearch{Mode: "outcome"}})
 	}
 	return json.Marshal(b)
+}
+
+// searchPage runs q on r, confined to patient pid's compartment if pid is
+// not "". q's clauses are left as the client gave them, for the links.
+func (s *Service) searchPage(ctx context.Context, r store.Reader, q *search.Query, pid string) (store.Page, error) {
+	cq := q
+	if pid != "" {
+		c := *q
+		none, err := s.confine(ctx, r, &c, pid)
+		if err != nil {
+			return store.Page{}, err
+		}
+		if none {
+			return store.Page{T: q.Snapshot}, nil
+		}
+		cq = &c
+	}
+	page, err := r.Search(ctx, cq, q.Snapshot)
+	if err != nil {
+		return store.Page{}, storeError(err, "search")
+	}
+	return page, nil
 }
 
 // parseQuery parses a search with the service's page limits; a bad query
@@ -243,15 +287,40 @@ func subset(body []byte, q *search.Query) ([]byte, error) {
 // a type (id empty) or of the system (both empty). params: _count, _since,
 // and the paging parameters of its own links. base is the service base URL
 // ("http://host/fhir") used for fullUrl and links.
+//
+// A request confined to a patient's compartment sees only the versions in
+// it of one resource's history; the history of a type or of the system
+// is refused to it (403).
 func (s *Service) History(ctx context.Context, typ, id string, params url.Values, base string) ([]byte, error) {
 	if typ != "" {
 		if err := s.checkType(typ); err != nil {
 			return nil, err
 		}
 	}
+	kind := "history-system"
+	switch {
+	case id != "":
+		kind = "history-instance"
+	case typ != "":
+		kind = "history-type"
+	}
+	if err := permit(ctx, kind, typ); err != nil {
+		return nil, err
+	}
+	pid, err := confinedTo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pid != "" && id == "" {
+		return nil, outside("the history of a type or of the system is not confined to a compartment: ask for one resource's history")
+	}
 	if id != "" {
-		if _, err := s.st.Read(ctx, typ, id); err != nil && !errors.Is(err, store.ErrDeleted) {
-			return nil, storeError(err, typ+"/"+id)
+		v, err := s.st.Read(ctx, typ, id)
+		if errors.Is(err, store.ErrDeleted) {
+			err = nil
+		}
+		if err = s.readable(ctx, s.st, v, storeError(err, typ+"/"+id), typ+"/"+id); err != nil {
+			return nil, err
 		}
 	}
 	pg, rest, err := cutPaging(params)
@@ -282,8 +351,15 @@ func (s *Service) History(ctx context.Context, typ, id string, params url.Values
 	if err != nil {
 		return nil, storeError(err, "history")
 	}
+	if pid != "" {
+		// One resource's versions: those of another compartment (it was
+		// moved) are left out.
+		if page.Matches, err = s.filterVisible(ctx, s.st, page.Matches); err != nil {
+			return nil, err
+		}
+	}
 	b := bundle{ResourceType: "Bundle", Type: "history", Total: &page.Total}
-	if page.Total < 0 {
+	if page.Total < 0 || pid != "" {
 		b.Total = nil
 	}
 	b.Link = pageLinks(path(base, typ, id, "_history"), rest, page.T, pg.offset, hq.Count, len(page.Matches), page.Total)
@@ -311,7 +387,18 @@ func (s *Service) History(ctx context.Context, typ, id string, params url.Values
 // in its compartment, plus the Practitioner, Organization and Location
 // resources they refer to, paged like Search (_count, and the links'
 // _snapshot and _offset).
+//
+// A request confined to a patient's compartment may ask only for its own
+// patient's (403 for another); it needs read and search on every type,
+// which the caller's authorisation checks.
 func (s *Service) Everything(ctx context.Context, id string, params url.Values, base string) ([]byte, error) {
+	pid, err := confinedTo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pid != "" && pid != id {
+		return nil, outside("$everything of Patient/" + clip(id) + ": the token is confined to Patient/" + pid)
+	}
 	pg, rest, err := cutPaging(params)
 	if err != nil {
 		return nil, err
@@ -382,6 +469,7 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values, 
 		}
 		add(vs)
 	}
+	all = slices.DeleteFunc(all, func(v store.Version) bool { return permit(ctx, "read", v.Type) != nil })
 	total := len(all)
 	b := bundle{ResourceType: "Bundle", Type: "searchset", Total: &total}
 	lo := min(pg.offset, total)

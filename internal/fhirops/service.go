@@ -89,6 +89,9 @@ func newUUID() string {
 // as "identifier=http://x|1"): with one match the match is returned (200),
 // with more the error has status 412.
 func (s *Service) Create(ctx context.Context, typ string, body []byte, ifNoneExist string) (Outcome, error) {
+	if err := permit(ctx, "create", typ); err != nil {
+		return Outcome{}, err
+	}
 	r, err := s.parse(body, typ, "")
 	if err != nil {
 		return Outcome{}, err
@@ -125,8 +128,11 @@ func (s *Service) Read(ctx context.Context, typ, id string) (store.Version, erro
 	if err := s.checkType(typ); err != nil {
 		return store.Version{}, err
 	}
+	if err := permit(ctx, "read", typ); err != nil {
+		return store.Version{}, err
+	}
 	v, err := s.st.Read(ctx, typ, id)
-	return v, storeError(err, typ+"/"+id)
+	return v, s.readable(ctx, s.st, v, storeError(err, typ+"/"+id), typ+"/"+id)
 }
 
 // VRead returns version vid of typ/id (404 if there is none; 410 for a
@@ -135,13 +141,16 @@ func (s *Service) VRead(ctx context.Context, typ, id, vid string) (store.Version
 	if err := s.checkType(typ); err != nil {
 		return store.Version{}, err
 	}
+	if err := permit(ctx, "vread", typ); err != nil {
+		return store.Version{}, err
+	}
 	n, err := strconv.ParseInt(vid, 10, 64)
 	if err != nil || n < 1 {
 		return store.Version{}, fail(http.StatusNotFound, "not-found", "no version "+strconv.Quote(vid)+" of "+typ+"/"+id)
 	}
 	v, err := s.st.VRead(ctx, typ, id, n)
-	if err != nil {
-		return v, storeError(err, typ+"/"+id+"/_history/"+vid)
+	if err = s.readable(ctx, s.st, v, storeError(err, typ+"/"+id+"/_history/"+vid), typ+"/"+id+"/_history/"+vid); err != nil {
+		return v, err
 	}
 	if v.Deleted {
 		return v, fail(http.StatusGone, "deleted", typ+"/"+id+"/_history/"+vid+" is a deletion")
@@ -153,6 +162,9 @@ func (s *Service) VRead(ctx context.Context, typ, id, vid string) (store.Version
 // (update as create, 201). ifMatch, if not empty, is the If-Match header
 // (W/"3"); it must name the current version, else 412.
 func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMatch string) (Outcome, error) {
+	if err := permit(ctx, "update", typ); err != nil {
+		return Outcome{}, err
+	}
 	r, err := s.parse(body, typ, id)
 	if err != nil {
 		return Outcome{}, err
@@ -169,6 +181,9 @@ func (s *Service) Update(ctx context.Context, typ, id string, body []byte, ifMat
 // matches (PUT Type?identifier=...): no match creates it (with the body's
 // id if it has one, else a new one), more than one is a 412.
 func (s *Service) ConditionalUpdate(ctx context.Context, typ string, query url.Values, body []byte) (Outcome, error) {
+	if err := permit(ctx, "update", typ); err != nil {
+		return Outcome{}, err
+	}
 	r, err := s.parse(body, typ, "")
 	if err != nil {
 		return Outcome{}, err
@@ -206,6 +221,9 @@ func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMat
 	if err := s.checkType(typ); err != nil {
 		return Outcome{}, err
 	}
+	if err := permit(ctx, "patch", typ); err != nil {
+		return Outcome{}, err
+	}
 	var out Outcome
 	err := s.st.Write(ctx, func(w store.Writer) error {
 		var err error
@@ -217,8 +235,8 @@ func (s *Service) Patch(ctx context.Context, typ, id string, patch []byte, ifMat
 
 func (s *Service) patch(ctx context.Context, w store.Writer, typ, id string, patch []byte, ifMatch string) (Outcome, error) {
 	cur, err := w.Read(ctx, typ, id)
-	if err != nil {
-		return Outcome{}, storeError(err, typ+"/"+id)
+	if err = s.readable(ctx, w, cur, storeError(err, typ+"/"+id), typ+"/"+id); err != nil {
+		return Outcome{}, err
 	}
 	body, err := fhir.ApplyJSONPatch(cur.Body, patch)
 	if err != nil {
@@ -237,6 +255,9 @@ func (s *Service) Delete(ctx context.Context, typ, id string) (Outcome, error) {
 	if err := s.checkType(typ); err != nil {
 		return Outcome{}, err
 	}
+	if err := permit(ctx, "delete", typ); err != nil {
+		return Outcome{}, err
+	}
 	var out Outcome
 	err := s.st.Write(ctx, func(w store.Writer) error {
 		var err error
@@ -247,6 +268,15 @@ func (s *Service) Delete(ctx context.Context, typ, id string) (Outcome, error) {
 }
 
 func (s *Service) delete(ctx context.Context, w store.Writer, typ, id string) (Outcome, error) {
+	if pid, err := confinedTo(ctx); pid != "" || err != nil {
+		cur, rerr := w.Read(ctx, typ, id)
+		if err == nil && rerr == nil {
+			err = s.writable(ctx, w, cur, store.Version{})
+		}
+		if err != nil {
+			return Outcome{}, err
+		}
+	}
 	v, err := w.Delete(ctx, typ, id, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return Outcome{Status: http.StatusNoContent}, nil
@@ -356,6 +386,9 @@ func (s *Service) put(ctx context.Context, w store.Writer, r *fhir.Resource, id,
 	if err != nil {
 		return Outcome{}, err
 	}
+	if err := s.writable(ctx, w, cur, v); err != nil {
+		return Outcome{}, err
+	}
 	v, err = w.Put(ctx, v)
 	if err != nil {
 		return Outcome{}, storeError(err, r.Type+"/"+id)
@@ -380,6 +413,9 @@ func (s *Service) create(ctx context.Context, w store.Writer, r *fhir.Resource, 
 
 // putNew stores v, version 1 of a new resource stamped by stamp.
 func (s *Service) putNew(ctx context.Context, w store.Writer, v store.Version) (Outcome, error) {
+	if err := s.writable(ctx, w, store.Version{}, v); err != nil {
+		return Outcome{}, err
+	}
 	v, err := w.Put(ctx, v)
 	if err != nil {
 		return Outcome{}, storeError(err, v.Type+"/"+v.ID)
@@ -431,6 +467,15 @@ func (s *Service) matchOne(ctx context.Context, r store.Reader, typ, query, what
 	q, _, err := s.parseQuery(typ, vals, true)
 	if err != nil {
 		return store.Version{}, 0, err
+	}
+	if pid, err := confinedTo(ctx); pid != "" || err != nil {
+		none := false
+		if err == nil {
+			none, err = s.confine(ctx, r, q, pid)
+		}
+		if none || err != nil {
+			return store.Version{}, 0, err
+		}
 	}
 	q.Count, q.Offset = 2, 0
 	page, err := r.Search(ctx, q, 0)

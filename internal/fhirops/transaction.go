@@ -20,6 +20,12 @@ import (
 // batch-response Bundle (JSON). A Bundle with more than MaxBundleEntries
 // entries is a 413. A failed transaction stores nothing and its error names
 // the entry (Bundle.entry[i]...).
+//
+// With an [Access] in ctx, every entry's interaction must be allowed on its
+// type, else the whole Bundle, batch too, is refused (403 naming the
+// entry); each entry is then confined to the compartment as the
+// interaction on its own is, and one that reaches outside it fails (the
+// whole transaction, or that batch entry).
 func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]byte, error) {
 	b, err := fhir.Parse(body)
 	if err != nil {
@@ -46,6 +52,13 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 			}
 			errs = append(errs, err)
 			entries[i] = &txEntry{i: i, err: err}
+		}
+	}
+	for _, e := range entries {
+		if e.err == nil {
+			if err := permit(ctx, e.kind(), e.typ); err != nil {
+				return nil, relocate(err, e.at(".request"))
+			}
 		}
 	}
 	if kind == "transaction" {
@@ -105,6 +118,25 @@ type txEntry struct {
 	v      store.Version
 	body   []byte // GET: the resource or searchset Bundle
 	err    error  // batch: the entry's failure
+}
+
+// kind is the interaction the entry performs, for the access check.
+func (e *txEntry) kind() string {
+	switch {
+	case e.method == http.MethodPost:
+		return "create"
+	case e.method == http.MethodPut:
+		return "update"
+	case e.method == http.MethodPatch:
+		return "patch"
+	case e.method == http.MethodDelete:
+		return "delete"
+	case e.vid != "":
+		return "vread"
+	case e.id != "":
+		return "read"
+	}
+	return "search-type"
 }
 
 func (e *txEntry) at(elem string) string { return "Bundle.entry[" + strconv.Itoa(e.i) + "]" + elem }
@@ -371,8 +403,8 @@ func (s *Service) get(ctx context.Context, r store.Reader, e *txEntry, base stri
 		e.status = http.StatusOK
 		return err
 	}
-	if err != nil {
-		return storeError(err, e.typ+"/"+e.id)
+	if err = s.readable(ctx, r, v, storeError(err, e.typ+"/"+e.id), e.typ+"/"+e.id); err != nil {
+		return err
 	}
 	if v.Deleted {
 		return fail(http.StatusGone, "deleted", e.typ+"/"+e.id+" was deleted")

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/doppelhealth/doppel/internal/auth"
 	"github.com/doppelhealth/doppel/internal/fhir"
 )
 
@@ -96,6 +97,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, in Interactio
 	fe := statusOf(err)
 	if fe == nil || fe.Status < 400 || fe.Status >= 500 {
 		fe = errorf(http.StatusForbidden, "forbidden", "access denied")
+	}
+	if c := auth.Challenge(err); c != "" {
+		w.Header().Set("WWW-Authenticate", c) // RFC 6750 §3
 	}
 	s.writeError(w, r, fe)
 	return false

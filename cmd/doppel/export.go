@@ -65,25 +65,26 @@ whoever has it can link exports to each other.`,
 	return c
 }
 
-// readKey reads the pseudonym key and refuses one kept in the data directory.
-func readKey(path, data string) ([]byte, error) {
+// readKey reads the pseudonym key given by flag (--key-file,
+// --deid-key-file) and refuses one kept in the data directory.
+func readKey(flag, path, data string) ([]byte, error) {
 	if path == "" {
-		return nil, usageError(errors.New("--key-file is required"))
+		return nil, usageError(fmt.Errorf("%s is required", flag))
 	}
 	absKey, err1 := filepath.Abs(path)
 	absData, err2 := filepath.Abs(data)
 	if err1 == nil && err2 == nil {
 		if rel, err := filepath.Rel(absData, absKey); err == nil && !strings.HasPrefix(rel, "..") {
-			return nil, usageError(errors.New("--key-file must be outside the data directory"))
+			return nil, usageError(fmt.Errorf("%s must be outside the data directory", flag))
 		}
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageError(fmt.Errorf("--key-file: %w", err))
+		return nil, usageError(fmt.Errorf("%s: %w", flag, err))
 	}
 	key = bytes.TrimSpace(key)
 	if len(key) < deid.MinKeyLen {
-		return nil, usageError(fmt.Errorf("--key-file: the key must be at least %d bytes", deid.MinKeyLen))
+		return nil, usageError(fmt.Errorf("%s: the key must be at least %d bytes", flag, deid.MinKeyLen))
 	}
 	return key, nil
 }
@@ -103,7 +104,7 @@ func runExport(ctx context.Context, e *env, f exportFlags) error {
 	default:
 		return usageError(fmt.Errorf("--dates %q: want shift or year", f.dates))
 	}
-	key, err := readKey(f.keyFile, f.store.data)
+	key, err := readKey("--key-file", f.keyFile, f.store.data)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,8 @@ import (
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
 	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+	"github.com/doppelhealth/doppel/internal/store/sealed"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight when
@@ -28,6 +31,8 @@ type serveFlags struct {
 	tlsCert, tlsKey string  // PEM files; both or neither
 	insecureHTTP    bool    // plain HTTP on a non-loopback address
 	rateLimit       float64 // requests a second per client; 0: no limit
+	keyFile         string  // --encryption-key-file
+	deidKeyFile     string  // --deid-key-file: pseudonym key of $export?_deid=safe-harbor
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -53,8 +58,28 @@ loopback address only (127.0.0.1, ::1, localhost): another --addr is
 refused unless --insecure-http says that something else protects the
 connection (a TLS-terminating proxy on the same host or network).
 
+With --encryption-key-file the store is encrypted at rest: resource bodies,
+export job records and export files with AES-256-GCM, search index texts as keyed
+hashes (HMAC-SHA-256), so the database files hold no names. Make the key
+with "openssl rand -hex 32 > FILE; chmod 600 FILE" and keep it outside the
+data directory (serve refuses a key inside it) and in your backups
+separately: without it the data cannot be read. An encrypted store does not
+serve string :contains, token :text or _sort on texts (400). A store
+written without the key cannot be opened with one, nor the reverse.
+
 Each client (the peer's IP address) may make --rate-limit requests a
-second on average and twice that in a burst; more get 429 with Retry-After.`,
+second on average and twice that in a burst; more get 429 with Retry-After.
+
+Every request (but /fhir/metadata and export status polls), and every
+refused token or scope, is recorded as a hash-chained FHIR AuditEvent in the
+store (GET /fhir/AuditEvent?patient=Patient/ID&date=ge2026-01-01; check the
+chain with doppel audit verify). A write's record is committed with the
+write; the others are buffered for up to a second and flushed at shutdown.
+AuditEvents cannot be written through the API (405).
+
+With --deid-key-file, $export?_deid=safe-harbor writes de-identified files
+(HIPAA Safe Harbor, as doppel export --deid; pseudonyms keyed by the file's
+key, at least 32 bytes, kept outside --data).`,
 		Example: `  doppel serve
   doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy
@@ -69,6 +94,8 @@ second on average and twice that in a burst; more get 429 with Retry-After.`,
 	c.Flags().StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with the certificate (chain) in PEM `FILE`; needs --tls-key")
 	c.Flags().StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert, PEM `FILE`")
 	c.Flags().BoolVar(&f.insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (only behind a TLS-terminating proxy)")
+	c.Flags().StringVar(&f.deidKeyFile, "deid-key-file", "", "pseudonym key `FILE` (at least 32 bytes, outside --data) for $export?_deid=safe-harbor")
+	c.Flags().StringVar(&f.keyFile, "encryption-key-file", "", "encrypt the store at rest with the key in `FILE` (32 bytes, raw or hex; mode 0600; outside --data)")
 	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
 	return c
 }
@@ -92,6 +119,69 @@ func listenPolicy(addr string, tls, insecure bool) error {
 	return usageError(fmt.Errorf("--addr %s: without TLS doppel serve listens on loopback only (127.0.0.1, ::1, localhost), "+
 		"since patient data would cross the network in clear; give --tls-cert and --tls-key to serve HTTPS on %s, "+
 		"or --insecure-http if a TLS-terminating proxy protects the connection", addr, host))
+}
+
+// readStoreKey reads the --encryption-key-file, if given (nil if not). The key
+// file must lie outside the data directory, where a copy of the data would
+// carry it along.
+func readStoreKey(keyFile, data string) ([]byte, error) {
+	if keyFile == "" {
+		return nil, nil
+	}
+	if err := outside(keyFile, data); err != nil {
+		return nil, usageError(err)
+	}
+	key, err := sealed.ReadKeyFile(keyFile)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--encryption-key-file: %w", err))
+	}
+	return key, nil
+}
+
+// openKeyedStore opens the store the flags select, encrypted at rest with
+// key if not nil (SEC-24). A store written with a key is refused without
+// one.
+func openKeyedStore(ctx context.Context, sf storeFlags, key []byte) (store.Store, error) {
+	st, err := openStore(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		enc, err := sealed.IsSealed(ctx, st)
+		if err == nil && enc {
+			err = usageError(errors.New("the store is encrypted: give --encryption-key-file"))
+		}
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		return st, nil
+	}
+	s, err := sealed.New(ctx, st, key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// outside checks that file is not inside dir (symbolic links resolved).
+func outside(file, dir string) error {
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		if r, err := filepath.EvalSymlinks(a); err == nil {
+			return r
+		}
+		return a
+	}
+	rel, err := filepath.Rel(abs(dir), abs(file))
+	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("--encryption-key-file %s is inside the data directory %s: keep the key apart from the data it protects", file, dir)
+	}
+	return nil
 }
 
 // tlsConfig loads the certificate and key, if given: TLS 1.2 or later.
@@ -130,13 +220,30 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, sf)
+	key, err := readStoreKey(f.keyFile, sf.data)
+	if err != nil {
+		return err
+	}
+	deidentifier, err := readDeidKey(f.deidKeyFile, sf.data)
+	if err != nil {
+		return err
+	}
+	st, err := openKeyedStore(ctx, sf, key)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := fhirops.New(st, reg, fhirops.Options{})
-	api := httpapi.New(logger, svc, st, reg, httpapi.Options{ExportDir: filepath.Join(sf.data, "export"), RateLimit: rate})
+	opts := httpapi.Options{ExportDir: filepath.Join(sf.data, "export"), RateLimit: rate}
+	if key != nil {
+		if opts.ExportSealer, err = sealed.NewCipher(key, "export"); err != nil {
+			return err
+		}
+	}
+	trail := newAuditTrail(st, reg, sf.data, logger) // serve_audit.go
+	defer trail.Close()
+	opts.Audit, opts.Deid = trail, deidentifier
+	svc := fhirops.New(trail.log.Wrap(st), reg, fhirops.Options{})
+	api := httpapi.New(logger, svc, st, reg, opts)
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -180,6 +287,9 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	stopRun()
 	if rerr := <-ran; rerr != nil && err == nil {
 		err = rerr
+	}
+	if aerr := trail.Close(); aerr != nil && err == nil { // flush the audit records
+		err = aerr
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

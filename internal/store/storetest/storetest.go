@@ -30,6 +30,11 @@ type Target struct {
 	// Corrupt changes the stored bytes of the current version of typ/id
 	// without updating its hash (with raw SQL, say).
 	Corrupt func(typ, id string) error
+	// Hashed says the store indexes keyed hashes of texts, not the texts
+	// (package sealed): the searches that need the text (string
+	// :contains, token :text, _sort by a string) must then fail with an
+	// error instead of matching.
+	Hashed bool
 }
 
 // Fresh prepares empty storage for one test or benchmark and removes it when

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/internal/store/sealed"
 )
 
 const testBase = "http://example.com/fhir"
@@ -123,7 +127,19 @@ func sorted(ids ...string) []string {
 // and checks the files hold exactly the resources of the snapshot taken at
 // kick-off.
 func TestExport(t *testing.T) {
-	e := newEnv(t, Options{ExportDir: t.TempDir()})
+	t.Run("clear", func(t *testing.T) { testExport(t, nil) })
+	c, err := sealed.NewCipher(bytes.Repeat([]byte{1}, sealed.KeySize), "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("sealed", func(t *testing.T) { testExport(t, c) })
+}
+
+// testExport is TestExport with export files sealed by sealer (nil: in
+// clear). Sealed files hold no name on disk (SEC-25).
+func testExport(t *testing.T, sealer Sealer) {
+	dir := t.TempDir()
+	e := newEnv(t, Options{ExportDir: dir, ExportSealer: sealer})
 	p1 := e.create("Patient", patientJSON)
 	p2 := e.create("Patient", `{"resourceType":"Patient","name":[{"family":"Two"}]}`)
 	o1 := e.create("Observation", `{"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":"Patient/`+p1+`"}}`)
@@ -167,6 +183,23 @@ func TestExport(t *testing.T) {
 	}
 	if w := e.do("GET", "/fhir/_export/nosuchjob/status", ""); w.Code != http.StatusNotFound {
 		t.Errorf("status of an unknown job: %d, want 404", w.Code)
+	}
+	clear := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if bytes.Contains(b, []byte("Chalmers")) {
+			clear++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealer == nil && clear == 0 || sealer != nil && clear > 0 {
+		t.Errorf("%d export files hold the name Chalmers in clear; sealed: %v", clear, sealer != nil)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -289,6 +290,79 @@ func TestServeTLS(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode < 400 {
 			t.Errorf("plain HTTP on the TLS port: status %d", resp.StatusCode)
+		}
+	}
+}
+
+// TestServeEncrypted (SEC-24, SEC-25): with --encryption-key-file the
+// requests of TestServe work, and no file under the data directory
+// (database, WAL, export files) holds the patient's name; the store is then refused without the key and with another.
+func TestServeEncrypted(t *testing.T) {
+	dir, keys := t.TempDir(), t.TempDir()
+	key := filepath.Join(keys, "key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, stop := startServe(t, dir, "--encryption-key-file", key)
+	exerciseServe(t, base)
+	if code, stderr := stop(); code != exitOK {
+		t.Fatalf("serve exit %d, stderr:\n%s", code, stderr)
+	}
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(path)
+		if bytes.Contains(bytes.ToLower(b), []byte("servetest")) {
+			t.Errorf("%s holds the patient's name", path)
+		}
+		return err
+	})
+	if err != nil || files < 2 {
+		t.Fatalf("%d files under the data directory: %v", files, err)
+	}
+	other := filepath.Join(keys, "other")
+	if err := os.WriteFile(other, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "the store is encrypted: give --encryption-key-file"},
+		{[]string{"--encryption-key-file", other}, "not the one this store was written with"},
+	} {
+		code, _, stderr := doppel(t, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, tc.args...)...)
+		if code == exitOK || !strings.Contains(stderr, tc.want) {
+			t.Errorf("serve %q: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestServeKeyFilePolicy: a key inside the data directory, or readable by
+// others, is refused.
+func TestServeKeyFilePolicy(t *testing.T) {
+	dir := t.TempDir()
+	inside := filepath.Join(dir, "key")
+	loose := filepath.Join(t.TempDir(), "key")
+	for path, mode := range map[string]os.FileMode{inside: 0o600, loose: 0o644} {
+		if err := os.WriteFile(path, bytes.Repeat([]byte{7}, 32), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ key, want string }{
+		{inside, "is inside the data directory"},
+		{loose, "others can read it"},
+		{filepath.Join(dir, "..", filepath.Base(dir), "key"), "is inside the data directory"},
+	} {
+		code, _, stderr := doppel(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--encryption-key-file", tc.key)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("key %s: exit %d, stderr %q; want %d and %q", tc.key, code, stderr, exitUsage, tc.want)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type serveFlags struct {
 	rateLimit       float64 // requests a second per client; 0: no limit
 	keyFile         string  // --encryption-key-file
 	deidKeyFile     string  // --deid-key-file: pseudonym key of $export?_deid=safe-harbor
+	auth            authFlags
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -67,6 +68,13 @@ separately: without it the data cannot be read. An encrypted store does not
 serve string :contains, token :text or _sort on texts (400). A store
 written without the key cannot be opened with one, nor the reverse.
 
+Every request but /fhir/metadata, /.well-known/ (SMART configuration, JWK
+Set) and /healthz needs a bearer token (JWT) whose SMART scopes allow it;
+a patient-level token reaches only its patient's compartment. The first
+start creates the instance signing key in DIR/auth and says how to mint a
+token (doppel token). --oidc-issuer, --oidc-audience and --oidc-jwks accept
+the tokens of a hospital's OpenID Connect provider too.
+
 Each client (the peer's IP address) may make --rate-limit requests a
 second on average and twice that in a burst; more get 429 with Retry-After.
 
@@ -97,6 +105,7 @@ key, at least 32 bytes, kept outside --data).`,
 	c.Flags().StringVar(&f.deidKeyFile, "deid-key-file", "", "pseudonym key `FILE` (at least 32 bytes, outside --data) for $export?_deid=safe-harbor")
 	c.Flags().StringVar(&f.keyFile, "encryption-key-file", "", "encrypt the store at rest with the key in `FILE` (32 bytes, raw or hex; mode 0600; outside --data)")
 	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
+	f.auth.register(c)
 	return c
 }
 
@@ -242,6 +251,11 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	trail := newAuditTrail(st, reg, sf.data, logger) // serve_audit.go
 	defer trail.Close()
 	opts.Audit, opts.Deid = trail, deidentifier
+	authn, err := newServeAuth(e, sf.data, f.auth) // serve_auth.go
+	if err != nil {
+		return err
+	}
+	opts.Authorizer = httpapi.Scopes{}
 	svc := fhirops.New(trail.log.Wrap(st), reg, fhirops.Options{})
 	api := httpapi.New(logger, svc, st, reg, opts)
 
@@ -250,7 +264,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		return usageError(fmt.Errorf("--addr: %w", err))
 	}
 	hs := &http.Server{
-		Handler:           api,
+		Handler:           serveHandler(authn, api),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tc,

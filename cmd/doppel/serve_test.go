@@ -92,7 +92,8 @@ func send(t *testing.T, method, url, body string, hdr ...string) (int, string, [
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
 	base, stop := startServe(t, dir)
-	id := exerciseServe(t, base)
+	tok := adminToken(t, dir)
+	id := exerciseServe(t, base, tok)
 	if code, stderr := stop(); code != exitOK {
 		t.Fatalf("serve exit %d, stderr:\n%s", code, stderr)
 	} else if !strings.Contains(stderr, `route="POST /fhir/{type}" status=201`) || strings.Contains(stderr, "Servetest") {
@@ -101,7 +102,7 @@ func TestServe(t *testing.T) {
 
 	base, stop = startServe(t, dir)
 	defer stop()
-	if code, _, body := send(t, "GET", base+"/Patient/"+id, ""); code != http.StatusOK || !strings.Contains(string(body), "Servetest") {
+	if code, _, body := send(t, "GET", base+"/Patient/"+id, "", "Authorization", "Bearer "+tok); code != http.StatusOK || !strings.Contains(string(body), "Servetest") {
 		t.Errorf("read after restart: status %d: %s", code, body)
 	}
 }
@@ -113,18 +114,20 @@ func TestServePostgres(t *testing.T) {
 	if dsn == "" {
 		t.Skip("DOPPEL_TEST_POSTGRES is not set")
 	}
-	base, stop := startServe(t, t.TempDir(), "--store", "postgres", "--dsn", durSchema(t, dsn))
-	exerciseServe(t, base)
+	dir := t.TempDir()
+	base, stop := startServe(t, dir, "--store", "postgres", "--dsn", durSchema(t, dsn))
+	exerciseServe(t, base, adminToken(t, dir))
 	if code, stderr := stop(); code != exitOK {
 		t.Fatalf("serve exit %d, stderr:\n%s", code, stderr)
 	}
 }
 
 // exerciseServe creates a patient, reads it, finds it, exports it, and
-// returns its id.
-func exerciseServe(t *testing.T, base string) string {
+// returns its id; its requests carry the bearer token tok.
+func exerciseServe(t *testing.T, base, tok string) string {
 	t.Helper()
-	code, loc, body := send(t, "POST", base+"/Patient", `{"resourceType":"Patient","name":[{"family":"Servetest"}]}`)
+	bearer := []string{"Authorization", "Bearer " + tok}
+	code, loc, body := send(t, "POST", base+"/Patient", `{"resourceType":"Patient","name":[{"family":"Servetest"}]}`, bearer...)
 	if code != http.StatusCreated || !strings.HasPrefix(loc, base+"/Patient/") || !strings.HasSuffix(loc, "/_history/1") {
 		t.Fatalf("create: status %d Location %q: %s", code, loc, body)
 	}
@@ -132,10 +135,10 @@ func exerciseServe(t *testing.T, base string) string {
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, body := send(t, "GET", base+"/Patient/"+p.ID, ""); code != http.StatusOK || !strings.Contains(string(body), "Servetest") {
+	if code, _, body := send(t, "GET", base+"/Patient/"+p.ID, "", bearer...); code != http.StatusOK || !strings.Contains(string(body), "Servetest") {
 		t.Errorf("read: status %d: %s", code, body)
 	}
-	code, _, body = send(t, "GET", base+"/Patient?family=servetest", "")
+	code, _, body = send(t, "GET", base+"/Patient?family=servetest", "", bearer...)
 	var b struct {
 		Total int
 		Entry []struct{ FullURL string }
@@ -143,14 +146,14 @@ func exerciseServe(t *testing.T, base string) string {
 	if err := json.Unmarshal(body, &b); err != nil || code != http.StatusOK || b.Total != 1 || len(b.Entry) != 1 || b.Entry[0].FullURL != base+"/Patient/"+p.ID {
 		t.Errorf("search: status %d: %s", code, body)
 	}
-	code, status, body := send(t, "GET", base+"/Patient/$export", "", "Prefer", "respond-async")
+	code, status, body := send(t, "GET", base+"/Patient/$export", "", append([]string{"Prefer", "respond-async"}, bearer...)...)
 	if code != http.StatusAccepted || !strings.HasPrefix(status, base+"/") {
 		t.Fatalf("export kick-off: status %d Content-Location %q: %s", code, status, body)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for code == http.StatusAccepted && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
-		code, _, body = send(t, "GET", status, "")
+		code, _, body = send(t, "GET", status, "", bearer...)
 	}
 	var m struct {
 		Output []struct {
@@ -161,7 +164,7 @@ func exerciseServe(t *testing.T, base string) string {
 	if err := json.Unmarshal(body, &m); err != nil || code != http.StatusOK || len(m.Output) != 1 || m.Output[0].Type != "Patient" || m.Output[0].Count != 1 {
 		t.Fatalf("export status %d: %s", code, body)
 	}
-	if code, _, body := send(t, "GET", m.Output[0].URL, ""); code != http.StatusOK || !strings.Contains(string(body), `"id":"`+p.ID+`"`) {
+	if code, _, body := send(t, "GET", m.Output[0].URL, "", bearer...); code != http.StatusOK || !strings.Contains(string(body), `"id":"`+p.ID+`"`) {
 		t.Errorf("export file: status %d: %s", code, body)
 	}
 	return p.ID
@@ -304,7 +307,7 @@ func TestServeEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, stop := startServe(t, dir, "--encryption-key-file", key)
-	exerciseServe(t, base)
+	exerciseServe(t, base, adminToken(t, dir))
 	if code, stderr := stop(); code != exitOK {
 		t.Fatalf("serve exit %d, stderr:\n%s", code, stderr)
 	}

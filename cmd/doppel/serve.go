@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/doppelhealth/doppel/internal/auth"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
 	"github.com/doppelhealth/doppel/internal/search"
@@ -193,6 +194,20 @@ func outside(file, dir string) error {
 	return nil
 }
 
+// clientKey names the client of a request for the rate limit: the
+// token's issuer and subject when it has a valid one (one user from many
+// addresses is one client), else the peer's IP address.
+func clientKey(r *http.Request) string {
+	if p, err := auth.FromContext(r.Context()); err == nil && p != nil {
+		return "sub " + p.Issuer + " " + p.Subject
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip " + host
+}
+
 // tlsConfig loads the certificate and key, if given: TLS 1.2 or later.
 func tlsConfig(f serveFlags) (*tls.Config, error) {
 	if f.tlsCert == "" && f.tlsKey == "" {
@@ -256,6 +271,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		return err
 	}
 	opts.Authorizer = httpapi.Scopes{}
+	opts.ClientKey = clientKey
 	svc := fhirops.New(trail.log.Wrap(st), reg, fhirops.Options{})
 	api := httpapi.New(logger, svc, st, reg, opts)
 

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,9 +102,10 @@ func (w *auditWriter) Put(ctx context.Context, v store.Version) (store.Version, 
 }
 
 func (w *auditWriter) Delete(ctx context.Context, typ, id string, at time.Time) (store.Version, error) {
+	prev, _ := w.Writer.Read(ctx, typ, id) // for its patient
 	out, err := w.Writer.Delete(ctx, typ, id, at)
 	if err == nil {
-		w.note(typ, id, store.Version{})
+		w.note(typ, id, prev)
 	}
 	return out, err
 }
@@ -118,8 +121,9 @@ func (w *auditWriter) note(typ, id string, v store.Version) {
 
 // PatientOf returns the patient a stored resource belongs to, as the
 // Patient field of a Record wants it: "Patient/ID" of the resource itself,
-// or of the Patient its "patient" or "subject" index entry names; "" if
-// none.
+// or of the Patient its "patient" or "subject" index entry names, or
+// (a version read without its index) its subject or patient element; ""
+// if none.
 func PatientOf(v store.Version) string {
 	if v.Type == "Patient" {
 		return "Patient/" + v.ID
@@ -127,6 +131,20 @@ func PatientOf(v store.Version) string {
 	for _, e := range v.Index {
 		if (e.Param == "patient" || e.Param == "subject") && e.RefType == "Patient" && e.RefID != "" {
 			return "Patient/" + e.RefID
+		}
+	}
+	if v.Index != nil || v.Body == nil {
+		return ""
+	}
+	var refs struct {
+		Subject, Patient struct{ Reference string }
+	}
+	if json.Unmarshal(v.Body, &refs) != nil {
+		return ""
+	}
+	for _, ref := range []string{refs.Subject.Reference, refs.Patient.Reference} {
+		if id, ok := strings.CutPrefix(ref, "Patient/"); ok && id != "" && !strings.Contains(id, "/") {
+			return ref
 		}
 	}
 	return ""

@@ -38,6 +38,7 @@ const (
 type durServer struct {
 	cmd    *exec.Cmd
 	base   string        // http://127.0.0.1:PORT/fhir
+	token  string        // an admin bearer token of the instance key
 	stderr *bytes.Buffer // read only after kill
 	once   sync.Once
 	done   chan struct{} // closed when the process has been reaped
@@ -79,6 +80,11 @@ func startDurServer(t *testing.T, args ...string) *durServer {
 			t.Fatalf("serve printed %q; stderr:\n%s", l, s.stderr)
 		}
 		s.base = base
+		for i, a := range args {
+			if a == "--data" && i+1 < len(args) {
+				s.token = adminToken(t, args[i+1]) // serve_auth_test.go
+			}
+		}
 	case <-time.After(15 * time.Second):
 		s.kill()
 		t.Fatalf("serve printed no URL in 15 s; stderr:\n%s", s.stderr)
@@ -150,7 +156,7 @@ type durAck struct {
 // goroutines until ctx is done or the server stops answering. It returns
 // how many Bundles were sent (K < sent: the request was at least started)
 // and the acknowledged ones. acked receives one value per acknowledgement.
-func durIngest(ctx context.Context, t *testing.T, base string, acked chan<- struct{}) (sent int, acks []durAck) {
+func durIngest(ctx context.Context, t *testing.T, base, tok string, acked chan<- struct{}) (sent int, acks []durAck) {
 	client := &http.Client{
 		Timeout:   20 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: durWriters, DisableCompression: true},
@@ -167,7 +173,7 @@ func durIngest(ctx context.Context, t *testing.T, base string, acked chan<- stru
 				k := next
 				next++
 				mu.Unlock()
-				ack, answered, err := durSend(ctx, client, base, k)
+				ack, answered, err := durSend(ctx, client, base, tok, k)
 				if answered && err != nil {
 					t.Errorf("bundle %d: %v", k, err) // a killed server answers nothing
 				}
@@ -191,12 +197,13 @@ func durIngest(ctx context.Context, t *testing.T, base string, acked chan<- stru
 // durSend posts Bundle k and returns its acknowledgement; any answer but a
 // 200 transaction-response with one location per entry is an error.
 // answered is whether the server sent a complete response.
-func durSend(ctx context.Context, client *http.Client, base string, k int) (ack durAck, answered bool, err error) {
+func durSend(ctx context.Context, client *http.Client, base, tok string, k int) (ack durAck, answered bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", base, bytes.NewReader(durBundle(k)))
 	if err != nil {
 		return durAck{}, false, err
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := client.Do(req)
 	if err != nil {
 		return durAck{}, false, err
@@ -238,9 +245,14 @@ func durSend(ctx context.Context, client *http.Client, base string, k int) (ack 
 
 // durGet reads base/path and decodes the JSON body into v; it fails the
 // test on a transport error or a status other than want.
-func durGet(t *testing.T, base, path string, want int, v any) {
+func durGet(t *testing.T, base, tok, path string, want int, v any) {
 	t.Helper()
-	resp, err := http.Get(base + "/" + path)
+	req, err := http.NewRequest("GET", base+"/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -261,11 +273,11 @@ func durGet(t *testing.T, base, path string, want int, v any) {
 }
 
 // durCount is the total of a search with _summary=count.
-func durCount(t *testing.T, base, typ string, q url.Values) int {
+func durCount(t *testing.T, base, tok, typ string, q url.Values) int {
 	t.Helper()
 	q.Set("_summary", "count")
 	var b struct{ Total *int }
-	durGet(t, base, typ+"?"+q.Encode(), http.StatusOK, &b)
+	durGet(t, base, tok, typ+"?"+q.Encode(), http.StatusOK, &b)
 	if b.Total == nil {
 		t.Errorf("%s?%s: no total", typ, q.Encode())
 		return -1
@@ -277,7 +289,7 @@ func durCount(t *testing.T, base, typ string, q url.Values) int {
 // acknowledged resource reads back with its version, and each of the sent
 // Bundles is there completely (Patient and all its Observations, which
 // refer to it) or not at all.
-func durCheck(t *testing.T, base string, sent int, acks []durAck) {
+func durCheck(t *testing.T, base, tok string, sent int, acks []durAck) {
 	acked := make(map[int]bool)
 	for _, a := range acks {
 		acked[a.k] = true
@@ -289,11 +301,11 @@ func durCheck(t *testing.T, base string, sent int, acks []durAck) {
 				ID           string
 				Meta         struct{ VersionID string }
 			}
-			durGet(t, base, typ+"/"+id, http.StatusOK, &r)
+			durGet(t, base, tok, typ+"/"+id, http.StatusOK, &r)
 			if r.ResourceType != typ || r.ID != id || r.Meta.VersionID != v {
 				t.Errorf("bundle %d: read %s/%s gave %s/%s version %q, want version %s", a.k, typ, id, r.ResourceType, r.ID, r.Meta.VersionID, v)
 			}
-			durGet(t, base, loc, http.StatusOK, nil)
+			durGet(t, base, tok, loc, http.StatusOK, nil)
 		}
 	}
 	var complete int
@@ -302,8 +314,8 @@ func durCheck(t *testing.T, base string, sent int, acks []durAck) {
 		var pats struct {
 			Entry []struct{ Resource struct{ ID string } }
 		}
-		durGet(t, base, "Patient?"+ident.Encode(), http.StatusOK, &pats)
-		obs := durCount(t, base, "Observation", ident)
+		durGet(t, base, tok, "Patient?"+ident.Encode(), http.StatusOK, &pats)
+		obs := durCount(t, base, tok, "Observation", ident)
 		switch {
 		case len(pats.Entry) == 0 && obs == 0:
 			if acked[k] {
@@ -311,7 +323,7 @@ func durCheck(t *testing.T, base string, sent int, acks []durAck) {
 			}
 		case len(pats.Entry) == 1 && obs == durObs:
 			complete++
-			subj := durCount(t, base, "Observation", url.Values{"subject": {"Patient/" + pats.Entry[0].Resource.ID}})
+			subj := durCount(t, base, tok, "Observation", url.Values{"subject": {"Patient/" + pats.Entry[0].Resource.ID}})
 			if subj != durObs {
 				t.Errorf("bundle %d: %d Observations refer to its Patient, want %d", k, subj, durObs)
 			}
@@ -335,7 +347,7 @@ func durRun(t *testing.T, args ...string) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		sent, acks := durIngest(ctx, t, srv.base, ackc)
+		sent, acks := durIngest(ctx, t, srv.base, srv.token, ackc)
 		res <- result{sent, acks}
 	}()
 
@@ -361,7 +373,7 @@ func durRun(t *testing.T, args ...string) {
 	}
 
 	srv = startDurServer(t, args...)
-	durCheck(t, srv.base, r.sent, r.acks)
+	durCheck(t, srv.base, srv.token, r.sent, r.acks)
 	srv.kill()
 }
 

@@ -9,7 +9,7 @@
 // (CSP, nosniff, no-store, HSTS over TLS), gzip for clients that accept it, the CapabilityStatement at /fhir/metadata,
 // which it generates from the routes it serves and the search registry, and
 // Bulk Data $export, whose jobs live in the store so that they survive a
-// restart.
+// restart and whose files may be encrypted at rest (Options.ExportSealer).
 //
 // # Errors
 //

@@ -280,7 +280,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		return usageError(fmt.Errorf("--addr: %w", err))
 	}
 	hs := &http.Server{
-		Handler:           serveHandler(authn, api),
+		Handler:           httpapi.SecurityHeaders(serveHandler(authn, api)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tc,

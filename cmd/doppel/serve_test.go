@@ -369,3 +369,23 @@ func TestServeKeyFilePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHeaders (SEC-39): the documents served beside the API (health
+// check, SMART configuration) carry the security headers too.
+func TestServeHeaders(t *testing.T) {
+	base, stop := startServe(t, t.TempDir())
+	defer stop()
+	root := strings.TrimSuffix(base, "/fhir")
+	for _, target := range []string{root + "/healthz", root + "/.well-known/smart-configuration", base + "/metadata", base + "/Patient"} {
+		resp, err := http.Get(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, k := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"} {
+			if resp.Header.Get(k) == "" {
+				t.Errorf("%s (status %d): no %s", target, resp.StatusCode, k)
+			}
+		}
+	}
+}

@@ -16,12 +16,16 @@ var securityHeaders = [...][2]string{
 // hsts is the Strict-Transport-Security value sent over TLS: two years.
 const hsts = "max-age=63072000; includeSubDomains"
 
-// secure sets the security headers before any handler writes. Every
-// response but the CapabilityStatement holds, or may hold, patient data,
-// so none is stored by a browser or a proxy (Cache-Control: no-store).
-// Strict-Transport-Security goes out on TLS connections only (RFC 6797
-// §7.2: a host sends it over secure transport only).
-func (s *Server) secure(next http.Handler) http.Handler {
+// secure sets the security headers: see SecurityHeaders.
+func (s *Server) secure(next http.Handler) http.Handler { return SecurityHeaders(next) }
+
+// SecurityHeaders sets the security headers before next writes, for the
+// handlers a program serves beside the API (well-known documents, health
+// checks). Every response but the CapabilityStatement holds, or may hold,
+// patient data, so none is stored by a browser or a proxy (Cache-Control:
+// no-store). Strict-Transport-Security goes out on TLS connections only
+// (RFC 6797 §7.2: a host sends it over secure transport only).
+func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		for _, kv := range securityHeaders {

@@ -196,6 +196,8 @@ func (s *Service) confine(ctx context.Context, r store.Reader, q *search.Query, 
 		return false, outside(q.Type + " resources are in no patient compartment, and the token is confined to Patient/" + pid)
 	case len(params) == 1:
 		vals = url.Values{params[0]: {"Patient/" + pid}}
+	case slices.ContainsFunc(q.Clauses, func(c search.Clause) bool { return pins(c, params, pid) }):
+		return false, nil // already confined: Observation?subject=Patient/ID
 	default:
 		var ids []string
 		seen := map[string]bool{}
@@ -235,6 +237,17 @@ func (s *Service) confine(ctx context.Context, r store.Reader, q *search.Query, 
 	}
 	q.Clauses = append(slices.Clip(q.Clauses), cq.Clauses...)
 	return false, nil
+}
+
+// pins reports whether clause c restricts a search to resources whose
+// compartment parameter refers to Patient/pid: one of params, with the one
+// value Patient/pid.
+func pins(c search.Clause, params []string, pid string) bool {
+	if !slices.Contains(params, c.Param) || c.Chain != nil || len(c.Values) != 1 || (c.Modifier != "" && c.Modifier != "Patient") {
+		return false
+	}
+	v := c.Values[0]
+	return v.RefID == pid && (v.RefType == "Patient" || (v.RefType == "" && c.Modifier == "Patient"))
 }
 
 // filterVisible keeps the versions a confined request may see (all when

@@ -124,6 +124,10 @@ func TestCompartmentSearch(t *testing.T) {
 	}{
 		{p1, "Observation", "", []string{"Observation/o1", "Observation/o3"}, 0},
 		{p1, "Observation", "subject=Patient/p2", []string{"Observation/o3"}, 0},
+		{p1, "Observation", "subject=Patient/p1", []string{"Observation/o1"}, 0},
+		{p1, "Observation", "subject:Patient=p1", []string{"Observation/o1"}, 0},
+		{p1, "Observation", "subject=p2", []string{"Observation/o3"}, 0},
+		{p1, "Observation", "performer=Patient/p1,Patient/p2", []string{"Observation/o3"}, 0},
 		{p1, "Observation", "_id=o2", nil, 0},
 		{p1, "Observation", "identifier=x|o2", nil, 0},
 		{p1, "Observation", "_summary=count", nil, 0},

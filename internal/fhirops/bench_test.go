@@ -2,9 +2,13 @@ package fhirops_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
 )
 
 // BenchmarkTransactionSynthea imports the four Synthea Bundles of testdata
@@ -33,4 +37,50 @@ func BenchmarkTransactionSynthea(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*resources)/b.Elapsed().Seconds(), "resources/s")
+}
+
+// BenchmarkSearchConfined compares a page of Observations of one Synthea
+// patient found by a user token (subject=Patient/ID) with the same page
+// found by that patient's token (the compartment restriction: subject or
+// performer, so the compartment's ids are looked up first), and by the
+// patient's token naming its subject (no look-up needed).
+func BenchmarkSearchConfined(b *testing.B) {
+	files, _ := filepath.Glob("testdata/synthea/*.json")
+	s := newService(b)
+	ctx := context.Background()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Transaction(ctx, data, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pats := doSearch(b, s, "Patient", "_count=1")
+	if len(pats.Entry) == 0 {
+		b.Fatal("no patient")
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(pats.Entry[0].Resource, &p); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		a     fhirops.Access
+		query string
+	}{
+		{"user", user, "subject=Patient/" + p.ID},
+		{"patient", access{kinds: readAll, compartment: "Patient/" + p.ID}, ""},
+		{"patient-subject", access{kinds: readAll, compartment: "Patient/" + p.ID}, "subject=Patient/" + p.ID},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			vals, _ := url.ParseQuery(bc.query)
+			for b.Loop() {
+				if _, err := s.Search(fhirops.WithAccess(ctx, bc.a), "Observation", vals, true, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -185,8 +185,14 @@ func (s *Service) writable(ctx context.Context, r store.Reader, cur, v store.Ver
 // the query is restricted to them (resources of the patient written in
 // between are left out, never others' resources). none
 // reports that the compartment holds no resource of the type. A type that
-// is never in a patient compartment is refused (403).
+// is never in a patient compartment, and a chained parameter, are refused
+// (403).
 func (s *Service) confine(ctx context.Context, r store.Reader, q *search.Query, pid string) (none bool, err error) {
+	if slices.ContainsFunc(q.Clauses, func(c search.Clause) bool { return c.Chain != nil }) {
+		// A chain would test resources outside the compartment (the
+		// other patient an Observation's performer names).
+		return false, outside("chained search parameters are not available to a token confined to Patient/" + pid)
+	}
 	var vals url.Values
 	params := s.reg.CompartmentParams(q.Type)
 	switch {

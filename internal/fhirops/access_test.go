@@ -139,6 +139,7 @@ func TestCompartmentSearch(t *testing.T) {
 		{p1, "Patient", "_revinclude=Observation:subject", []string{"Patient/p1", "include:Observation/o1"}, 0},
 		{p1, "Encounter", "_id=e1&_revinclude=Observation:encounter", []string{"Encounter/e1"}, 0},
 		{p1, "Practitioner", "", nil, 403},
+		{p1, "Observation", "subject:Patient._id=p2", nil, 403}, // o3's subject is p2: a chain would probe p2
 		{p1, "", "_id=o2", nil, 403},
 		{user, "Observation", "subject=Patient/p2", []string{"Observation/o2", "Observation/o3"}, 0},
 		{user, "Observation", "_id=o1&_include=Observation:performer", []string{"Observation/o1", "include:Practitioner/dr1"}, 0},

@@ -40,8 +40,8 @@
 //   - searches of a type are restricted to the compartment whatever their
 //     parameters (so are conditional creates, updates and references);
 //     _include and _revinclude add only compartment resources; a type in
-//     no compartment (Practitioner, Medication) and a search of all types
-//     are refused (403);
+//     no compartment (Practitioner, Medication), a chained parameter and a
+//     search of all types are refused (403);
 //   - $everything is allowed for its own patient only; the history of a
 //     type or of the system is refused;
 //   - a write is refused (403, nothing stored) when the resource written,

@@ -219,3 +219,34 @@ func TestScopesWrite(t *testing.T) {
 		t.Errorf("create in the own compartment: %d: %s", w.Code, w.Body)
 	}
 }
+
+// TestScopesOneType (SEC-03): patient/Observation.rs allows Observation
+// read and search, and nothing else: 403 on create, update and delete,
+// and on other types, which _include leaves out.
+func TestScopesOneType(t *testing.T) {
+	e := newAuthEnv(t)
+	tok := e.token(auth.Grant{Scope: "patient/Observation.rs", Patient: "p1"})
+	o1 := `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"hr"},"subject":{"reference":"Patient/p1"}}`
+	for _, tc := range []struct {
+		method, target, body string
+		want                 int
+	}{
+		{"GET", "/fhir/Observation/o1", "", 200},
+		{"GET", "/fhir/Observation", "", 200},
+		{"POST", "/fhir/Observation", o1[:len(`{"resourceType":"Observation",`)] + o1[len(`{"resourceType":"Observation","id":"o1",`):], 403},
+		{"PUT", "/fhir/Observation/o1", o1, 403},
+		{"DELETE", "/fhir/Observation/o1", "", 403},
+		{"GET", "/fhir/Encounter/e1", "", 403},
+		{"GET", "/fhir/Encounter", "", 403},
+		{"GET", "/fhir/Patient/p1", "", 403},
+		{"GET", "/fhir/Patient/p1/$everything", "", 403},
+	} {
+		if w := e.as(tok, tc.method, tc.target, tc.body); w.Code != tc.want {
+			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.target, w.Code, tc.want, w.Body)
+		}
+	}
+	w := e.as(tok, "GET", "/fhir/Observation?_include=Observation:encounter&_include=Observation:subject", "")
+	if b := decodeBundle(t, w); len(b.Entry) != 1 {
+		t.Errorf("_include with patient/Observation.rs: %d entries, want o1 alone: %s", len(b.Entry), w.Body)
+	}
+}

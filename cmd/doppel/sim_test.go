@@ -310,6 +310,9 @@ func TestExamples(t *testing.T) {
 		if strings.HasSuffix(f, "_tdm.yaml") {
 			continue // drug-level (TDM) files are for doppel fit and dose: dose_test.go
 		}
+		if strings.HasPrefix(filepath.Base(f), "hospital_") {
+			continue // hospital files are for doppel hospital: hospital_test.go
+		}
 		dir := t.TempDir()
 		code, _, stderr := doppel(t, "sim", f, "--out", filepath.Join(dir, "run.csv"))
 		if code != exitOK {

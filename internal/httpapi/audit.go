@@ -138,6 +138,19 @@ func auditResource(ctx context.Context, v store.Version) {
 	}
 }
 
+// auditSearch notes the parameters of a POST _search, whose form body
+// holds them, as its query and, if it names one, its patient.
+func auditSearch(r *http.Request, q url.Values) {
+	a, ok := r.Context().Value(auditKey{}).(*auditState)
+	if !ok || r.Method != http.MethodPost {
+		return
+	}
+	a.rec.Query = q.Encode()
+	if a.rec.Patient == "" {
+		a.rec.Patient = searchPatient(r.PathValue("type"), q)
+	}
+}
+
 // searchPatient returns the one patient a search names, "Patient/ID", or
 // "": Patient?_id=ID, or a patient or subject parameter with one Patient
 // reference.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -101,7 +102,10 @@ func (e *auditEnv) token(sub, scope, patient string) string {
 func (e *auditEnv) as(token, method, target, body string) *httptest.ResponseRecorder {
 	e.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	if body != "" {
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/_search"):
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case body != "":
 		r.Header.Set("Content-Type", "application/fhir+json")
 	}
 	if token != "" {
@@ -214,6 +218,7 @@ func TestAuditTrail(t *testing.T) {
 	}{
 		{admin, "GET", "/fhir/" + oref, "", http.StatusOK},
 		{admin, "GET", "/fhir/Observation?patient=" + pref, "", http.StatusOK},
+		{admin, "POST", "/fhir/Observation/_search", "patient=" + pref, http.StatusOK},
 		{admin, "GET", "/fhir/" + pref + "/$everything", "", http.StatusOK},
 		{admin, "GET", "/fhir/" + oref + "/_history", "", http.StatusOK},
 		{"", "GET", "/fhir/" + pref, "", http.StatusUnauthorized},
@@ -233,28 +238,29 @@ func TestAuditTrail(t *testing.T) {
 		{Seq: 2, Subtype: "create", Action: "C", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Entities: []string{oref}},
 		{Seq: 3, Subtype: "read", Action: "R", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Entities: []string{oref}},
 		{Seq: 4, Subtype: "search-type", Action: "E", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Query: "patient=" + pref},
-		{Seq: 5, Subtype: "operation", Action: "E", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Op: "$everything"},
-		// 6: the Observation's history, which names no patient
-		{Seq: 7, Subtype: "110122", Action: "E", Outcome: "4", Who: "anonymous", Address: addr, Patient: pref},
+		{Seq: 5, Subtype: "search-type", Action: "E", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Query: "patient=" + url.QueryEscape(pref)},
+		{Seq: 6, Subtype: "operation", Action: "E", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Op: "$everything"},
+		// 7: the Observation's history, which names no patient
 		{Seq: 8, Subtype: "110122", Action: "E", Outcome: "4", Who: "anonymous", Address: addr, Patient: pref},
-		{Seq: 9, Subtype: "read", Action: "R", Outcome: "4", Who: "patient-9", Address: addr, Patient: pref},
-		{Seq: 10, Subtype: "delete", Action: "D", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Entities: []string{oref}},
+		{Seq: 9, Subtype: "110122", Action: "E", Outcome: "4", Who: "anonymous", Address: addr, Patient: pref},
+		{Seq: 10, Subtype: "read", Action: "R", Outcome: "4", Who: "patient-9", Address: addr, Patient: pref},
+		{Seq: 11, Subtype: "delete", Action: "D", Outcome: "0", Who: "admin-1", Address: addr, Patient: pref, Entities: []string{oref}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("AuditEvent?patient=%s (-want +got):\n%s", pref, diff)
 	}
 
 	// By time: every record so far is recorded after start, none before.
-	// The search above is record 11.
-	if n := len(auditLines(t, e.as(admin, "GET", "/fhir/AuditEvent?date=ge"+start.Format(time.RFC3339), ""))); n != 11 {
-		t.Errorf("AuditEvent?date=ge%s: %d records, want 11", start.Format(time.RFC3339), n)
+	// The search above is record 12.
+	if n := len(auditLines(t, e.as(admin, "GET", "/fhir/AuditEvent?date=ge"+start.Format(time.RFC3339), ""))); n != 12 {
+		t.Errorf("AuditEvent?date=ge%s: %d records, want 12", start.Format(time.RFC3339), n)
 	}
 	if n := len(auditLines(t, e.as(admin, "GET", "/fhir/AuditEvent?date=lt"+start.Format(time.RFC3339), ""))); n != 0 {
 		t.Errorf("AuditEvent?date=lt%s: %d records, want 0", start.Format(time.RFC3339), n)
 	}
 	rep, err := e.log.Verify(context.Background())
-	if err != nil || !rep.OK() || rep.Records != 13 {
-		t.Errorf("Verify: %+v, %v; want 13 records intact", rep, err)
+	if err != nil || !rep.OK() || rep.Records != 14 {
+		t.Errorf("Verify: %+v, %v; want 14 records intact", rep, err)
 	}
 }
 

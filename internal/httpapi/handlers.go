@@ -208,6 +208,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	auditSearch(r, q)
 	b, err := s.svc.Search(r.Context(), r.PathValue("type"), q, strict(r), s.base(r))
 	if err != nil {
 		return err

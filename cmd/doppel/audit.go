@@ -8,7 +8,6 @@ import (
 
 	"github.com/doppelhealth/doppel/internal/audit"
 	"github.com/doppelhealth/doppel/internal/search"
-	"github.com/doppelhealth/doppel/internal/store/sqlstore"
 )
 
 // auditHeadFile is the audit chain's head file in the data directory: the
@@ -17,7 +16,7 @@ import (
 const auditHeadFile = "audit.head"
 
 // openAudit returns the audit log of an open store.
-func openAudit(st *sqlstore.Store, sf storeFlags) (*audit.Log, error) {
+func openAudit(st audit.Store, sf storeFlags) (*audit.Log, error) {
 	reg, err := search.NewRegistry()
 	if err != nil {
 		return nil, err
@@ -41,13 +40,13 @@ SHA-256 hash chain.`,
 		Long: `Verify reads every AuditEvent in sequence order and checks its hash, its
 link to the previous record, the store's content hash and the head file
 (DIR/audit.head). It prints one line per problem with the record's sequence
-number. Exit status: 0 intact, 1 tampered with (or the check failed),
+number. A store encrypted at rest needs its --encryption-key-file. Exit status: 0 intact, 1 tampered with (or the check failed),
 2 bad arguments.`,
 		Example: `  doppel audit verify --data /srv/doppel`,
 		Args:    cobra.NoArgs,
 		RunE: markFailures(func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, sf)
+			st, _, err := openStore(ctx, sf)
 			if err != nil {
 				return err
 			}

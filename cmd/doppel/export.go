@@ -47,6 +47,9 @@ by a keyed offset of up to a year (--dates shift, intervals kept) or cut to
 the year (--dates year, the letter of Safe Harbor). The audit trail is not
 exported; the export itself is audited.
 
+A store encrypted at rest is read with its --encryption-key-file; the files
+written are de-identified, not encrypted.
+
 The key file holds at least 32 bytes and must be kept outside the data
 directory: the same key gives the same pseudonyms in every export, and
 whoever has it can link exports to each other.`,
@@ -112,15 +115,11 @@ func runExport(ctx context.Context, e *env, f exportFlags) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, f.store)
+	st, _, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	reg, err := search.NewRegistry()
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(f.out, 0o700); err != nil {
 		return err
 	}
@@ -145,7 +144,10 @@ func runExport(ctx context.Context, e *env, f exportFlags) error {
 	if u, err := user.Current(); err == nil {
 		who = "cli:" + u.Username
 	}
-	log := audit.New(st, reg, audit.Options{HeadFile: filepath.Join(f.store.data, auditHeadFile)})
+	log, err := openAudit(st, f.store)
+	if err != nil {
+		return err
+	}
 	return log.Append(ctx, []audit.Record{{Interaction: audit.Operation, Operation: "$export?_deid=safe-harbor",
 		Who: who, Address: "localhost", Query: "_deid=safe-harbor&dates=" + f.dates}})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -145,6 +146,49 @@ func TestExportUsage(t *testing.T) {
 		code, _, errOut := doppel(t, append([]string{"export", "--data", data}, c.args...)...)
 		if code != exitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// TestExportAuditEncrypted (SEC-24, SEC-14): doppel export and doppel
+// audit verify read a store encrypted at rest with its key: the export
+// holds the patient (de-identified) and its audit record is chained. Without
+// the key both refuse the store (exit 2, no output directory), and with
+// another key they fail (exit 1).
+func TestExportAuditEncrypted(t *testing.T) {
+	data, key := importSealed(t)
+	out := filepath.Join(t.TempDir(), "out")
+	export := []string{"export", "--data", data, "--deid", "safe-harbor", "--key-file", writeKey(t), "--out", out}
+	if code, stdout, errOut := doppel(t, append(export, "--encryption-key-file", key)...); code != exitOK || !strings.Contains(stdout, "Patient.ndjson") {
+		t.Fatalf("export with the key: exit %d\n%s%s", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "Patient.ndjson"))
+	if err != nil || bytes.Count(b, []byte("\n")) != 1 || bytes.Contains(b, []byte("Kreiger")) {
+		t.Errorf("Patient.ndjson: want one de-identified Patient, got %q, %v", b, err)
+	}
+	verify := []string{"audit", "verify", "--data", data}
+	if code, stdout, errOut := doppel(t, append(verify, "--encryption-key-file", key)...); code != exitOK || !strings.Contains(stdout, "audit chain intact: 1 records, last seq 1") {
+		t.Errorf("verify with the key: exit %d\n%s%s", code, stdout, errOut)
+	}
+
+	other := storeKey(t, "77")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{export, exitUsage, "the store is encrypted: give --encryption-key-file"},
+		{append(export, "--encryption-key-file", other), exitFailure, "not the one this store was written with"},
+		{verify, exitUsage, "the store is encrypted: give --encryption-key-file"},
+		{append(verify, "--encryption-key-file", other), exitFailure, "not the one this store was written with"},
+	} {
+		os.RemoveAll(out)
+		code, stdout, errOut := doppel(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) || stdout != "" {
+			t.Errorf("doppel %s: exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, stdout, errOut, c.code, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("doppel %s: the output directory was made", strings.Join(c.args, " "))
 		}
 	}
 }

@@ -52,7 +52,12 @@ all Organization, Location, Practitioner or PractitionerRole go first, so
 that patients' Bundles can refer to them (Synthea's hospital and
 practitioner files). A file that cannot be stored is reported with its
 failing entry (Bundle.entry[i] or line number) and the others still load;
-the exit status is then 1. Bad command-line arguments exit with 2.`,
+the exit status is then 1. Bad command-line arguments exit with 2.
+
+A store that doppel serve encrypts at rest is loaded with the same
+--encryption-key-file (the resources are then encrypted too); without it,
+or with another key, import refuses the store and writes nothing. A key
+given for a new data directory makes it an encrypted store.`,
 		Example: `  doppel import synthea/fhir/
   doppel import export/Patient.ndjson export/Observation.ndjson --data /srv/doppel
   doppel import bundle.json --store postgres --dsn postgres://postgres@localhost/doppel`,
@@ -103,7 +108,7 @@ func runImport(ctx context.Context, e *env, sf storeFlags, args []string) error 
 	for _, err := range bad {
 		fmt.Fprintln(e.stderr, err)
 	}
-	st, err := openStore(ctx, sf)
+	st, _, err := openStore(ctx, sf)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,10 +24,10 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-// openService opens the SQLite store of data dir for checks.
-func openService(t *testing.T, data string) *fhirops.Service {
+// openService opens the store of sf for checks.
+func openService(t *testing.T, sf storeFlags) *fhirops.Service {
 	t.Helper()
-	st, err := openStore(context.Background(), storeFlags{data: data, kind: "sqlite"})
+	st, _, err := openStore(context.Background(), sf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestImport(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	s := openService(t, data)
+	s := openService(t, storeFlags{data: data, kind: "sqlite"})
 	for _, c := range []struct {
 		typ, query string
 		want       int
@@ -140,7 +142,7 @@ func TestImportBadFiles(t *testing.T) {
 	if !strings.Contains(out, "imported 1 resources from 1 of 6 files") {
 		t.Errorf("stdout:\n%s", out)
 	}
-	s := openService(t, data)
+	s := openService(t, storeFlags{data: data, kind: "sqlite"})
 	if n := count(t, s, "Patient", "family=bad"); n != 0 {
 		t.Errorf("%d Patients of the bad files stored, want 0", n)
 	}
@@ -164,5 +166,92 @@ func TestImportUsage(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("doppel %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, errOut, c.want)
 		}
+	}
+}
+
+// storeKey writes a store encryption key file (hex, mode 0600) outside
+// any data directory.
+func storeKey(t *testing.T, hexByte string) string {
+	t.Helper()
+	key := filepath.Join(t.TempDir(), "store.key")
+	if err := os.WriteFile(key, []byte(strings.Repeat(hexByte, 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// importSealed imports the Synthea bundles into a new data directory
+// encrypted with a new key, and returns both.
+func importSealed(t *testing.T) (data, key string) {
+	t.Helper()
+	data, key = t.TempDir(), storeKey(t, "5a")
+	args := append([]string{"import", "--data", data, "--encryption-key-file", key}, syntheaBundles...)
+	if code, _, errOut := doppel(t, args...); code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	return data, key
+}
+
+// TestImportEncrypted (SEC-24): doppel import with --encryption-key-file
+// writes an encrypted store: the files under the data directory hold no
+// name of the Synthea bundles, and the store opened with the key finds the
+// patient by name. Without the key or with another one, import refuses the
+// store (exit 2 and 1) and writes nothing; a key is refused for a clear
+// store that holds data.
+func TestImportEncrypted(t *testing.T) {
+	data, key := importSealed(t)
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		for _, name := range []string{"Kreiger", "Clemente", "Kassulke", "Dibbert", "Gleason"} {
+			if bytes.Contains(b, []byte(name)) {
+				t.Errorf("%s holds the name %s", path, name)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	in := t.TempDir()
+	writeFiles(t, in, map[string]string{"p.json": `{"resourceType":"Patient","id":"late","name":[{"family":"Latecomer"}]}`})
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, exitUsage, "the store is encrypted: give --encryption-key-file"},
+		{[]string{"--encryption-key-file", storeKey(t, "77")}, exitFailure, "--encryption-key-file: sealed: the encryption key is not the one this store was written with"},
+	} {
+		code, out, errOut := doppel(t, append([]string{"import", in, "--data", data}, c.args...)...)
+		if code != c.code || !strings.Contains(errOut, c.want) || out != "" {
+			t.Errorf("import %q: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+
+	s := openService(t, storeFlags{data: data, kind: "sqlite", keyFile: key})
+	for _, c := range []struct {
+		typ, query string
+		want       int
+	}{
+		{"Patient", "family=Kreiger", 1},
+		{"Patient", "_id=late", 0},
+		{"Practitioner", "family=Dibbert", 1},
+	} {
+		if got := count(t, s, c.typ, c.query); got != c.want {
+			t.Errorf("%s?%s: %d, want %d", c.typ, c.query, got, c.want)
+		}
+	}
+
+	clear := t.TempDir()
+	if code, _, errOut := doppel(t, "import", in, "--data", clear); code != exitOK {
+		t.Fatalf("import in clear: exit %d: %s", code, errOut)
+	}
+	code, _, errOut := doppel(t, "import", in, "--data", clear, "--encryption-key-file", key)
+	if code != exitFailure || !strings.Contains(errOut, "holds data written without encryption") {
+		t.Errorf("import with a key into a clear store: exit %d, stderr %q", code, errOut)
 	}
 }

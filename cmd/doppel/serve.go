@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +17,6 @@ import (
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
 	"github.com/doppelhealth/doppel/internal/search"
-	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sealed"
 )
 
@@ -32,7 +30,6 @@ type serveFlags struct {
 	tlsCert, tlsKey string  // PEM files; both or neither
 	insecureHTTP    bool    // plain HTTP on a non-loopback address
 	rateLimit       float64 // requests a second per client; 0: no limit
-	keyFile         string  // --encryption-key-file
 	deidKeyFile     string  // --deid-key-file: pseudonym key of $export?_deid=safe-harbor
 	auth            authFlags
 }
@@ -104,7 +101,6 @@ key, at least 32 bytes, kept outside --data).`,
 	c.Flags().StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert, PEM `FILE`")
 	c.Flags().BoolVar(&f.insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (only behind a TLS-terminating proxy)")
 	c.Flags().StringVar(&f.deidKeyFile, "deid-key-file", "", "pseudonym key `FILE` (at least 32 bytes, outside --data) for $export?_deid=safe-harbor")
-	c.Flags().StringVar(&f.keyFile, "encryption-key-file", "", "encrypt the store at rest with the key in `FILE` (32 bytes, raw or hex; mode 0600; outside --data)")
 	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
 	f.auth.register(c)
 	return c
@@ -129,69 +125,6 @@ func listenPolicy(addr string, tls, insecure bool) error {
 	return usageError(fmt.Errorf("--addr %s: without TLS doppel serve listens on loopback only (127.0.0.1, ::1, localhost), "+
 		"since patient data would cross the network in clear; give --tls-cert and --tls-key to serve HTTPS on %s, "+
 		"or --insecure-http if a TLS-terminating proxy protects the connection", addr, host))
-}
-
-// readStoreKey reads the --encryption-key-file, if given (nil if not). The key
-// file must lie outside the data directory, where a copy of the data would
-// carry it along.
-func readStoreKey(keyFile, data string) ([]byte, error) {
-	if keyFile == "" {
-		return nil, nil
-	}
-	if err := outside(keyFile, data); err != nil {
-		return nil, usageError(err)
-	}
-	key, err := sealed.ReadKeyFile(keyFile)
-	if err != nil {
-		return nil, usageError(fmt.Errorf("--encryption-key-file: %w", err))
-	}
-	return key, nil
-}
-
-// openKeyedStore opens the store the flags select, encrypted at rest with
-// key if not nil (SEC-24). A store written with a key is refused without
-// one.
-func openKeyedStore(ctx context.Context, sf storeFlags, key []byte) (store.Store, error) {
-	st, err := openStore(ctx, sf)
-	if err != nil {
-		return nil, err
-	}
-	if key == nil {
-		enc, err := sealed.IsSealed(ctx, st)
-		if err == nil && enc {
-			err = usageError(errors.New("the store is encrypted: give --encryption-key-file"))
-		}
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		return st, nil
-	}
-	s, err := sealed.New(ctx, st, key)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// outside checks that file is not inside dir (symbolic links resolved).
-func outside(file, dir string) error {
-	abs := func(p string) string {
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		if r, err := filepath.EvalSymlinks(a); err == nil {
-			return r
-		}
-		return a
-	}
-	rel, err := filepath.Rel(abs(dir), abs(file))
-	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("--encryption-key-file %s is inside the data directory %s: keep the key apart from the data it protects", file, dir)
-	}
-	return nil
 }
 
 // clientKey names the client of a request for the rate limit: the
@@ -244,15 +177,11 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	key, err := readStoreKey(f.keyFile, sf.data)
-	if err != nil {
-		return err
-	}
 	deidentifier, err := readDeidKey(f.deidKeyFile, sf.data)
 	if err != nil {
 		return err
 	}
-	st, err := openKeyedStore(ctx, sf, key)
+	st, key, err := openStore(ctx, sf)
 	if err != nil {
 		return err
 	}

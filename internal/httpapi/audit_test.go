@@ -343,3 +343,24 @@ func TestAuditWithoutAuth(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkReadAudited is BenchmarkRead with the audit trail of doppel
+// serve: each read's record goes through an audit.Buffer to the store.
+// Reads sent back to back outrun the appends, so this measures the
+// sustained rate the audit trail allows (the Buffer's back-pressure), not
+// the latency of a lone read.
+func BenchmarkReadAudited(b *testing.B) {
+	dir := b.TempDir()
+	st := openStore(b, dir)
+	reg, err := registry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := audit.New(st, reg, audit.Options{HeadFile: filepath.Join(dir, "audit.head")})
+	buf := audit.NewBuffer(log, audit.BufferOptions{})
+	defer buf.Close()
+	e := newEnvOn(b, st, Options{Audit: buf})
+	id := e.create("Patient", patientJSON)
+	benchLatency(b, e.srv, func() *http.Request { return httptest.NewRequest("GET", "/fhir/Patient/"+id, nil) })
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+}

@@ -26,4 +26,13 @@
 // everything; authentication and scopes plug in there. The request log
 // records method, route pattern, status, duration and request id, never the
 // query string or the body, which may hold names.
+//
+// # Audit
+//
+// The same place records each request for the audit trail (Options.Audit,
+// internal/audit): who, from where, what, which patient and the outcome,
+// refusals included; a write's record is committed with the write. The
+// audit trail is read-only through the API (405 on writes of AuditEvent),
+// and $export leaves it out unless _type names it. $export?_deid=safe-harbor
+// de-identifies what it writes (Options.Deid, internal/deid).
 package httpapi

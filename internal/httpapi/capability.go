@@ -33,9 +33,24 @@ type (
 	}
 	capRest struct {
 		Mode        string           `json:"mode"`
+		Security    capSecurity      `json:"security"`
 		Resource    []capResource    `json:"resource"`
 		Interaction []capInteraction `json:"interaction"`
 		Operation   []capOperation   `json:"operation,omitempty"`
+	}
+	capSecurity struct {
+		CORS        bool         `json:"cors"`
+		Service     []capConcept `json:"service,omitempty"`
+		Description string       `json:"description"`
+	}
+	capConcept struct {
+		Coding []capCoding `json:"coding"`
+		Text   string      `json:"text,omitempty"`
+	}
+	capCoding struct {
+		System  string `json:"system"`
+		Code    string `json:"code"`
+		Display string `json:"display,omitempty"`
 	}
 	capResource struct {
 		Type              string           `json:"type"`
@@ -77,6 +92,34 @@ var operationDefinitions = map[string]string{
 // order of the R4 TypeRestfulInteraction value set.
 var typeKinds = []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"}
 
+// restfulSecurityService is the R4 code system of
+// CapabilityStatement.rest.security.service.
+const restfulSecurityService = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+// security describes how requests are authorised. Behind the Scopes
+// Authorizer every request but the metadata needs a bearer token with SMART
+// scopes: the service is SMART-on-FHIR. Tokens come from doppel token or a
+// configured OpenID Connect provider, not from an authorize or token
+// endpoint of this server, so the SMART oauth-uris extension
+// (http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris),
+// which names such endpoints, is left out. CORS headers are not sent.
+func (s *Server) security() capSecurity {
+	if _, smart := s.opts.Authorizer.(Scopes); !smart {
+		return capSecurity{Description: "Requests are not authenticated by this server."}
+	}
+	return capSecurity{
+		Service: []capConcept{{
+			Coding: []capCoding{{System: restfulSecurityService, Code: "SMART-on-FHIR", Display: "SMART-on-FHIR"}},
+			Text:   "SMART App Launch v2 scopes",
+		}},
+		Description: "Every request but GET /fhir/metadata needs a bearer token (JWT) whose SMART v2 scopes " +
+			"(patient/, user/, system/) allow it; a patient-level token reaches only its patient's compartment. " +
+			"This server has no authorize or token endpoint, so no oauth-uris extension is given: tokens are minted " +
+			"with `doppel token` or issued by the OpenID Connect provider the server trusts. " +
+			"Discovery: /.well-known/smart-configuration. CORS is not supported.",
+	}
+}
+
 // capabilityStatement describes what the routes serve: the interactions of
 // the route table, for every R4 resource type, with the supported search
 // parameters of the registry.
@@ -84,6 +127,7 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 	var typeLevel []capInteraction
 	var system capRest
 	system.Mode = "server"
+	system.Security = s.security()
 	has := map[string]bool{}
 	ops := map[string][]capOperation{} // by type
 	for _, rt := range s.routes {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/doppelhealth/doppel/internal/fhir"
 )
 
@@ -151,5 +153,53 @@ func TestCapabilityWithoutExport(t *testing.T) {
 	}
 	if w := e.do("GET", "/fhir/$export", "", "Prefer", "respond-async"); w.Code != http.StatusNotFound {
 		t.Errorf("$export without ExportDir: status %d, want 404", w.Code)
+	}
+}
+
+// TestCapabilitySecurity checks rest[0].security against the R4
+// CapabilityStatement definition: cors false (no CORS headers are sent);
+// behind the Scopes Authorizer the service coded SMART-on-FHIR from the
+// restful-security-service code system, and no SMART oauth-uris extension,
+// since the server has no authorize or token endpoint; without it no
+// service.
+func TestCapabilitySecurity(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		want   string // rest[0].security without description
+		inDesc string
+	}{
+		{"open", Options{}, `{"cors":false}`, "not authenticated"},
+		{"smart", Options{Authorizer: Scopes{}}, `{"cors":false,"service":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/restful-security-service",
+			"code":"SMART-on-FHIR","display":"SMART-on-FHIR"}],"text":"SMART App Launch v2 scopes"}]}`, "no oauth-uris extension"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newEnv(t, tc.opts).do("GET", "/fhir/metadata", "")
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			var cs struct {
+				Rest []struct{ Security map[string]any }
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &cs); err != nil || len(cs.Rest) != 1 {
+				t.Fatalf("statement: %v: %.300s", err, w.Body)
+			}
+			got := cs.Rest[0].Security
+			desc, _ := got["description"].(string)
+			delete(got, "description")
+			var want map[string]any
+			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("security (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(desc, tc.inDesc) {
+				t.Errorf("description %q lacks %q", desc, tc.inDesc)
+			}
+			if strings.Contains(w.Body.String(), "fhir-registry.smarthealthit.org") {
+				t.Errorf("a SMART extension is given: %.300s", w.Body)
+			}
+		})
 	}
 }

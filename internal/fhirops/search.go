@@ -68,6 +68,10 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 	}
 	q.Count, q.Snapshot = count, page.T
 	b.Link = searchLinks(path(base, typ), q, len(page.Matches), page.Total)
+	var outcome []fhir.Issue // warnings
+	for _, is := range issues {
+		outcome = append(outcome, fhir.Issue{Severity: "warning", Code: "not-supported", Diagnostics: is.String()})
+	}
 	if q.Summary != "count" {
 		for _, v := range page.Matches {
 			body, err := subset(v.Body, q)
@@ -76,7 +80,12 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 			}
 			b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: body, Search: &entrySearch{Mode: "match"}})
 		}
-		inc, err := s.included(ctx, r, q, page.Matches, page.T)
+		inc, truncated, err := s.included(ctx, r, q, page.Matches, page.T)
+		if truncated {
+			outcome = append(outcome, fhir.Issue{Severity: "warning", Code: "too-costly", Diagnostics: "_include/_revinclude: more than " +
+				strconv.Itoa(s.opts.MaxIncludes) + " resources to include in this page; the includes were truncated to the first " +
+				strconv.Itoa(s.opts.MaxIncludes) + " (a smaller _count includes fewer per page)"})
+		}
 		if err == nil {
 			inc, err = s.filterVisible(ctx, r, inc)
 		}
@@ -87,12 +96,8 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 			b.Entry = append(b.Entry, entryJSON{FullURL: fullURL(base, v), Resource: v.Body, Search: &entrySearch{Mode: "include"}})
 		}
 	}
-	if len(issues) > 0 {
-		fis := make([]fhir.Issue, len(issues))
-		for i, is := range issues {
-			fis[i] = fhir.Issue{Severity: "warning", Code: "not-supported", Diagnostics: is.String()}
-		}
-		b.Entry = append(b.Entry, entryJSON{Resource: fhir.OperationOutcome(fis...), Search: &entrySearch{Mode: "outcome"}})
+	if len(outcome) > 0 {
+		b.Entry = append(b.Entry, entryJSON{Resource: fhir.OperationOutcome(outcome...), Search: &entrySearch{Mode: "outcome"}})
 	}
 	return json.Marshal(b)
 }
@@ -149,24 +154,32 @@ func searchLinks(path string, q *search.Query, n, total int) []link {
 }
 
 // included returns the resources that q's _include and _revinclude add to
-// matches (one level), each once and none that is a match, on snapshot at.
-func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query, matches []store.Version, at int64) ([]store.Version, error) {
+// matches (one level), each once and none that is a match, on snapshot at:
+// at most MaxIncludes of them, and whether there were more (truncated).
+func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query, matches []store.Version, at int64) (out []store.Version, truncated bool, err error) {
 	if len(q.Include) == 0 && len(q.RevInclude) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	seen := map[string]bool{}
 	for _, v := range matches {
 		seen[v.Type+"/"+v.ID] = true
 	}
-	var out []store.Version
 	add := func(vs []store.Version) {
 		for _, v := range vs {
 			if k := v.Type + "/" + v.ID; !seen[k] {
+				if len(out) == s.opts.MaxIncludes {
+					truncated = true
+					return
+				}
 				seen[k] = true
 				out = append(out, v)
 			}
 		}
 	}
+	// limit is how many matches of one more search are read: enough for
+	// the room left, plus those already seen, plus one that tells whether
+	// there are more.
+	limit := func() int { return s.opts.MaxIncludes - len(out) + len(seen) + 1 }
 	for _, inc := range q.Include {
 		ids := map[string][]string{} // target type -> ids
 		for _, v := range matches {
@@ -175,11 +188,11 @@ func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query,
 			}
 			res, err := fhir.Parse(v.Body)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			entries, err := s.reg.Extract(res.Type, res.Tree)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			for _, e := range entries {
 				if e.Param == inc.Param && e.RefID != "" && (inc.TargetType == "" || e.RefType == inc.TargetType) {
@@ -188,9 +201,12 @@ func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query,
 			}
 		}
 		for _, t := range sortedKeys(ids) {
-			vs, err := s.searchAll(ctx, r, t, url.Values{"_id": {strings.Join(ids[t], ",")}}, at)
+			if truncated {
+				return out, true, nil
+			}
+			vs, err := s.searchAll(ctx, r, t, url.Values{"_id": {strings.Join(ids[t], ",")}}, at, limit())
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			add(vs)
 		}
@@ -202,34 +218,38 @@ func (s *Service) included(ctx context.Context, r store.Reader, q *search.Query,
 				refs = append(refs, v.Type+"/"+v.ID)
 			}
 		}
-		if len(refs) == 0 {
+		if len(refs) == 0 || truncated {
 			continue
 		}
-		vs, err := s.searchAll(ctx, r, inc.SourceType, url.Values{inc.Param: {strings.Join(refs, ",")}}, at)
+		vs, err := s.searchAll(ctx, r, inc.SourceType, url.Values{inc.Param: {strings.Join(refs, ",")}}, at, limit())
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		add(vs)
 	}
-	return out, nil
+	return out, truncated, nil
 }
 
-// searchAll returns every match of a search on snapshot at, reading pages
-// of MaxCount.
-func (s *Service) searchAll(ctx context.Context, r store.Reader, typ string, params url.Values, at int64) ([]store.Version, error) {
+// searchAll returns the matches of a search on snapshot at, reading pages
+// of MaxCount: all of them, or the first limit if limit > 0.
+func (s *Service) searchAll(ctx context.Context, r store.Reader, typ string, params url.Values, at int64, limit int) ([]store.Version, error) {
 	q, _, err := s.parseQuery(typ, params, true)
 	if err != nil {
 		return nil, err
 	}
-	q.Count, q.Offset = s.opts.MaxCount, 0
+	q.Offset = 0
 	var out []store.Version
 	for {
+		q.Count = s.opts.MaxCount
+		if limit > 0 {
+			q.Count = min(q.Count, limit-len(out))
+		}
 		page, err := r.Search(ctx, q, at)
 		if err != nil {
 			return nil, storeError(err, "search")
 		}
 		out = append(out, page.Matches...)
-		if len(page.Matches) < q.Count {
+		if len(page.Matches) < q.Count || limit > 0 && len(out) == limit {
 			return out, nil
 		}
 		q.Offset += len(page.Matches)
@@ -441,7 +461,7 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values, 
 			continue // other patients linked to this one are not its data
 		}
 		for _, p := range s.reg.CompartmentParams(t) {
-			vs, err := s.searchAll(ctx, s.st, t, url.Values{p: {"Patient/" + id}}, at)
+			vs, err := s.searchAll(ctx, s.st, t, url.Values{p: {"Patient/" + id}}, at, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -463,7 +483,7 @@ func (s *Service) Everything(ctx context.Context, id string, params url.Values, 
 		})
 	}
 	for _, t := range sortedKeys(refs) {
-		vs, err := s.searchAll(ctx, s.st, t, url.Values{"_id": {strings.Join(refs[t], ",")}}, at)
+		vs, err := s.searchAll(ctx, s.st, t, url.Values{"_id": {strings.Join(refs[t], ",")}}, at, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
 )
 
 // follow runs the search of an absolute link URL of the test base.
@@ -218,5 +220,55 @@ func TestEverything(t *testing.T) {
 	want := []string{"Patient/p1", "Condition/c1", "Encounter/e1", "Organization/org", "Practitioner/dr"}
 	if !cmp.Equal(got, want) {
 		t.Errorf("$everything %q, want %q", got, want)
+	}
+}
+
+// TestSearchMaxIncludes (SEC-36): _include and _revinclude add at most
+// MaxIncludes resources to a page, then the page ends with an
+// OperationOutcome warning (too-costly) that the includes were truncated;
+// a page with exactly MaxIncludes to include is whole.
+func TestSearchMaxIncludes(t *testing.T) {
+	s := sv{newService(t, func(o *fhirops.Options) { o.MaxIncludes = 3 })}
+	obs := map[string]int{"p1": 5, "p2": 3, "p3": 1} // observations per patient
+	n := 0
+	for _, p := range slices.Sorted(maps.Keys(obs)) {
+		s.mustUpdate(t, "Patient", p, `{"resourceType":"Patient","id":"`+p+`"}`)
+		for range obs[p] {
+			id := "o" + strconv.Itoa(n)
+			n++
+			s.mustUpdate(t, "Observation", id, `{"resourceType":"Observation","id":"`+id+`","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/`+p+`"}}`)
+		}
+	}
+	for _, tc := range []struct {
+		typ, query string
+		includes   int
+		truncated  bool
+	}{
+		{"Patient", "_id=p1&_revinclude=Observation:subject", 3, true},
+		{"Patient", "_id=p2&_revinclude=Observation:subject", 3, false},
+		{"Patient", "_id=p3&_revinclude=Observation:subject", 1, false},
+		{"Patient", "_id=p2,p3&_revinclude=Observation:subject", 3, true},
+		{"Patient", "_id=p3&_revinclude=Observation:subject&_revinclude=Observation:patient", 1, false},
+		{"Observation", "_include=Observation:subject", 3, false},
+		{"Observation", "code:text=x&_count=9&_include=Observation:subject&_revinclude=Observation:has-member", 3, false},
+	} {
+		b := doSearch(t, s.Service, tc.typ, tc.query)
+		includes, outcomes := 0, 0
+		for i, e := range b.Entry {
+			switch e.Search.Mode {
+			case "include":
+				includes++
+			case "outcome":
+				outcomes++
+				issue := tree(t, e.Resource)["issue"].([]any)[0].(map[string]any)
+				if i != len(b.Entry)-1 || issue["severity"] != "warning" || issue["code"] != "too-costly" ||
+					!strings.Contains(issue["diagnostics"].(string), "truncated to the first 3") {
+					t.Errorf("%s?%s: outcome entry %d of %d: %v", tc.typ, tc.query, i, len(b.Entry), issue)
+				}
+			}
+		}
+		if includes != tc.includes || (outcomes == 1) != tc.truncated || outcomes > 1 {
+			t.Errorf("%s?%s: %d includes, %d outcomes; want %d includes, truncated %v: %q", tc.typ, tc.query, includes, outcomes, tc.includes, tc.truncated, b.ids())
+		}
 	}
 }

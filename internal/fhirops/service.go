@@ -31,6 +31,11 @@ type Options struct {
 	DefaultCount     int              // search page size without _count; default 20
 	MaxCount         int              // cap on _count; default 1000
 	MaxBundleEntries int              // larger transaction/batch Bundles get 413; default 10000
+	// MaxIncludes caps the resources _include and _revinclude add to one
+	// search page (SEC-36: one Patient can be referenced by millions of
+	// Observations); past it the page ends with an OperationOutcome
+	// warning that the includes were truncated. Default 1000.
+	MaxIncludes int
 }
 
 // Service runs FHIR interactions on a store. It holds no mutable state and
@@ -57,6 +62,9 @@ func New(st Store, reg *search.Registry, opts Options) *Service {
 	}
 	if opts.MaxBundleEntries <= 0 {
 		opts.MaxBundleEntries = 10000
+	}
+	if opts.MaxIncludes <= 0 {
+		opts.MaxIncludes = 1000
 	}
 	return &Service{st: st, reg: reg, opts: opts}
 }

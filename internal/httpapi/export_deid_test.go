@@ -136,4 +136,16 @@ func TestExportAuditEvents(t *testing.T) {
 	if _, files := exportFiles(t, send, "/fhir/$export?_type=AuditEvent"); !strings.Contains(files["AuditEvent"], `"id":"audit-1"`) {
 		t.Errorf("$export?_type=AuditEvent: %v, want the audit trail", files)
 	}
+	// SEC-12: the kick-offs and the file downloads are recorded, the
+	// status polls are not.
+	var ops []string
+	for _, l := range auditLines(t, send("/fhir/AuditEvent?_count=100")) {
+		if l.Op != "" {
+			ops = append(ops, l.Op+" "+strings.Split(l.Query, "/")[0]+" "+l.Outcome)
+		}
+	}
+	want := []string{"$export  0", "$export-file _export 0", "$export _type=AuditEvent 0", "$export-file _export 0"}
+	if !slices.Equal(ops, want) {
+		t.Errorf("export records %q, want %q", ops, want)
+	}
 }

@@ -70,7 +70,7 @@ func modulePackages(root string) ([]*goPackage, error) {
 		}
 		if !isTest {
 			p.files++
-			if f.Doc != nil && strings.HasPrefix(strings.TrimSpace(f.Doc.Text()), "Package "+f.Name.Name) {
+			if f.Doc != nil && isPackageDoc(f.Name.Name, f.Doc.Text()) {
 				p.docFiles = append(p.docFiles, path)
 			}
 		}
@@ -167,6 +167,14 @@ func importViolations(pkgs []*goPackage) []string {
 
 // docViolations requires exactly one package doc comment per package
 // (the idea of tailscale's pkgdoc_test.go).
+// isPackageDoc reports whether a file's doc comment is its package's doc:
+// "Package name ..." or, for a main package, also "Command name ..." (the
+// godoc convention for commands).
+func isPackageDoc(pkg, doc string) bool {
+	doc = strings.TrimSpace(doc)
+	return strings.HasPrefix(doc, "Package "+pkg) || pkg == "main" && strings.HasPrefix(doc, "Command ")
+}
+
 func docViolations(pkgs []*goPackage) []string {
 	var out []string
 	for _, p := range pkgs {
@@ -215,6 +223,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		"internal/twin/x.go":      "// Package twin is a stub.\npackage twin\n\nimport _ \"" + modulePath + "/internal/store/sqlite\"\n",
 		"internal/twin/y.go":      "// Package twin is another doc.\npackage twin\n",
 		"internal/twin/y_test.go": "package twin\n\nimport _ \"os\"\n",
+		"cmd/gen/main.go":         "// Command gen is a documented command.\npackage main\n",
+		"cmd/tool/main.go":        "// Command tool is documented, but not a main package.\npackage tool\n",
 	}
 	for name, src := range files {
 		path := filepath.Join(dir, filepath.FromSlash(name))
@@ -246,7 +256,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		}
 	}
 	docs := docViolations(pkgs)
-	if len(docs) != 2 || !strings.Contains(strings.Join(docs, "\n"), "internal/clinical has no package doc") ||
+	if len(docs) != 3 || !strings.Contains(strings.Join(docs, "\n"), "internal/clinical has no package doc") ||
+		!strings.Contains(strings.Join(docs, "\n"), "cmd/tool has no package doc") ||
 		!strings.Contains(strings.Join(docs, "\n"), "internal/twin has 2 package doc comments") {
 		t.Errorf("doc violations = %q", docs)
 	}

@@ -78,7 +78,6 @@
 // numbers, quantities) or smallest e.Norm/e.Code/e.Text (others),
 // descending by the largest e.Hi or largest text; resources without an
 // entry sort last; ties by resource id.
-
 package search
 
 // ParamType is a SearchParameter.type from R4.

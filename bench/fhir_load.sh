@@ -22,7 +22,7 @@
 #   --reads      timed reads (default 20000); --searches: timed searches (default 5000)
 #   --synthea    Synthea R4 Bundles (default ../shared/refs/fhir/synthea-r4 from the repository)
 #   --work       scratch directory, kept (default a new one under ${TMPDIR:-/tmp}, removed at
-#                the end unless --keep)
+#                the end unless --keep, with the two PostgreSQL databases)
 #   --pg         PostgreSQL server URL without a database
 #                (default postgres://postgres@127.0.0.1:5432)
 #   --perf       record the server's CPU profile during each fhirload run with `perf record -g`
@@ -67,7 +67,16 @@ fi
 SERVER_PID=""
 cleanup() {
 	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-	if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+	if [ "$KEEP" = 0 ]; then
+		rm -rf "$WORK"
+		if [ "$POSTGRES" = 1 ]; then
+			for db in doppel_bench doppel_bench_import; do
+				dropdb --if-exists --maintenance-db="$PG/postgres" "$db" 2>/dev/null || true
+			done
+		fi
+	else
+		echo "kept $WORK (and the PostgreSQL databases doppel_bench, doppel_bench_import)" >&2
+	fi
 }
 trap cleanup EXIT
 
@@ -97,6 +106,7 @@ store_flags() {
 		local db=doppel_bench
 		[ "$2" = import ] && db=doppel_bench_import
 		freshdb "$db"
+		rm -rf "$WORK/$2-postgres"
 		echo "--data $WORK/$2-postgres --store postgres --dsn $PG/$db?sslmode=disable" ;;
 	esac
 }
@@ -126,11 +136,13 @@ serve_load() {
 		sleep 0.1
 	done
 	[ -n "$base" ] || { cat "$WORK/serve-$1.log" >&2; return 1; }
+	# serve made the instance key under --data; an admin token signed with it.
+	(umask 077; "$WORK/doppel" token --data "$WORK/serve-$1" --role admin --sub fhir_load --ttl 24h >"$WORK/token-$1")
 	if [ "$PERF" = 1 ]; then
 		perf record -q -g -F 499 -p "$SERVER_PID" -o "$WORK/perf-$1.data" >/dev/null 2>&1 &
 		perf_pid=$!
 	fi
-	"$WORK/fhirload" -url "$base" -synthea "$SYNTHEA" -patients "$PATIENTS" -c "$CLIENTS" \
+	"$WORK/fhirload" -url "$base" -token-file "$WORK/token-$1" -synthea "$SYNTHEA" -patients "$PATIENTS" -c "$CLIENTS" \
 		-reads "$READS" -searches "$SEARCHES" -label "$1" -format tsv
 	if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
 	kill -INT "$SERVER_PID"

@@ -22,6 +22,7 @@ import (
 // config is the command line.
 type config struct {
 	base     string // FHIR base URL
+	token    string // file holding a bearer token
 	synthea  string
 	write    string
 	patients int
@@ -38,6 +39,7 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.base, "url", "", "FHIR base `URL` of the server, e.g. http://127.0.0.1:8080/fhir")
+	flag.StringVar(&c.token, "token-file", "", "send the bearer token in `FILE` (doppel token) with every request")
 	flag.StringVar(&c.synthea, "synthea", "../shared/refs/fhir/synthea-r4", "`DIR` of the Synthea R4 transaction Bundles")
 	flag.StringVar(&c.write, "write", "", "write the dataset as Bundle files to `DIR` and exit")
 	flag.IntVar(&c.patients, "patients", 1000, "patient Bundles (copies of the Synthea patients)")
@@ -85,8 +87,17 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if c.base == "" {
 		return errors.New("-url or -write is needed")
 	}
+	var auth string
+	if c.token != "" {
+		tok, err := os.ReadFile(c.token)
+		if err != nil {
+			return err
+		}
+		auth = "Bearer " + strings.TrimSpace(string(tok))
+	}
 	l := &loader{
 		base:   strings.TrimSuffix(c.base, "/"),
+		auth:   auth,
 		client: &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: c.clients, DisableCompression: true}},
 		data:   d,
 	}
@@ -157,6 +168,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", d.Seconds()*1000
 // loader sends the requests.
 type loader struct {
 	base   string
+	auth   string // Authorization header, if any
 	client *http.Client
 	data   *dataset
 }
@@ -266,6 +278,9 @@ func (l *loader) transaction(ctx context.Context, bundle []byte) ([]string, erro
 
 // do sends req and returns the body of a 2xx response.
 func (l *loader) do(req *http.Request) ([]byte, error) {
+	if l.auth != "" {
+		req.Header.Set("Authorization", l.auth)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return nil, err

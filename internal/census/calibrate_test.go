@@ -24,9 +24,9 @@ var (
 		return p
 	}()
 	genDay   = []float64{1.1, 1.1, 1.1, 1.1, 1.1, 0.75, 0.75} // Monday first; averages 1
-	genRoute = []float64{0.2, 0.05}                          // ward, icu
-	genED    = [2]float64{math.Log(3), 0.5}                  // treatment: lognormal μ, σ of ln h
-	genLOS   = [][2]float64{{4.0, 0.6}, {4.5, 0.8}}          // ward, icu
+	genRoute = []float64{0.2, 0.05}                           // ward, icu
+	genED    = [2]float64{math.Log(3), 0.5}                   // treatment: lognormal μ, σ of ln h
+	genLOS   = [][2]float64{{4.0, 0.6}, {4.5, 0.8}}           // ward, icu
 )
 
 // synthetic generates the Encounters of ED arrivals over [from, to)

@@ -51,7 +51,7 @@ func (s *Server) routeTable() []route {
 			route{pattern: "GET /fhir/_export/{job}/file/{name}", kind: "operation", op: "$export-file", handle: s.exportFile},
 		)
 	}
-	return rs
+	return append(rs, s.twinRoutes()...) // twin.go
 }
 
 // route wraps a route's handler: every request passes here, and here only,

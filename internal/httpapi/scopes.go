@@ -36,6 +36,9 @@ func (Scopes) Authorize(r *http.Request, in Interaction) error {
 	if kind == "operation" {
 		kind = in.Operation
 	}
+	if kind == forecastOp {
+		return checkForecast(p) // twin.go
+	}
 	compartment := in.Compartment
 	if fhirops.HasAccess(r.Context()) {
 		switch kind {

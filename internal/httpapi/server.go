@@ -55,6 +55,9 @@ type Options struct {
 	// Default: the peer's IP address. An authentication layer sets it to
 	// the authenticated subject (falling back to the IP address).
 	ClientKey func(*http.Request) string
+	// Forecaster serves POST /twin/hospital/forecast (twin.go). Default
+	// nil: not served.
+	Forecaster Forecaster
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.

@@ -138,6 +138,19 @@ func (m *PatientModel) Reset() {
 // Params returns the patient's parameters.
 func (m *PatientModel) Params() Params { return m.p }
 
+// SetParams replaces the patient's parameters and keeps the state, for
+// estimators that adapt parameters as data arrive (the particles of a
+// filter). If p cannot be simulated it returns the error of NewPatientModel
+// and leaves the model unchanged.
+func (m *PatientModel) SetParams(p Params) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	m.p = p
+	*m.rhs = *newDerivative(p)
+	return nil
+}
+
 // T returns the model time in minutes.
 func (m *PatientModel) T() float64 { return m.s.T }
 

@@ -300,3 +300,52 @@ func mustSensorPump(tb testing.TB) (SensorParams, PumpParams) {
 	}
 	return s, p
 }
+
+// TestSetParams: a model switched to another patient's parameters and state
+// runs exactly as a model built for that patient, and invalid parameters
+// leave it unchanged.
+func TestSetParams(t *testing.T) {
+	a, err := Patient("adult#001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Patient("child#003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(m *PatientModel) PatientState {
+		for i := range 240 {
+			cho := 0.0
+			if i == 30 {
+				cho = 40
+			}
+			if err := m.Step(cho, b.BasalRate()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m.State()
+	}
+	want, err := NewPatientModel(b, Method{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewPatientModel(a, Method{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(m) // leave a meal's trace in the state before switching
+	bad := b
+	bad.Vg = -1
+	if err := m.SetParams(bad); err == nil || m.Params().Name != a.Name {
+		t.Fatalf("SetParams(Vg = -1): error %v, patient %q; want an error and adult#001 kept", err, m.Params().Name)
+	}
+	if err := m.SetParams(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetState(want.State()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(run(want), run(m)); diff != "" {
+		t.Errorf("after SetParams (-fresh +switched):\n%s", diff)
+	}
+}

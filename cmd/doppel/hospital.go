@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ type hospitalFlags struct {
 	json    bool
 	plot    string
 	workers int
+	fhir    fhirFlags // hospital_fhir.go
 }
 
 func newHospitalCmd(e *env) *cobra.Command {
@@ -88,6 +90,7 @@ file extension. Results are identical for any --workers.`,
 	c.Flags().BoolVar(&f.json, "json", false, "print the results as JSON")
 	c.Flags().StringVar(&f.plot, "plot", "", "draw the daily occupancy fan chart to `FILE` (.png or .svg)")
 	c.Flags().IntVar(&f.workers, "workers", 0, "replications run at once (default: the number of CPUs)")
+	f.fhir.register(c)
 	return c
 }
 
@@ -98,6 +101,9 @@ type hospitalJSON struct {
 	Seed        uint64  `json:"seed"`
 	HorizonDays float64 `json:"horizon_days"`
 	WarmupDays  float64 `json:"warmup_days"`
+	// Census says where the start state came from when it came from the
+	// FHIR store (hospital_fhir.go).
+	Census *censusJSON `json:"census,omitempty"`
 	*hospital.Result
 	WhatIf []whatIfJSON `json:"what_if,omitempty"`
 }
@@ -128,6 +134,10 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	if err != nil {
 		return usageError(err)
 	}
+	cj, err := f.fhir.census(cmd.Context(), hf)
+	if err != nil {
+		return err
+	}
 	cfg := hf.cfg
 	var files outputs
 	defer files.discard()
@@ -141,33 +151,19 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 	if total := runs * float64(cfg.Replications) * cfg.Horizon; e.tty && total >= 2000*24 {
 		bar = newProgress(e.stderr, "hospital", total, "days", 24)
 	}
-	run := func(i int, c *hospital.Config) (*hospital.Result, error) {
+	out, err := simulateHospital(cmd.Context(), path, hf, func(i int) hospital.Options {
 		if bar != nil {
 			done := float64(i) * float64(cfg.Replications) * cfg.Horizon
 			opt.Progress = func(d, _ float64) { bar.update(done + d) }
 		}
-		return hospital.Run(cmd.Context(), c, hf.census, opt)
-	}
-	res, err := run(0, cfg)
+		return opt
+	})
+	bar.finish()
 	if err != nil {
-		bar.finish()
 		return err
 	}
-	out := hospitalJSON{File: path, Seed: cfg.Seed, HorizonDays: cfg.Horizon / 24, WarmupDays: cfg.Warmup / 24, Result: res}
-	for i, w := range hf.whatIf {
-		r, err := run(i+1, w.cfg)
-		if err != nil {
-			bar.finish()
-			return err
-		}
-		diffs, err := hospital.Compare(res, r)
-		if err != nil {
-			bar.finish()
-			return err
-		}
-		out.WhatIf = append(out.WhatIf, whatIfJSON{Name: w.name, Differences: diffs, Result: r})
-	}
-	bar.finish()
+	out.Census = cj
+	res := out.Result
 	if ws[0] != nil {
 		if err := plot.WriteFan(ws[0], format, fmt.Sprintf("daily mean occupancy, %d replications (%s)", cfg.Replications, filepath.Base(path)), fanUnits(cfg, res)); err != nil {
 			return fmt.Errorf("drawing %s: %w", f.plot, err)
@@ -188,6 +184,29 @@ func runHospital(cmd *cobra.Command, e *env, path string, f hospitalFlags) error
 		return writeJSON(e.stdout, out)
 	}
 	return printHospital(e.stdout, path, cfg, out)
+}
+
+// simulateHospital runs the base model and each what-if branch of hf
+// from its census, the i-th run (0: the base) with options opt(i).
+func simulateHospital(ctx context.Context, path string, hf *hospitalFile, opt func(i int) hospital.Options) (hospitalJSON, error) {
+	cfg := hf.cfg
+	res, err := hospital.Run(ctx, cfg, hf.census, opt(0))
+	if err != nil {
+		return hospitalJSON{}, err
+	}
+	out := hospitalJSON{File: path, Seed: cfg.Seed, HorizonDays: cfg.Horizon / 24, WarmupDays: cfg.Warmup / 24, Result: res}
+	for i, w := range hf.whatIf {
+		r, err := hospital.Run(ctx, w.cfg, hf.census, opt(i+1))
+		if err != nil {
+			return hospitalJSON{}, err
+		}
+		diffs, err := hospital.Compare(res, r)
+		if err != nil {
+			return hospitalJSON{}, err
+		}
+		out.WhatIf = append(out.WhatIf, whatIfJSON{Name: w.name, Differences: diffs, Result: r})
+	}
+	return out, nil
 }
 
 func fanUnits(cfg *hospital.Config, res *hospital.Result) []plot.FanUnit {
@@ -258,12 +277,14 @@ type hospitalFile struct {
 	cfg    *hospital.Config
 	census *hospital.State
 	whatIf []whatIf
+	fhir   *fhirSection // the fhir: section, if any (hospital_fhir.go)
 }
 
 // whatIf is a branch: the base configuration with some sections replaced.
 type whatIf struct {
-	name string
-	cfg  *hospital.Config
+	name     string
+	cfg      *hospital.Config
+	replaced []string // the sections the branch gives
 }
 
 // whatIfSections are the sections a branch may replace; the others
@@ -291,7 +312,7 @@ func parseHospital(file string, data []byte) (*hospitalFile, error) {
 		return nil, err
 	}
 	// The decoder checks everything Validate does; this is a safety net.
-	for _, c := range append([]whatIf{{"", hf.cfg}}, hf.whatIf...) {
+	for _, c := range append([]whatIf{{cfg: hf.cfg}}, hf.whatIf...) {
 		if err := c.cfg.Validate(); err != nil {
 			return nil, &scenario.Error{File: file, Msg: err.Error()}
 		}
@@ -299,7 +320,7 @@ func parseHospital(file string, data []byte) (*hospitalFile, error) {
 	if err := p.state.Validate(hf.cfg); err != nil {
 		return nil, &scenario.Error{File: file, Msg: err.Error()}
 	}
-	hf.census = p.state
+	hf.census, hf.fhir = p.state, p.fhir
 	return hf, nil
 }
 
@@ -332,14 +353,16 @@ func (p *hospitalParser) whatIfs(root, n *yaml.Node) []whatIf {
 		merged := &yaml.Node{Kind: yaml.MappingNode, Line: it.Line}
 		for j := 0; j+1 < len(root.Content); j += 2 {
 			k := scenario.Resolve(root.Content[j])
-			if _, replaced := f[k.Value]; replaced || k.Value == "what_if" || k.Value == "census" {
+			if _, replaced := f[k.Value]; replaced || k.Value == "what_if" || k.Value == "census" || k.Value == "fhir" {
 				continue
 			}
 			merged.Content = append(merged.Content, root.Content[j], root.Content[j+1])
 		}
+		var replaced []string
 		for _, sec := range whatIfSections {
 			if x, ok := f[sec]; ok {
 				merged.Content = append(merged.Content, x.Key, x.Val)
+				replaced = append(replaced, sec)
 			}
 		}
 		if x, ok := f["units"]; ok {
@@ -353,7 +376,7 @@ func (p *hospitalParser) whatIfs(root, n *yaml.Node) []whatIf {
 			}
 		}
 		bp := &hospitalParser{d: d}
-		out = append(out, whatIf{name: name, cfg: bp.config(merged)})
+		out = append(out, whatIf{name: name, cfg: bp.config(merged), replaced: replaced})
 	}
 	return out
 }
@@ -362,6 +385,7 @@ type hospitalParser struct {
 	d     *scenario.Decoder
 	units []string        // unit names in file order
 	state *hospital.State // the census, if the file has one
+	fhir  *fhirSection    // the fhir: section, if the file has one
 }
 
 func (p *hospitalParser) mapping(n *yaml.Node, field, example string) bool {
@@ -407,7 +431,7 @@ func (p *hospitalParser) hours(n *yaml.Node, field string, zero bool) (float64, 
 
 func (p *hospitalParser) config(root *yaml.Node) *hospital.Config {
 	d := p.d
-	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges", "census", "what_if"})
+	f := d.Fields(root, "", []string{"horizon", "warmup", "replications", "seed", "start", "arrivals", "ed", "routes", "units", "electives", "capacity_changes", "surges", "census", "what_if", "fhir"})
 	cfg := &hospital.Config{Replications: 20, Seed: 1}
 	if n, ok := d.Required(root, f, "horizon", "", "horizon: 365d"); ok {
 		if h, ok := p.hours(n, "horizon", false); ok {
@@ -489,6 +513,9 @@ func (p *hospitalParser) config(root *yaml.Node) *hospital.Config {
 	}
 	if x, ok := f["census"]; ok {
 		p.state = p.census(x.Val)
+	}
+	if x, ok := f["fhir"]; ok {
+		p.fhir = p.fhirSection(x.Val) // hospital_fhir.go
 	}
 	return cfg
 }

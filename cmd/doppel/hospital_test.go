@@ -309,7 +309,7 @@ func FuzzParseHospital(f *testing.F) {
 			}
 			return
 		}
-		for _, w := range append([]whatIf{{"", hf.cfg}}, hf.whatIf...) {
+		for _, w := range append([]whatIf{{cfg: hf.cfg}}, hf.whatIf...) {
 			if err := w.cfg.Validate(); err != nil {
 				t.Fatalf("accepted an invalid configuration: %v", err)
 			}

@@ -1,0 +1,34 @@
+// Package stream is Doppel's message log: device messages and validated
+// observations go through NATS JetStream, so an acknowledged write survives
+// a crash and each consumer (a patient's twin, the store) reads it at its own
+// pace, exactly once in effect.
+//
+// [Open] either starts an embedded NATS server (JetStream file store under
+// Options.Dir/nats, MQTT 3.1.1 for devices, listeners on loopback only unless
+// configured, the client connected in-process with no TCP) or connects to an
+// external NATS cluster by URL. Both run the same code after the connection
+// is made, so the tests of one cover the other.
+//
+// # Subjects and streams
+//
+//	doppel.devices.{device}.obs   raw device messages, stream DEVICES: MQTT topic
+//	                              doppel/devices/{device}/obs, or a NATS publish
+//	obs.{patient}                 validated observations (clinical.Observation as
+//	                              JSON), stream OBS, one subject per patient so a
+//	                              twin consumes its patient only
+//
+// A "." in an id is written "//" in device subjects (the NATS MQTT mapping)
+// and "_" in patient subjects ("_" cannot occur in a FHIR id). With
+// Options.Namespace set, every subject starts with "{namespace}." and stream
+// names end in "_{namespace}", so several deployments (or tests) can share
+// one cluster.
+//
+// OBS deduplicates: [Stream.PublishObservation] sends the observation's
+// duplicate key ([clinical.Observation.Key]) as the Nats-Msg-Id, and
+// JetStream drops a message whose id it saw within Options.DedupWindow. The
+// store's unique key covers re-sends older than that.
+//
+// Consumers are durable pull consumers with explicit acks ([Stream.Consumer]):
+// a message not acknowledged within the ack wait is delivered again, so a
+// twin that crashes mid-update sees the message after its restart.
+package stream

@@ -1,0 +1,344 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/doppelhealth/doppel/internal/clinical"
+)
+
+// Options configures a Stream. The zero value with Dir set runs an embedded
+// server with MQTT on 127.0.0.1:1883 and no NATS TCP listener.
+type Options struct {
+	// URL of an external NATS server or cluster ("nats://host:4222"). When
+	// set, nothing is embedded and Dir, MQTT* and NATS* are ignored.
+	URL string
+	// Dir is the data directory; the embedded JetStream store is Dir/nats.
+	Dir string
+
+	MQTTHost string // MQTT listener host; "" means 127.0.0.1
+	MQTTPort int    // 0 means 1883, -1 a free port (see Stream.MQTTAddr)
+	NoMQTT   bool   // no MQTT listener
+
+	NATSHost string // NATS client listener host; "" means 127.0.0.1
+	NATSPort int    // 0 means no NATS TCP listener (in-process only), -1 a free port
+
+	Namespace   string        // subject prefix and stream-name suffix; "" for none
+	DedupWindow time.Duration // JetStream duplicate window of OBS; 0 means 10 minutes
+	MaxAge      time.Duration // retention of both streams; 0 means 7 days
+	Replicas    int           // stream replicas on a cluster; 0 means 1
+	AckWait     time.Duration // consumer redelivery delay; 0 means 30 s
+
+	Logger *slog.Logger // nil means no logging
+}
+
+// Stream is a connection to the message log, with the embedded server it
+// started, if any.
+type Stream struct {
+	opts    Options
+	srv     *server.Server
+	so      *server.Options // the embedded server's options; it writes chosen ports back
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	devices string // stream names
+	obs     string
+	log     *slog.Logger
+}
+
+// Open starts the embedded server or connects to Options.URL, and creates
+// (or updates) the DEVICES and OBS streams.
+func Open(ctx context.Context, opts Options) (*Stream, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Stream{opts: opts, log: log, devices: "DEVICES", obs: "OBS"}
+	if opts.Namespace != "" {
+		if strings.ContainsAny(opts.Namespace, ". *>") {
+			return nil, errors.New("stream: namespace must be one subject token")
+		}
+		s.devices += "_" + opts.Namespace
+		s.obs += "_" + opts.Namespace
+	}
+	var err error
+	if opts.URL != "" {
+		s.nc, err = nats.Connect(opts.URL, nats.Name("doppel"), nats.MaxReconnects(-1))
+	} else {
+		err = s.startServer()
+		if err == nil {
+			s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("doppel"))
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("stream: connect: %w", err)
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("stream: %w", err)
+	}
+	if err := s.createStreams(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stream) startServer() error {
+	o := s.opts
+	if o.Dir == "" {
+		return errors.New("stream: Options.Dir is required for the embedded server")
+	}
+	so := &server.Options{
+		ServerName: "doppel",
+		NoSigs:     true,
+		NoLog:      true,
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.Dir, "nats"),
+		Host:       cmpOr(o.NATSHost, "127.0.0.1"),
+		Port:       o.NATSPort,
+	}
+	if o.NATSPort == 0 {
+		so.DontListen = true
+	}
+	if !o.NoMQTT {
+		so.MQTT = server.MQTTOpts{Host: cmpOr(o.MQTTHost, "127.0.0.1"), Port: o.MQTTPort}
+		if o.MQTTPort == 0 {
+			so.MQTT.Port = 1883
+		}
+	}
+	srv, err := server.NewServer(so)
+	if err != nil {
+		return fmt.Errorf("stream: embedded server: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return errors.New("stream: embedded server not ready within 10s (is the MQTT or NATS port in use?)")
+	}
+	s.srv, s.so = srv, so
+	s.log.Info("embedded NATS started", "store", so.StoreDir, "mqtt", s.MQTTAddr(), "nats", s.ClientURL())
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (s *Stream) prefix() string {
+	if s.opts.Namespace == "" {
+		return ""
+	}
+	return s.opts.Namespace + "."
+}
+
+func (s *Stream) createStreams(ctx context.Context) error {
+	maxAge := s.opts.MaxAge
+	if maxAge == 0 {
+		maxAge = 7 * 24 * time.Hour
+	}
+	dedup := s.opts.DedupWindow
+	if dedup == 0 {
+		dedup = 10 * time.Minute
+	}
+	replicas := max(s.opts.Replicas, 1)
+	for _, c := range []jetstream.StreamConfig{
+		{Name: s.devices, Subjects: []string{s.prefix() + "doppel.devices.*.obs"}, Duplicates: dedup},
+		{Name: s.obs, Subjects: []string{s.prefix() + "obs.*"}, Duplicates: dedup},
+	} {
+		c.Storage = jetstream.FileStorage
+		c.MaxAge = maxAge
+		c.Replicas = replicas
+		if _, err := s.js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("stream: create stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// MQTTAddr is the host:port of the embedded MQTT listener, or "" when there
+// is none.
+func (s *Stream) MQTTAddr() string {
+	if s.srv == nil || s.opts.NoMQTT || s.opts.URL != "" {
+		return ""
+	}
+	// With port -1 the server writes the chosen port back into its
+	// options (it keeps our pointer) before it is ready for connections.
+	return net.JoinHostPort(s.so.MQTT.Host, strconv.Itoa(s.so.MQTT.Port))
+}
+
+// ClientURL is the NATS URL of the embedded server's client listener, or ""
+// when it has none (in-process only) or when connected to an external URL.
+func (s *Stream) ClientURL() string {
+	if s.srv == nil || s.opts.NATSPort == 0 {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
+
+// DeviceSubject is the subject of device's raw messages.
+func (s *Stream) DeviceSubject(device string) string {
+	return s.prefix() + "doppel.devices." + strings.ReplaceAll(device, ".", "//") + ".obs"
+}
+
+// ObservationSubject is the subject of a patient's observations.
+func (s *Stream) ObservationSubject(patient string) string {
+	return s.prefix() + "obs." + strings.ReplaceAll(patient, ".", "_")
+}
+
+// PublishDevice appends a raw device message to DEVICES, as an MQTT publish
+// by the device would, and waits for the acknowledgement.
+func (s *Stream) PublishDevice(ctx context.Context, device string, payload []byte) error {
+	if !clinical.ValidID(device) {
+		return errors.New("stream: invalid device id")
+	}
+	if _, err := s.js.Publish(ctx, s.DeviceSubject(device), payload); err != nil {
+		return fmt.Errorf("stream: publish: %w", err)
+	}
+	return nil
+}
+
+// PublishObservation appends o to OBS under its patient's subject with its
+// duplicate key as message id, and waits for the acknowledgement. dup
+// reports that JetStream had the key already (within the dedup window) and
+// kept the first copy.
+func (s *Stream) PublishObservation(ctx context.Context, o clinical.Observation) (dup bool, err error) {
+	if !clinical.ValidID(o.Patient) {
+		return false, errors.New("stream: observation without a valid patient id")
+	}
+	data, err := json.Marshal(o)
+	if err != nil {
+		return false, fmt.Errorf("stream: %w", err)
+	}
+	ack, err := s.js.Publish(ctx, s.ObservationSubject(o.Patient), data, jetstream.WithMsgID(o.Key()))
+	if err != nil {
+		return false, fmt.Errorf("stream: publish: %w", err)
+	}
+	return ack.Duplicate, nil
+}
+
+// Source picks the stream a consumer reads.
+type Source int
+
+// The sources.
+const (
+	Devices Source = iota
+	Observations
+)
+
+// Consumer is a durable pull consumer.
+type Consumer struct {
+	c jetstream.Consumer
+}
+
+// Consumer creates or resumes the durable consumer name on src. filter is a
+// subject within it (from DeviceSubject or ObservationSubject, or "" for
+// all). A durable consumer remembers what was acknowledged across restarts.
+func (s *Stream) Consumer(ctx context.Context, src Source, name, filter string) (*Consumer, error) {
+	stream := s.devices
+	if src == Observations {
+		stream = s.obs
+	}
+	wait := s.opts.AckWait
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	c, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       wait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream: consumer %s: %w", name, err)
+	}
+	return &Consumer{c: c}, nil
+}
+
+// Msg is one delivered message. Ack it once processed; an unacknowledged
+// message is delivered again after the ack wait.
+type Msg struct {
+	Subject string
+	Data    []byte
+	m       jetstream.Msg
+}
+
+// Ack acknowledges m and waits for the server to confirm, so an acknowledged
+// message is not redelivered.
+func (m Msg) Ack(ctx context.Context) error { return m.m.DoubleAck(ctx) }
+
+// Observation decodes m as a message of the OBS stream.
+func (m Msg) Observation() (clinical.Observation, error) {
+	var o clinical.Observation
+	if err := json.Unmarshal(m.Data, &o); err != nil {
+		return o, fmt.Errorf("stream: decode observation: %w", err)
+	}
+	return o, nil
+}
+
+// Fetch returns up to n messages, waiting until ctx is done (or 1 s when ctx
+// has no deadline) for the first. No message before then is not an error.
+func (c *Consumer) Fetch(ctx context.Context, n int) ([]Msg, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
+	}
+	batch, err := c.c.Fetch(n, jetstream.FetchContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("stream: fetch: %w", err)
+	}
+	var out []Msg
+	for m := range batch.Messages() {
+		out = append(out, Msg{Subject: m.Subject(), Data: m.Data(), m: m})
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+		return out, fmt.Errorf("stream: fetch: %w", err)
+	}
+	return out, nil
+}
+
+// Run blocks until ctx is done, then closes s. It returns early with an
+// error if the connection to NATS is closed underneath it.
+func (s *Stream) Run(ctx context.Context) error {
+	closed := make(chan struct{})
+	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	select {
+	case <-ctx.Done():
+		s.Close()
+		return nil
+	case <-closed:
+		s.Close()
+		return errors.New("stream: NATS connection closed")
+	}
+}
+
+// Close drains the connection (pending publishes are flushed) and shuts the
+// embedded server down, waiting until it has stopped. It is safe to call
+// more than once.
+func (s *Stream) Close() error {
+	if s.nc != nil && !s.nc.IsClosed() {
+		s.nc.Close()
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	return nil
+}

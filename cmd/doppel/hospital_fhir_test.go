@@ -26,7 +26,9 @@ var hospitalFHIR = filepath.Join("..", "..", "examples", "hospital_fhir.yaml")
 // of them in a bed that is part of ward w2), in the ICU 1 (by its name),
 // in the ED 1; one finished and one at an unmapped clinic are not in it.
 func censusResources(at time.Time) []string {
-	ts := func(h float64) string { return at.Add(-time.Duration(h * float64(time.Hour))).UTC().Format(time.RFC3339) }
+	ts := func(h float64) string {
+		return at.Add(-time.Duration(h * float64(time.Hour))).UTC().Format(time.RFC3339)
+	}
 	enc := func(id, status, loc, start string) string {
 		return fmt.Sprintf(`{"resourceType":"Encounter","id":%q,"status":%q,"class":{"code":"IMP"},"period":{"start":%q},"location":[{"location":{"reference":"Location/%s"},"status":"active","period":{"start":%q}}]}`, id, status, start, loc, start)
 	}

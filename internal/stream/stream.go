@@ -41,6 +41,16 @@ type Options struct {
 	Replicas    int           // stream replicas on a cluster; 0 means 1
 	AckWait     time.Duration // consumer redelivery delay; 0 means 30 s
 
+	// DeviceAuth, when set, turns on authentication on the embedded server
+	// (SEC-22): every MQTT and NATS client logs in with a user name and
+	// password. A device logs in with its id and a secret DeviceAuth
+	// accepts, and may then publish only to its own subject (MQTT topic
+	// doppel/devices/{id}/obs), an MQTT publish elsewhere being dropped,
+	// and subscribe to nothing. nil means no authentication (loopback
+	// development only). With an external URL, the cluster's own
+	// configuration authenticates devices instead.
+	DeviceAuth func(device, secret string) bool
+
 	Logger *slog.Logger // nil means no logging
 }
 
@@ -76,9 +86,19 @@ func Open(ctx context.Context, opts Options) (*Stream, error) {
 	if opts.URL != "" {
 		s.nc, err = nats.Connect(opts.URL, nats.Name("doppel"), nats.MaxReconnects(-1))
 	} else {
-		err = s.startServer()
+		var auth *deviceAuth
+		if opts.DeviceAuth != nil {
+			if auth, err = newDeviceAuth(s, opts.DeviceAuth); err != nil {
+				return nil, fmt.Errorf("stream: %w", err)
+			}
+		}
+		err = s.startServer(auth)
 		if err == nil {
-			s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("doppel"))
+			copts := []nats.Option{nats.InProcessServer(s.srv), nats.Name("doppel")}
+			if auth != nil {
+				copts = append(copts, nats.UserInfo(internalUser, auth.secret))
+			}
+			s.nc, err = nats.Connect("", copts...)
 		}
 	}
 	if err != nil {
@@ -96,7 +116,7 @@ func Open(ctx context.Context, opts Options) (*Stream, error) {
 	return s, nil
 }
 
-func (s *Stream) startServer() error {
+func (s *Stream) startServer(auth *deviceAuth) error {
 	o := s.opts
 	if o.Dir == "" {
 		return errors.New("stream: Options.Dir is required for the embedded server")
@@ -112,6 +132,9 @@ func (s *Stream) startServer() error {
 	}
 	if o.NATSPort == 0 {
 		so.DontListen = true
+	}
+	if auth != nil {
+		so.CustomClientAuthentication = auth
 	}
 	if !o.NoMQTT {
 		so.MQTT = server.MQTTOpts{Host: cmpOr(o.MQTTHost, "127.0.0.1"), Port: o.MQTTPort}

@@ -1,0 +1,2 @@
+// Package glucose is the estimator of a live type-1 diabetes twin.
+package glucose

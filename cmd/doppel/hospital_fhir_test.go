@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/doppelhealth/doppel/internal/auth"
+	"github.com/doppelhealth/doppel/internal/fhir"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
@@ -242,5 +245,119 @@ func TestServeHospitalForecast(t *testing.T) {
 	}
 	if ops != 7 {
 		t.Errorf("%d operation AuditEvents, want one for each of the 7 authenticated forecast requests:\n%s", ops, out)
+	}
+}
+
+// TestForecastStops: a forecast over its time limit is refused as too
+// costly (422), and one whose client has gone stops with the request's
+// context.
+func TestForecastStops(t *testing.T) {
+	dir := t.TempDir()
+	loadStore(t, dir, censusResources(time.Now()))
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	body := []byte(mustRead(t, hospitalFHIR))
+
+	h := newHospitalForecaster(st)
+	h.timeout = time.Nanosecond
+	_, err = h.Forecast(context.Background(), body)
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || fe.Status != http.StatusUnprocessableEntity || !strings.Contains(fe.Issues[0].Diagnostics, "did not finish within 1ns") {
+		t.Errorf("over the time limit: %v, want a 422 too-costly", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := newHospitalForecaster(st).Forecast(ctx, body); !errors.Is(err, context.Canceled) {
+		t.Errorf("client gone: %v, want context.Canceled", err)
+	}
+}
+
+// TestHospitalFHIRCalibrate: with fhir.calibrate the arrivals, routes and
+// stays are fitted to the store's Encounters. The Encounters are made so
+// that the fit is known by hand: one ED arrival on each hour of 30 days
+// (720 in 720 h: 1 an hour, flat profiles); every 5th of those in the
+// first 27 days (130) admitted to the ward after 2 h, alternately for
+// 24 h and 72 h, all gone by the census time (no censoring: the
+// lognormal MLE is the mean and population SD of the log-stays,
+// ln √(24·72) and ln 3 / 2); the others go home after 1 h or 4 h. Two of
+// those are still in the ED at the census time, so 718 dispositions are
+// known: the ward route is 130/718.
+func TestHospitalFHIRCalibrate(t *testing.T) {
+	from := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+	at := from.Add(720 * time.Hour)
+	res := censusResources(at)[:6] // the Locations
+	ts := func(h int) string { return from.Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
+	admitted := 0
+	for i := range 720 {
+		switch {
+		case i%5 == 0 && i < 27*24:
+			los := 24
+			if admitted%2 == 1 {
+				los = 72
+			}
+			admitted++
+			res = append(res, fmt.Sprintf(`{"resourceType":"Encounter","id":"c%d","status":"finished","class":{"code":"IMP"},"period":{"start":%q,"end":%q},"location":[`+
+				`{"location":{"reference":"Location/ed"},"status":"completed","period":{"start":%q,"end":%q}},`+
+				`{"location":{"reference":"Location/w1"},"status":"completed","period":{"start":%q,"end":%q}}]}`,
+				i, ts(i), ts(i+2+los), ts(i), ts(i+2), ts(i+2), ts(i+2+los)))
+		default:
+			ed := 1 + 3*(i%2)
+			status, end := "finished", fmt.Sprintf(`,"end":%q`, ts(i+ed))
+			if i+ed > 720 {
+				status, end = "in-progress", ""
+			}
+			res = append(res, fmt.Sprintf(`{"resourceType":"Encounter","id":"c%d","status":%q,"class":{"code":"EMER"},"period":{"start":%q%s},"location":[`+
+				`{"location":{"reference":"Location/ed"},"period":{"start":%q%s}}]}`, i, status, ts(i), end, ts(i), end))
+		}
+	}
+	dir := t.TempDir()
+	loadStore(t, dir, res)
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	text := strings.Replace(mustRead(t, hospitalFHIR), "  # calibrate: 90d", "  calibrate: 30d\n  time_zone: UTC", 1)
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := doppel(t, "hospital", file, "--fhir-data", dir, "--at", at.Format(time.RFC3339), "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		Census struct {
+			Calibration calibrationJSON `json:"calibration"`
+		} `json:"census"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	c := got.Census.Calibration
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("rate_per_hour", c.RatePerHour, 1)
+	for h, m := range c.HourOfDay {
+		near(fmt.Sprintf("hour_of_day[%d]", h), m, 1)
+	}
+	for d, m := range c.DayOfWeek {
+		near(fmt.Sprintf("day_of_week[%d]", d), m, 1)
+	}
+	if c.Arrivals != 720 || c.Routed != 718 || len(c.Units) != 2 {
+		t.Fatalf("arrivals %d, routed %d, units %d: want 720, 718, 2", c.Arrivals, c.Routed, len(c.Units))
+	}
+	near("ward route", c.Units[0].Route, 130.0/718)
+	near("icu route", c.Units[1].Route, 0)
+	if l := c.Units[0].LOS; l == nil || l.Stays != 130 || l.Censored != 0 {
+		t.Fatalf("ward LOS fit %+v, want 130 stays, none censored", l)
+	}
+	near("ward LOS mu", c.Units[0].LOS.Mu, math.Log(24*72)/2)
+	near("ward LOS sigma", c.Units[0].LOS.Sigma, math.Log(3)/2)
+	if c.Units[1].LOS != nil {
+		t.Errorf("icu LOS fitted to no stays: %+v", c.Units[1].LOS)
 	}
 }

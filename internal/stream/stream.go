@@ -315,8 +315,9 @@ func (m Msg) Observation() (clinical.Observation, error) {
 	return o, nil
 }
 
-// Fetch returns up to n messages, waiting until ctx is done (or 1 s when ctx
-// has no deadline) for the first. No message before then is not an error.
+// Fetch returns up to n messages: it returns when n have arrived, or when
+// ctx is done (after 1 s when ctx has no deadline) with those that arrived,
+// possibly none, which is not an error.
 func (c *Consumer) Fetch(ctx context.Context, n int) ([]Msg, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/doppelhealth/doppel/des"
 	"github.com/doppelhealth/doppel/hospital"
 	"github.com/doppelhealth/doppel/internal/census"
 	"github.com/doppelhealth/doppel/internal/scenario"
@@ -25,12 +26,14 @@ import (
 //	    ward: {locations: [Location/w1, Location/w2]}   # by id,
 //	    icu:  {types: [ICU], names: [Intensive care]}   # type code or name
 //	  calibrate: 90d                    # fit arrivals, routes, stays to the last 90 days
+//	  stays: lognormal                  # or empirical: how stays are fitted
 //	  time_zone: Europe/Berlin          # of the arrival profiles (default: local)
 
 // fhirSection is a decoded fhir: section.
 type fhirSection struct {
 	mapping   census.Mapping
 	calibrate float64 // window, h; 0: no calibration
+	empirical bool    // stays: empirical
 	zone      *time.Location
 }
 
@@ -53,7 +56,7 @@ func (p *hospitalParser) fhirSection(n *yaml.Node) *fhirSection {
 	if !p.mapping(n, "fhir", example) {
 		return nil
 	}
-	f := d.Fields(n, "fhir", []string{"ed", "units", "calibrate", "time_zone"})
+	f := d.Fields(n, "fhir", []string{"ed", "units", "calibrate", "stays", "time_zone"})
 	fs := &fhirSection{mapping: census.Mapping{Units: map[string]census.Match{}}, zone: time.Local}
 	if x, ok := f["ed"]; ok {
 		fs.mapping.ED = p.match(x.Val, "fhir.ed")
@@ -68,6 +71,11 @@ func (p *hospitalParser) fhirSection(n *yaml.Node) *fhirSection {
 	}
 	if x, ok := f["calibrate"]; ok {
 		fs.calibrate, _ = p.hours(x.Val, "fhir.calibrate", false)
+	}
+	if x, ok := f["stays"]; ok {
+		if s, ok := d.Name(x.Val, "fhir.stays", "fit", []string{"lognormal", "empirical"}); ok {
+			fs.empirical = s == "empirical"
+		}
 	}
 	if x, ok := f["time_zone"]; ok {
 		if s, ok := d.Str(x.Val, "fhir.time_zone", "an IANA time zone such as Europe/Berlin"); ok {
@@ -180,21 +188,26 @@ type calibrationJSON struct {
 	} `json:"units"`
 }
 
-// losFitJSON is a fitted lognormal: μ and σ of ln(hours), its mean, and the
-// stays it was fitted to.
+// losFitJSON is a fitted distribution of stays: lognormal (with μ and σ
+// of ln(hours)) or empirical, its mean, and the stays it was fitted to.
 type losFitJSON struct {
-	Mu        float64 `json:"mu"`
-	Sigma     float64 `json:"sigma"`
-	MeanHours float64 `json:"mean_hours"`
-	Stays     int     `json:"stays"`
-	Censored  int     `json:"censored"`
+	Dist      string   `json:"dist"`
+	Mu        *float64 `json:"mu,omitempty"`
+	Sigma     *float64 `json:"sigma,omitempty"`
+	MeanHours float64  `json:"mean_hours"`
+	Stays     int      `json:"stays"`
+	Censored  int      `json:"censored"`
 }
 
 func newLOSFitJSON(f *census.Fit) *losFitJSON {
 	if f == nil {
 		return nil
 	}
-	return &losFitJSON{Mu: f.Dist.Mu, Sigma: f.Dist.Sigma, MeanHours: f.Mean, Stays: f.N, Censored: f.Censored}
+	out := &losFitJSON{Dist: "empirical", MeanHours: f.Mean, Stays: f.N, Censored: f.Censored}
+	if d, ok := f.Dist.(des.LogNormal); ok {
+		out.Dist, out.Mu, out.Sigma = "lognormal", &d.Mu, &d.Sigma
+	}
+	return out
 }
 
 // fromFHIR sets hf's census to the store's at time at, and its time 0 to
@@ -234,7 +247,7 @@ func fromFHIR(ctx context.Context, src census.Source, hf *hospitalFile, at time.
 	}
 	if hf.fhir.calibrate > 0 {
 		from := at.Add(-time.Duration(hf.fhir.calibrate * float64(time.Hour)))
-		cal, _, err := r.Calibrate(ctx, src, from, at, census.CalibrateOptions{Zone: hf.fhir.zone})
+		cal, _, err := r.Calibrate(ctx, src, from, at, census.CalibrateOptions{Zone: hf.fhir.zone, Empirical: hf.fhir.empirical})
 		if err != nil {
 			return nil, err
 		}

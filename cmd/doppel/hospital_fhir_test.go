@@ -355,9 +355,28 @@ func TestHospitalFHIRCalibrate(t *testing.T) {
 	if l := c.Units[0].LOS; l == nil || l.Stays != 130 || l.Censored != 0 {
 		t.Fatalf("ward LOS fit %+v, want 130 stays, none censored", l)
 	}
-	near("ward LOS mu", c.Units[0].LOS.Mu, math.Log(24*72)/2)
-	near("ward LOS sigma", c.Units[0].LOS.Sigma, math.Log(3)/2)
+	if l := c.Units[0].LOS; l.Dist != "lognormal" || l.Mu == nil || l.Sigma == nil {
+		t.Fatalf("ward LOS fit %+v, want a lognormal", l)
+	}
+	near("ward LOS mu", *c.Units[0].LOS.Mu, math.Log(24*72)/2)
+	near("ward LOS sigma", *c.Units[0].LOS.Sigma, math.Log(3)/2)
 	if c.Units[1].LOS != nil {
 		t.Errorf("icu LOS fitted to no stays: %+v", c.Units[1].LOS)
+	}
+
+	// stays: empirical resamples the stays: 24 h and 72 h, mean 48 h.
+	if err := os.WriteFile(file, []byte(strings.Replace(text, "  calibrate: 30d", "  calibrate: 30d\n  stays: empirical", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = doppel(t, "hospital", file, "--fhir-data", dir, "--at", at.Format(time.RFC3339), "--json")
+	if code != exitOK {
+		t.Fatalf("stays: empirical: exit %d: %s", code, stderr)
+	}
+	got.Census.Calibration = calibrationJSON{}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if l := got.Census.Calibration.Units[0].LOS; l == nil || l.Dist != "empirical" || l.MeanHours != 48 || l.Mu != nil {
+		t.Errorf("stays: empirical: ward fit %+v, want empirical with mean 48 h", l)
 	}
 }

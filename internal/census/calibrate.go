@@ -21,6 +21,11 @@ type CalibrateOptions struct {
 	// MinStays is the fewest stays (ended or censored) a length-of-stay
 	// fit needs; a unit with fewer keeps the configuration's. Default 20.
 	MinStays int
+	// Empirical fits the stays with their empirical distribution (the
+	// stays that ended, resampled) instead of a lognormal. Censored stays
+	// cannot enter it and are left out, which biases it towards short
+	// stays when many are censored; prefer the lognormal then.
+	Empirical bool
 }
 
 // Calibration is what Calibrate fitted: a fragment of a hospital.Config.
@@ -47,10 +52,12 @@ type UnitFit struct {
 	Route float64
 }
 
-// Fit is a lognormal fitted by censored maximum likelihood to N stays,
-// Censored of them still running at the end of the window.
+// Fit is a distribution fitted to N stays, Censored of them still
+// running at the end of the window: a des.LogNormal by censored maximum
+// likelihood, or with CalibrateOptions.Empirical a des.Empirical of the
+// stays that ended.
 type Fit struct {
-	Dist        des.LogNormal
+	Dist        des.Dist
 	N, Censored int
 	Mean        float64 // hours, of the fitted distribution
 }
@@ -127,8 +134,12 @@ func (r *Resolver) Calibrate(ctx context.Context, src Source, from, to time.Time
 	c.Arrivals.RatePerHour = float64(c.ArrivalsN) / hours
 	c.Arrivals.HourOfDay = profile(hod[:], exposure(from, to, opt.Zone, 24, func(t time.Time) int { return t.Hour() }))
 	c.Arrivals.DayOfWeek = profile(dow[:], exposure(from, to, opt.Zone, 7, func(t time.Time) int { return (int(t.Weekday()) + 6) % 7 }))
+	fit := fitLogNormal
+	if opt.Empirical {
+		fit = fitEmpirical
+	}
 	if len(edHome) >= opt.MinStays {
-		c.EDTreatment = fitLogNormal(edHome, nil)
+		c.EDTreatment = fit(edHome, nil)
 	}
 	for u, name := range units {
 		c.Units[u].Name = name
@@ -136,7 +147,7 @@ func (r *Resolver) Calibrate(ctx context.Context, src Source, from, to time.Time
 			c.Units[u].Route = float64(routed[u]) / float64(c.Routed)
 		}
 		if len(obs[u])+len(cens[u]) >= opt.MinStays && len(obs[u]) >= 2 {
-			c.Units[u].LOS = fitLogNormal(obs[u], cens[u])
+			c.Units[u].LOS = fit(obs[u], cens[u])
 		}
 	}
 	return c, rep, nil
@@ -231,6 +242,16 @@ func fitLogNormal(obs, cens []float64) *Fit {
 		}
 	}
 	d := des.LogNormal{Mu: p[0], Sigma: math.Exp(p[1])}
+	return &Fit{Dist: d, N: len(obs) + len(cens), Censored: len(cens), Mean: d.Mean()}
+}
+
+// fitEmpirical is the empirical distribution of the stays obs that
+// ended; the censored stays are counted but not used.
+func fitEmpirical(obs, cens []float64) *Fit {
+	d, err := des.NewEmpirical(obs)
+	if err != nil {
+		return nil // no stays: not fitted
+	}
 	return &Fit{Dist: d, N: len(obs) + len(cens), Censored: len(cens), Mean: d.Mean()}
 }
 

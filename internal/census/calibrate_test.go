@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doppelhealth/doppel/des"
 	"github.com/doppelhealth/doppel/internal/census"
 )
 
@@ -140,8 +141,9 @@ func TestCalibrate(t *testing.T) {
 		}
 		ended := float64(f.fit.N - f.fit.Censored)
 		sigma := f.want[1]
-		check(f.name+" μ", f.fit.Dist.Mu, f.want[0], sigma/math.Sqrt(ended), 3)
-		check(f.name+" σ", f.fit.Dist.Sigma, sigma, sigma/math.Sqrt(2*ended), 3)
+		d := f.fit.Dist.(des.LogNormal)
+		check(f.name+" μ", d.Mu, f.want[0], sigma/math.Sqrt(ended), 3)
+		check(f.name+" σ", d.Sigma, sigma, sigma/math.Sqrt(2*ended), 3)
 		t.Logf("%s: %d stays, %d censored", f.name, f.fit.N, f.fit.Censored)
 	}
 }
@@ -173,7 +175,19 @@ func TestCalibrateCensoring(t *testing.T) {
 		t.Fatalf("only %d of %d stays censored: the test needs more", f.Censored, f.N)
 	}
 	sigma := genLOS[0][1]
-	if se := sigma / math.Sqrt(ended); math.Abs(f.Dist.Mu-genLOS[0][0]) > 3*se {
-		t.Errorf("censored fit μ = %.3f, want %.3f ± 3×%.3f", f.Dist.Mu, genLOS[0][0], se)
+	if se, mu := sigma/math.Sqrt(ended), f.Dist.(des.LogNormal).Mu; math.Abs(mu-genLOS[0][0]) > 3*se {
+		t.Errorf("censored fit μ = %.3f, want %.3f ± 3×%.3f", mu, genLOS[0][0], se)
+	}
+
+	// The empirical fit resamples the stays that ended, and so leaves
+	// out the long stays that had not: its mean is below the fitted
+	// lognormal's.
+	ce, _, err := r.Calibrate(ctx, src, from, to, census.CalibrateOptions{Empirical: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ce.Units[0].LOS
+	if _, ok := e.Dist.(des.Empirical); !ok || e.N != f.N || e.Censored != f.Censored || !(e.Mean < f.Mean) {
+		t.Errorf("empirical fit %+v (mean %.1f h), want a des.Empirical of the same %d stays with a mean below %.1f h", e, e.Mean, f.N, f.Mean)
 	}
 }

@@ -39,3 +39,18 @@ func TestForecastQuality(t *testing.T) {
 		}
 	}
 }
+
+func TestValidationCases(t *testing.T) {
+	for _, c := range ValidationCases() {
+		checks, err := c.Run()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		for _, ch := range checks {
+			t.Logf("%s: %s = %.3f (%s), tolerance %v", c.Name, ch.Quantity, ch.MaxError, ch.Where, ch.Tolerance)
+			if !ch.Pass() {
+				t.Errorf("%s: %s = %.3f > %v", c.Name, ch.Quantity, ch.MaxError, ch.Tolerance)
+			}
+		}
+	}
+}

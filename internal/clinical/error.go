@@ -12,6 +12,7 @@ const (
 	BadUnit                     // the unit is not one the code accepts
 	OutOfRange                  // the value is outside the plausible range
 	BadTime                     // the effective time is missing, in the future or too old
+	UnknownDevice               // the device is not registered or not linked to a patient
 )
 
 func (k Kind) String() string {
@@ -26,6 +27,8 @@ func (k Kind) String() string {
 		return "out-of-range"
 	case BadTime:
 		return "bad-time"
+	case UnknownDevice:
+		return "unknown-device"
 	}
 	return "unknown-kind"
 }

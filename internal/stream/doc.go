@@ -18,7 +18,10 @@
 //	                              twin consumes its patient only
 //
 // A "." in an id is written "//" in device subjects (the NATS MQTT mapping)
-// and "_" in patient subjects ("_" cannot occur in a FHIR id). With
+// and "_" in patient subjects ("_" cannot occur in a FHIR id).
+//
+// With Options.DeviceAuth set, the embedded server authenticates every MQTT
+// and NATS client and lets a device publish only to its own subject (SEC-22). With
 // Options.Namespace set, every subject starts with "{namespace}." and stream
 // names end in "_{namespace}", so several deployments (or tests) can share
 // one cluster.
@@ -27,6 +30,11 @@
 // duplicate key ([clinical.Observation.Key]) as the Nats-Msg-Id, and
 // JetStream drops a message whose id it saw within Options.DedupWindow. The
 // store's unique key covers re-sends older than that.
+//
+// [Stream.Ingest] joins the two: it consumes DEVICES, validates each
+// message with package device, resolves the device to its patient and
+// publishes the accepted observations to OBS, acknowledging a device message
+// only once all of it is in OBS.
 //
 // Consumers are durable pull consumers with explicit acks ([Stream.Consumer]):
 // a message not acknowledged within the ack wait is delivered again, so a

@@ -264,9 +264,10 @@ const (
 	Observations
 )
 
-// Consumer is a durable pull consumer.
+// Consumer is a durable pull consumer. Use it from one goroutine.
 type Consumer struct {
-	c jetstream.Consumer
+	c  jetstream.Consumer
+	it jetstream.MessagesContext // for Next, made on first use
 }
 
 // Consumer creates or resumes the durable consumer name on src. filter is a
@@ -336,6 +337,37 @@ func (c *Consumer) Fetch(ctx context.Context, n int) ([]Msg, error) {
 		return out, fmt.Errorf("stream: fetch: %w", err)
 	}
 	return out, nil
+}
+
+// Next returns the next message, waiting for it until ctx is done (then it
+// returns ctx's error). Unlike Fetch it keeps pull requests outstanding
+// (up to 256 messages buffered), so a message is handed over as soon as it
+// arrives; call Stop when done.
+func (c *Consumer) Next(ctx context.Context) (Msg, error) {
+	if c.it == nil {
+		it, err := c.c.Messages(jetstream.PullMaxMessages(256))
+		if err != nil {
+			return Msg{}, fmt.Errorf("stream: next: %w", err)
+		}
+		c.it = it
+	}
+	m, err := c.it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return Msg{}, ctx.Err()
+		}
+		return Msg{}, fmt.Errorf("stream: next: %w", err)
+	}
+	return Msg{Subject: m.Subject(), Data: m.Data(), m: m}, nil
+}
+
+// Stop ends the pull requests of Next. Buffered messages not yet returned
+// are delivered again after the ack wait.
+func (c *Consumer) Stop() {
+	if c.it != nil {
+		c.it.Stop()
+		c.it = nil
+	}
 }
 
 // Run blocks until ctx is done, then closes s. It returns early with an

@@ -77,13 +77,33 @@ units, electives, capacity_changes, surges) and runs from the same census
 with the same seed, so it meets the same patients (common random numbers);
 the output gives branch − base differences with paired 95 % half-widths.
 
+With --fhir-data DIR the census comes from the FHIR store in DIR (the
+data directory of doppel serve; --encryption-key-file if it is encrypted):
+the Encounters in progress at --at (default now) at the Locations that the
+file's fhir: section maps to the ED and the units, each with the time it
+has spent there; time 0 is then --at. With fhir.calibrate (e.g. 90d) the
+arrivals (rate, hour-of-day and weekday profiles), routes, ED treatment time
+and stays are also fitted to the Encounters of that window before --at
+(lognormal by censored maximum likelihood, or stays: empirical), in the
+base and in each what-if branch that does not give that section itself.
+
+  fhir:
+    ed: {types: [ER]}                              # Location.type/physicalType code,
+    units:                                         #   Location id or Location.name;
+      ward: {locations: [Location/w1, Location/w2]}  # a Location's parts (partOf)
+      icu:  {types: [ICU], names: [Intensive care]}  # belong to its unit
+    calibrate: 90d
+    stays: lognormal                               # or empirical
+    time_zone: Europe/Berlin                       # of the profiles (default local)
+
 --plot draws a fan chart of each unit's daily mean occupancy (median, 50 %
 and 90 % bands across replications) against its capacity; PNG or SVG by the
 file extension. Results are identical for any --workers.`,
 		Example: `  doppel hospital examples/hospital_ed.yaml
   doppel hospital examples/hospital_ed.yaml --json
   doppel hospital examples/hospital_surge.yaml --plot fan.png
-  doppel hospital examples/hospital_forecast.yaml --plot forecast.png`,
+  doppel hospital examples/hospital_forecast.yaml --plot forecast.png
+  doppel hospital examples/hospital_fhir.yaml --fhir-data doppel-data`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runHospital(cmd, e, args[0], f) },
 	}
@@ -237,6 +257,16 @@ func printHospital(w io.Writer, path string, cfg *hospital.Config, out hospitalJ
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%s: %d replications × %g days (%g-day warm-up), seed %d, %d events\n",
 		path, cfg.Replications, cfg.Horizon/24, cfg.Warmup/24, cfg.Seed, res.Events)
+	if c := out.Census; c != nil {
+		fmt.Fprintf(bw, "census from the FHIR store at %s: %d inpatients, %d in the ED", c.At, c.Used-c.EDPatients, c.EDPatients)
+		if c.Unmapped > 0 {
+			fmt.Fprintf(bw, "; %d Encounters in progress at Locations no unit claims were left out", c.Unmapped)
+		}
+		fmt.Fprintln(bw)
+		if k := c.Calibration; k != nil {
+			fmt.Fprintf(bw, "calibrated on %s to %s: %d ED arrivals (%.2f an hour), %d dispositions\n", k.From, k.To, k.Arrivals, k.RatePerHour, k.Routed)
+		}
+	}
 	fmt.Fprintf(bw, "ED arrivals %.1f ± %.1f a day; ± is the 95 %% confidence half-width over replications\n\n", res.ArrivalsPerDay, res.ArrivalsPerDayHW)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "unit\tcapacity\toffered load\tmean occupancy\tP(full)\tadmissions/day\tLittle L = λW, worst rel. gap")

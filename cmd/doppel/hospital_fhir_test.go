@@ -122,6 +122,11 @@ func TestHospitalFHIR(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	checkForecast(t, []byte(out))
+	code, out, stderr = doppel(t, "hospital", hospitalFHIR, "--fhir-data", dir, "--at", at.Format(time.RFC3339))
+	want := "census from the FHIR store at 2026-03-02T12:00:00Z: 3 inpatients, 1 in the ED; 1 Encounters in progress at Locations no unit claims were left out\n"
+	if code != exitOK || !strings.Contains(out, want) {
+		t.Errorf("text output: exit %d, %s%s\nwant it to say %q", code, out, stderr, want)
+	}
 
 	for _, tc := range []struct {
 		name string

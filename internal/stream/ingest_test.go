@@ -115,3 +115,53 @@ func TestIngestMQTT(t *testing.T) {
 		t.Errorf("OBS (-want +got):\n%s", diff)
 	}
 }
+
+// testIngestNATS: a device message published over NATS reaches the OBS
+// subject of its patient once, on either back end.
+func testIngestNATS(t *testing.T, s *Stream) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Ingest(ctx, Ingest{
+			Decoder: device.Decoder{Now: func() time.Time { return time.Date(2026, 11, 25, 10, 6, 0, 0, time.UTC) }},
+			Patient: func(string) (string, bool) { return "p.1", true }})
+	}()
+	msg := []byte(`{"device":"hr.1","observations":[{"code":"hr","t":"2026-11-25T10:00:00Z","v":72,"unit":"/min"}]}`)
+	for range 2 {
+		if err := s.PublishDevice(ctxT(t), "hr.1", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := s.Consumer(ctxT(t), Observations, "twin", s.ObservationSubject("p.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	nctx, ncancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer ncancel()
+	m, err := c.Next(nctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Ack(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	o, err := m.Observation()
+	if err != nil || o.Patient != "p.1" || o.Device != "hr.1" || o.Value.Value != 72 {
+		t.Errorf("observation %+v, %v", o, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Ingest = %v", err)
+	}
+	all, err := s.Consumer(ctxT(t), Observations, "count", s.ObservationSubject("p.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fetchAll(t, all)); n != 1 {
+		t.Errorf("%d observations from a message sent twice, want 1", n)
+	}
+}
+
+func TestIngestNATSEmbedded(t *testing.T) { testIngestNATS(t, openEmbedded(t, t.TempDir())) }
+func TestIngestNATSExternal(t *testing.T) { testIngestNATS(t, openExternal(t)) }

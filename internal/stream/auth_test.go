@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bufio"
+	"net"
 	"testing"
 	"time"
 
@@ -95,5 +97,28 @@ func TestDeviceAuth(t *testing.T) {
 	// Doppel's own connection still works.
 	if _, err := s.PublishObservation(ctxT(t), obs("p-a", 0, 100)); err != nil {
 		t.Errorf("internal publish with auth on: %v", err)
+	}
+}
+
+// TestMQTT5Refused (SEC-23): the NATS MQTT gateway speaks 3.1.1 only; a v5
+// CONNECT gets CONNACK return code 1, unacceptable protocol version
+// (MQTT 3.1.1 §3.2.2.3).
+func TestMQTT5Refused(t *testing.T) {
+	s := openEmbedded(t, t.TempDir())
+	c, err := net.DialTimeout("tcp", s.MQTTAddr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	body := append(appendString(nil, "MQTT"), 5, 0x02, 0, 60, 0) // level 5, clean start, keep alive, no properties
+	body = appendString(body, "v5-device")
+	if _, err := c.Write(packet(0x10, body)); err != nil {
+		t.Fatal(err)
+	}
+	m := &mqttConn{c: c, r: bufio.NewReader(c)}
+	typ, ack, err := m.read()
+	if err != nil || typ != 0x20 || len(ack) != 2 || ack[1] != 1 {
+		t.Errorf("CONNACK type %#x body %x err %v; want return code 1", typ, ack, err)
 	}
 }

@@ -85,7 +85,7 @@ func (r *Resolver) Calibrate(ctx context.Context, src Source, from, to time.Time
 	var hod [24]float64
 	var dow [7]float64
 	routed := make([]int, len(units))
-	var edHome []float64
+	var edHome, edCens []float64
 	obs := make([][]float64, len(units))
 	cens := make([][]float64, len(units))
 	for _, v := range vs {
@@ -117,8 +117,13 @@ func (r *Resolver) Calibrate(ctx context.Context, src Source, from, to time.Time
 		t := first.start.In(opt.Zone)
 		hod[t.Hour()]++
 		dow[(int(t.Weekday())+6)%7]++ // Monday = 0
-		if first.lost || first.end.IsZero() || first.end.After(to) {
-			continue // disposition unknown by the end of the window
+		if first.lost {
+			continue
+		}
+		if first.end.IsZero() || first.end.After(to) {
+			// Still in the ED: disposition unknown, treatment censored.
+			edCens = append(edCens, to.Sub(first.start).Hours())
+			continue
 		}
 		c.Routed++
 		if len(v.stays) > 1 {
@@ -139,7 +144,7 @@ func (r *Resolver) Calibrate(ctx context.Context, src Source, from, to time.Time
 		fit = fitEmpirical
 	}
 	if len(edHome) >= opt.MinStays {
-		c.EDTreatment = fit(edHome, nil)
+		c.EDTreatment = fit(edHome, edCens)
 	}
 	for u, name := range units {
 		c.Units[u].Name = name

@@ -50,7 +50,15 @@
 //     time and enter the likelihood through the survival function
 //     1 − Φ((ln c − μ)/σ), so that long stays are not under-represented
 //     (dropping them biases the mean down). The ED treatment time is
-//     fitted the same way to the ED stays of patients who went home.
+//     fitted the same way to the ED stays of patients who went home, with
+//     those still in the ED at the end of the window censored.
+//     [CalibrateOptions].Empirical resamples the stays that ended instead;
+//     it cannot use the censored ones and is biased towards short stays
+//     when many are censored.
+//
+// Both read every Encounter and Location of the store (through the
+// Source), which suits a hospital's working set; a store holding years of
+// history would want a search by date and status instead.
 //
 // Not calibrated: transfers between units, discharge windows, electives
 // and capacities; they stay as the configuration gives them.

@@ -42,6 +42,13 @@
 // that does not depend on f the posterior is normal and both the mode and
 // the covariance are exact.
 //
+// # Sequential Monte Carlo
+//
+// NormalizeLog and Systematic are the model-free steps of a particle
+// filter: log-weights to normalised weights with the effective sample size,
+// and systematic resampling. Package assim/glucose builds the live T1D
+// twin's particle filter on them.
+//
 // # Conventions
 //
 // Vectors are []float64; a slice written by a callback is named dst.

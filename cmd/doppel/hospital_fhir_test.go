@@ -385,3 +385,27 @@ func TestHospitalFHIRCalibrate(t *testing.T) {
 		t.Errorf("stays: empirical: ward fit %+v, want empirical with mean 48 h", l)
 	}
 }
+
+// TestHospitalFHIREncrypted: --fhir-data opens an encrypted store with
+// --encryption-key-file, as every command does (openStore), and refuses it
+// without.
+func TestHospitalFHIREncrypted(t *testing.T) {
+	at := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	in := filepath.Join(t.TempDir(), "census.ndjson")
+	if err := os.WriteFile(in, []byte(strings.Join(censusResources(at), "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, key := t.TempDir(), storeKey(t, "3c")
+	if code, _, errOut := doppel(t, "import", "--data", data, "--encryption-key-file", key, in); code != exitOK {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	args := []string{"hospital", hospitalFHIR, "--fhir-data", data, "--at", at.Format(time.RFC3339), "--json"}
+	if code, _, errOut := doppel(t, args...); code != exitUsage || !strings.Contains(errOut, "the store is encrypted: give --encryption-key-file") {
+		t.Errorf("without the key: exit %d, %s", code, errOut)
+	}
+	code, out, errOut := doppel(t, append(args, "--encryption-key-file", key)...)
+	if code != exitOK {
+		t.Fatalf("with the key: exit %d, %s", code, errOut)
+	}
+	checkForecast(t, []byte(out))
+}

@@ -36,6 +36,12 @@
 // publishes the accepted observations to OBS, acknowledging a device message
 // only once all of it is in OBS.
 //
+// An MQTT QoS 1 PUBACK means stored: nats-server v2.15 sends it once
+// JetStream has acknowledged the store (server/mqtt.go, mqttProcessPub), so a
+// device may forget a reading once acknowledged. The file store writes
+// through the OS page cache (no fsync per message), which survives kill -9
+// of the process but not a power loss.
+//
 // Consumers are durable pull consumers with explicit acks ([Stream.Consumer]):
 // a message not acknowledged within the ack wait is delivered again, so a
 // twin that crashes mid-update sees the message after its restart.

@@ -7,12 +7,12 @@ type Kind uint8
 
 // The error kinds.
 const (
-	Malformed   Kind = iota + 1 // not parseable, or a required field missing
-	UnknownCode                 // the code is not in the table of supported codes
-	BadUnit                     // the unit is not one the code accepts
-	OutOfRange                  // the value is outside the plausible range
-	BadTime                     // the effective time is missing, in the future or too old
-	UnknownDevice               // the device is not registered or not linked to a patient
+	Malformed     Kind = iota + 1 // not parseable, or a required field missing
+	UnknownCode                   // the code is not in the table of supported codes
+	BadUnit                       // the unit is not one the code accepts
+	OutOfRange                    // the value is outside the plausible range
+	BadTime                       // the effective time is missing, in the future or too old
+	UnknownDevice                 // the device is not registered or not linked to a patient
 )
 
 func (k Kind) String() string {

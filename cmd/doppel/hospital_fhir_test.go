@@ -254,8 +254,8 @@ func TestServeHospitalForecast(t *testing.T) {
 }
 
 // TestForecastStops: a forecast over its time limit is refused as too
-// costly (422), and one whose client has gone stops with the request's
-// context.
+// costly (422), one whose client has gone stops with the request's
+// context, and one more than forecastConcurrent at once is refused (429).
 func TestForecastStops(t *testing.T) {
 	dir := t.TempDir()
 	loadStore(t, dir, censusResources(time.Now()))
@@ -278,6 +278,14 @@ func TestForecastStops(t *testing.T) {
 	cancel()
 	if _, err := newHospitalForecaster(st).Forecast(ctx, body); !errors.Is(err, context.Canceled) {
 		t.Errorf("client gone: %v, want context.Canceled", err)
+	}
+
+	h = newHospitalForecaster(st)
+	for range forecastConcurrent {
+		h.running <- struct{}{} // forecasts running
+	}
+	if _, err = h.Forecast(context.Background(), body); !errors.As(err, &fe) || fe.Status != http.StatusTooManyRequests {
+		t.Errorf("while %d run: %v, want a 429", forecastConcurrent, err)
 	}
 }
 

@@ -14,11 +14,13 @@ import (
 	"github.com/doppelhealth/doppel/internal/store"
 )
 
-// Limits of one forecast request (SEC: a request must not take the
-// server's CPUs for long): more replications, branches or simulated time
-// than these are refused with 422, and a run that takes longer than
-// forecastTimeout is stopped.
+// Limits of forecast requests (SEC: a request must not take the server's
+// CPUs for long): more replications, branches or simulated time than these
+// are refused with 422, a run that takes longer than forecastTimeout is
+// stopped, and while forecastConcurrent forecasts run another is refused
+// with 429.
 const (
+	forecastConcurrent      = 2
 	forecastMaxReplications = 200
 	forecastMaxBranches     = 4
 	forecastMaxHorizon      = 365 * 24.0 // h
@@ -31,10 +33,11 @@ type hospitalForecaster struct {
 	st      store.Reader
 	now     func() time.Time
 	timeout time.Duration
+	running chan struct{} // one token per forecast running
 }
 
 func newHospitalForecaster(st store.Reader) *hospitalForecaster {
-	return &hospitalForecaster{st: st, now: time.Now, timeout: forecastTimeout}
+	return &hospitalForecaster{st: st, now: time.Now, timeout: forecastTimeout, running: make(chan struct{}, forecastConcurrent)}
 }
 
 // badForecast is a 4xx answer of the forecast endpoint.
@@ -60,6 +63,12 @@ func (h *hospitalForecaster) Forecast(ctx context.Context, config []byte) ([]byt
 		return nil, badForecast(http.StatusUnprocessableEntity, "too-costly", "at most %d what-if branches a request, got %d", forecastMaxBranches, len(hf.whatIf))
 	case hf.cfg.Horizon > forecastMaxHorizon:
 		return nil, badForecast(http.StatusUnprocessableEntity, "too-costly", "a horizon of at most %g days a request, got %g", forecastMaxHorizon/24, hf.cfg.Horizon/24)
+	}
+	select {
+	case h.running <- struct{}{}:
+		defer func() { <-h.running }()
+	default:
+		return nil, badForecast(http.StatusTooManyRequests, "throttled", "%d forecasts are running: try again later", forecastConcurrent)
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()

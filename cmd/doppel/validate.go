@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/doppelhealth/doppel/assim/glucose"
 	"math"
 	"strconv"
 	"strings"
@@ -53,10 +54,14 @@ reference set (R 4.2.2 with deSolve and nlme): 1- and 2-compartment models
 in closed form and on the ODE path (a NONMEM data set, steady state, 1000
 simulated subjects), pharmacodynamic models, the vancomycin MAP fit and dose
 recommendation, and the DDI and pharmacogenomics vectors. The data are
-embedded in the binary.`,
+embedded in the binary. The twin case runs the live diabetes twin (a
+particle filter started from population parameters, seeing only noisy CGM)
+on simulated patients whose true glucose is known, and checks that its 30-
+and 60-minute forecasts beat last-value and linear extrapolation.`,
 		Example: `  doppel validate
   doppel validate pkpd
-  doppel validate t1d --json`,
+  doppel validate t1d --json
+  doppel validate twin`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var cases []validationCase
@@ -98,7 +103,7 @@ embedded in the binary.`,
 
 // validationModels lists the models with reference cases, in the order
 // printed.
-func validationModels() []string { return []string{"t1d", "pkpd"} }
+func validationModels() []string { return []string{"t1d", "pkpd", "twin"} }
 
 // runValidation runs the reference cases of one model; ok is false for a
 // model without cases.
@@ -110,6 +115,8 @@ func runValidation(model string) (cases []validationCase, ok bool) {
 		refs = t1d.ValidationCases()
 	case "pkpd":
 		refs, minutesPer = pkpd.ValidationCases(), 60 // pkpd times are in h
+	case "twin":
+		refs = glucose.ValidationCases()
 	default:
 		return nil, false
 	}

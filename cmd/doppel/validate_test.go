@@ -83,7 +83,7 @@ func TestValidatePKPD(t *testing.T) {
 	}
 }
 
-// TestValidateAllModels: without MODEL both models' cases are listed.
+// TestValidateAllModels: without MODEL every model's cases are listed.
 func TestValidateAllModels(t *testing.T) {
 	code, out, errOut := doppel(t, "validate", "--json")
 	if code != exitOK {
@@ -97,14 +97,14 @@ func TestValidateAllModels(t *testing.T) {
 	for _, c := range cases {
 		models[c.Model]++
 	}
-	if models["t1d"] < 3 || models["pkpd"] != 10 || len(models) != 2 {
-		t.Errorf("cases per model %v, want t1d ≥ 3 and pkpd 10", models)
+	if models["t1d"] < 3 || models["pkpd"] != 10 || models["twin"] != 1 || len(models) != 3 {
+		t.Errorf("cases per model %v, want t1d ≥ 3, pkpd 10 and twin 1", models)
 	}
 }
 
 func TestValidateUnknownModel(t *testing.T) {
 	code, _, errOut := doppel(t, "validate", "warfarin")
-	if code != exitUsage || !strings.Contains(errOut, `unknown model "warfarin"; valid: t1d, pkpd`) {
+	if code != exitUsage || !strings.Contains(errOut, `unknown model "warfarin"; valid: t1d, pkpd, twin`) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

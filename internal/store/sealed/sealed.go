@@ -11,7 +11,8 @@
 // hash covers the sealed bytes, so a changed row is still detected on read
 // (store.ErrCorrupt), and so is a body that fails to open; Version.Hash as
 // returned is the SHA-256 of the plaintext. Job specs and results (export
-// requests) are sealed the same way.
+// requests) are sealed the same way, and so are the chunks of device time
+// series (store.Series; each bound to its patient, code, device and day).
 //
 // Search index values that hold text are replaced by keyed hashes
 // (HMAC-SHA-256, 128 bits, keyed per parameter): string values by the
@@ -73,6 +74,9 @@ type Store struct {
 	inner store.Store
 	body  *Cipher // of bodies and jobs
 	mac   []byte  // the index key
+	// samples is inner's time series sealed with the series key; nil
+	// if inner has none (series.go).
+	samples store.Series
 }
 
 var _ store.Store = (*Store)(nil)
@@ -86,6 +90,13 @@ func New(ctx context.Context, inner store.Store, key []byte) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{inner: inner, body: body, mac: derive(key, "index")}
+	if ss, ok := inner.(seriesStore); ok {
+		box, err := NewCipher(key, "series")
+		if err != nil {
+			return nil, err
+		}
+		s.samples = ss.SeriesWith(box)
+	}
 	check := s.hash("check", "", "doppel")
 	j, err := inner.Job(ctx, checkJobID)
 	switch {

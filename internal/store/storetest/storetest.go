@@ -2,7 +2,8 @@
 // sqlite and postgres stores run the same tests and benchmarks, so callers
 // can rely on one behaviour (versions and conflicts, atomic and durable
 // group-committed writes, snapshots, history, the search match rules of
-// package search, jobs, persistence across reopening).
+// package search, jobs, persistence across reopening, device time series
+// when the store is a store.Series).
 //
 // A store's test calls Run with a function that prepares empty storage for
 // one test; the suite builds every resource and index entry itself and never
@@ -71,6 +72,8 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Corrupt", testCorrupt},
 		{"Jobs", testJobs},
 		{"Reopen", testReopen},
+		{"Series", testSeries},
+		{"SeriesBatch", testSeriesBatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,133 @@
+package twin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/doppelhealth/doppel/score"
+)
+
+const snapshotVersion = 1
+
+type snapshot struct {
+	Version int          `json:"version"`
+	Rand    []byte       `json:"rand"` // the twin's random source (rand.PCG)
+	Glucose *glucoseSnap `json:"glucose,omitempty"`
+	Ward    *wardSnap    `json:"ward,omitempty"`
+}
+
+type glucoseSnap struct {
+	Filter  []byte    `json:"filter"` // glucose.Filter.Snapshot
+	LastCGM time.Time `json:"lastCGM"`
+	Reading float64   `json:"reading"`
+	Pending []dose    `json:"pending,omitempty"`
+	Last    *Forecast `json:"last,omitempty"`
+	Hypo    bool      `json:"hypo"`
+	Lost    bool      `json:"lost"`
+}
+
+type wardSnap struct {
+	Origin   time.Time      `json:"origin"`
+	Samples  []score.Sample `json:"samples"`
+	Response score.Response `json:"response"`
+	Last     *NEWS2         `json:"last,omitempty"`
+}
+
+// Snapshot writes the patient's twin state through Options.Snapshots. A
+// vitals set still being collected is not included.
+func (m *Manager) Snapshot(ctx context.Context, patient string) error {
+	if m.opt.Snapshots == nil {
+		return fmt.Errorf("twin: no Snapshots configured")
+	}
+	p, err := m.get(ctx, patient, false)
+	if err != nil || p == nil {
+		return err
+	}
+	data, err := p.snapshot()
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return m.opt.Snapshots.Save(ctx, patient, data)
+}
+
+// SaveAll snapshots every twin in memory.
+func (m *Manager) SaveAll(ctx context.Context) error {
+	var ids []string
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		for id := range s.m {
+			ids = append(ids, id)
+		}
+		s.mu.Unlock()
+	}
+	for _, id := range ids {
+		if err := m.Snapshot(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *patientTwin) snapshot() ([]byte, error) {
+	r, err := p.pcg.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("twin: %w", err)
+	}
+	s := snapshot{Version: snapshotVersion, Rand: r}
+	if g := p.glucose; g != nil {
+		f, err := g.f.Snapshot()
+		if err != nil {
+			return nil, fmt.Errorf("twin: %w", err)
+		}
+		s.Glucose = &glucoseSnap{Filter: f, LastCGM: g.lastCGM, Reading: g.reading, Pending: g.pending,
+			Last: g.last, Hypo: g.hypo, Lost: g.lost}
+	}
+	if w := p.ward; w != nil {
+		s.Ward = &wardSnap{Origin: w.origin, Samples: w.samples, Response: w.resp, Last: w.last}
+	}
+	return json.Marshal(s)
+}
+
+// restore gives a new twin its random source and, if Snapshots has one,
+// its saved state.
+func (m *Manager) restore(ctx context.Context, p *patientTwin) error {
+	p.pcg = m.pcg(p.id)
+	p.rng = rand.New(p.pcg)
+	if m.opt.Snapshots == nil {
+		return nil
+	}
+	data, err := m.opt.Snapshots.Load(ctx, p.id)
+	if err != nil || data == nil {
+		return err
+	}
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("twin: snapshot of a twin: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return fmt.Errorf("twin: snapshot version %d, want %d", s.Version, snapshotVersion)
+	}
+	if err := p.pcg.UnmarshalBinary(s.Rand); err != nil {
+		return fmt.Errorf("twin: snapshot of a twin: %w", err)
+	}
+	if gs := s.Glucose; gs != nil {
+		g, err := m.newGlucose(p)
+		if err != nil {
+			return err
+		}
+		if err := g.f.Restore(gs.Filter); err != nil {
+			return fmt.Errorf("twin: %w", err)
+		}
+		g.lastCGM, g.reading, g.pending, g.last, g.hypo, g.lost = gs.LastCGM, gs.Reading, gs.Pending, gs.Last, gs.Hypo, gs.Lost
+		p.glucose = g
+	}
+	if ws := s.Ward; ws != nil {
+		p.ward = &wardTwin{origin: ws.Origin, samples: ws.Samples, resp: ws.Response, last: ws.Last}
+	}
+	return nil
+}

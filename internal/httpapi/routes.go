@@ -51,7 +51,8 @@ func (s *Server) routeTable() []route {
 			route{pattern: "GET /fhir/_export/{job}/file/{name}", kind: "operation", op: "$export-file", handle: s.exportFile},
 		)
 	}
-	return append(rs, s.twinRoutes()...) // twin.go
+	rs = append(rs, s.patientTwinRoutes()...) // twinapi.go
+	return append(rs, s.twinRoutes()...)      // twin.go
 }
 
 // route wraps a route's handler: every request passes here, and here only,
@@ -67,6 +68,9 @@ func (s *Server) route(rt route) http.Handler {
 		}
 		if rt.op == "$everything" {
 			in.Compartment = "Patient/" + in.ID
+		}
+		if isTwinOp(rt.op) {
+			in.Compartment = "Patient/" + r.PathValue("patient") // twinapi.go
 		}
 		w, r, audited := s.auditStart(w, r, in)
 		defer audited()

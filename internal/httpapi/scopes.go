@@ -39,6 +39,9 @@ func (Scopes) Authorize(r *http.Request, in Interaction) error {
 	if kind == forecastOp {
 		return checkForecast(p) // twin.go
 	}
+	if isTwinOp(kind) {
+		return checkTwin(p, in.Compartment) // twinapi.go
+	}
 	compartment := in.Compartment
 	if fhirops.HasAccess(r.Context()) {
 		switch kind {

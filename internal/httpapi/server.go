@@ -58,6 +58,9 @@ type Options struct {
 	// Forecaster serves POST /twin/hospital/forecast (twin.go). Default
 	// nil: not served.
 	Forecaster Forecaster
+	// Twins serves /twin/{patient}, its events and what-if (twinapi.go).
+	// Default nil: not served.
+	Twins Twins
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.

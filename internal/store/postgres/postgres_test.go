@@ -50,6 +50,11 @@ func fresh(tb testing.TB) storetest.Target {
 			_, err := admin.Exec(`UPDATE `+schema+`.resources SET body = convert_to(replace(convert_from(body, 'UTF8'), '"id"', '"iD"'), 'UTF8') WHERE type = $1 AND id = $2 AND t_end IS NULL`, typ, id)
 			return err
 		},
+		SeriesBytes: func() (int64, error) {
+			var n int64
+			err := admin.QueryRow("SELECT pg_total_relation_size($1) + pg_total_relation_size($2)", schema+".series", schema+".series_chunk").Scan(&n)
+			return n, err
+		},
 	}
 }
 

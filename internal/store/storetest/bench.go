@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -22,11 +23,18 @@ import (
 //   - Read: the current version of one of 1,000 such resources.
 //   - Search: code (token) and subject (reference) on 10,000 such
 //     resources of 100 patients and 10 codes (10 matches per search).
+//   - AppendSample: 8 concurrent writers, each AppendSamples one CGM
+//     sample (a device message as it comes); reports samples/s.
+//   - SeriesSize: 7 days of 5-minute CGM of 50 patients, appended a day
+//     of one patient per call; reports bytes/sample on disk when the
+//     target has SeriesBytes.
 func Bench(b *testing.B, fresh Fresh) {
 	b.Run("Put", func(b *testing.B) { benchPut(b, fresh(b), 1) })
 	b.Run("PutBundle", func(b *testing.B) { benchPut(b, fresh(b), 100) })
 	b.Run("Read", func(b *testing.B) { benchRead(b, fresh(b)) })
 	b.Run("Search", func(b *testing.B) { benchSearch(b, fresh(b)) })
+	b.Run("AppendSample", func(b *testing.B) { benchAppendSample(b, fresh(b)) })
+	b.Run("SeriesSize", func(b *testing.B) { benchSeriesSize(b, fresh(b)) })
 }
 
 const loincSystem = "http://loinc.org"
@@ -151,5 +159,82 @@ func benchSearch(b *testing.B, tg Target) {
 		if p.Total != 10 {
 			b.Fatalf("search found %d, want 10", p.Total)
 		}
+	}
+}
+
+func benchAppendSample(b *testing.B, tg Target) {
+	s := open(b, tg)
+	ss, ok := s.(store.Series)
+	if !ok {
+		b.Skip("the store has no time series")
+	}
+	ctx := context.Background()
+	const writers, each = 8, 8
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for g := range writers {
+			wg.Go(func() {
+				for k := range each {
+					if _, err := ss.AppendSamples(ctx, []store.Sample{cgm(fmt.Sprintf("p%d", g), 5*(n*each+k), 120)}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*writers*each)/time.Since(start).Seconds(), "samples/s")
+}
+
+// cgmWalk returns days of 5-minute CGM in whole mg/dL: a seeded random
+// walk (steps of a few mg/dL, as between CGM readings) within 40..400.
+func cgmWalk(rng *rand.Rand, patient string, days int) []store.Sample {
+	out := make([]store.Sample, 0, days*288)
+	g := 120.0
+	for m := range days * 288 {
+		g = math.Round(min(400, max(40, g+rng.NormFloat64()*4)))
+		out = append(out, cgm(patient, 5*m, g))
+	}
+	return out
+}
+
+func benchSeriesSize(b *testing.B, tg Target) {
+	const patients, days = 50, 7
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([][]store.Sample, patients)
+	for p := range data {
+		data[p] = cgmWalk(rng, fmt.Sprintf("patient-%04d", p), days)
+	}
+	for b.Loop() {
+		s := open(b, tg)
+		ss, ok := s.(store.Series)
+		if !ok {
+			b.Skip("the store has no time series")
+		}
+		for d := range days {
+			for p := range patients {
+				appendSamples(b, ss, data[p][d*288:(d+1)*288]...)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if tg.SeriesBytes == nil {
+			continue
+		}
+		n, err := tg.SeriesBytes()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/float64(patients*days*288), "bytes/sample")
 	}
 }

@@ -36,6 +36,10 @@ type Target struct {
 	// :contains, token :text, _sort by a string) must then fail with an
 	// error instead of matching.
 	Hashed bool
+	// SeriesBytes, if set, returns the bytes the time series tables take
+	// (indexes included), measured with every store closed; the Series
+	// benchmark reports bytes per sample with it.
+	SeriesBytes func() (int64, error)
 }
 
 // Fresh prepares empty storage for one test or benchmark and removes it when

@@ -73,8 +73,9 @@ type Sink interface {
 // loses events (its channel is never blocked on), so a slow client cannot
 // stall a twin.
 type Broadcaster struct {
-	mu   sync.Mutex
-	subs map[string]map[chan Event]struct{}
+	mu     sync.Mutex
+	subs   map[string]map[chan Event]struct{}
+	closed bool
 }
 
 // NewBroadcaster returns an empty broadcaster.
@@ -88,6 +89,11 @@ func NewBroadcaster() *Broadcaster {
 func (b *Broadcaster) Subscribe(patient string, buf int) (<-chan Event, func()) {
 	ch := make(chan Event, max(buf, 1))
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		close(ch)
+		return ch, func() {}
+	}
 	if b.subs[patient] == nil {
 		b.subs[patient] = map[chan Event]struct{}{}
 	}
@@ -97,11 +103,14 @@ func (b *Broadcaster) Subscribe(patient string, buf int) (<-chan Event, func()) 
 	return ch, func() {
 		once.Do(func() {
 			b.mu.Lock()
+			defer b.mu.Unlock()
+			if _, ok := b.subs[patient][ch]; !ok {
+				return // closed by Close
+			}
 			delete(b.subs[patient], ch)
 			if len(b.subs[patient]) == 0 {
 				delete(b.subs, patient)
 			}
-			b.mu.Unlock()
 			close(ch)
 		})
 	}
@@ -118,4 +127,18 @@ func (b *Broadcaster) Emit(_ context.Context, e Event) error {
 		}
 	}
 	return nil
+}
+
+// Close ends every subscription (their channels close) and refuses new
+// ones, so that streaming clients finish when a server shuts down.
+func (b *Broadcaster) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for _, chans := range b.subs {
+		for ch := range chans {
+			close(ch)
+		}
+	}
+	b.subs = map[string]map[chan Event]struct{}{}
 }

@@ -121,6 +121,9 @@ func DefaultGlucose() (GlucoseSetup, error) {
 	return GlucoseSetup{Pop: pop, Sensor: sensor, Basal: basal / k}, nil
 }
 
+// CloseSubscriptions ends every subscription (see Broadcaster.Close).
+func (m *Manager) CloseSubscriptions() { m.bcast.Close() }
+
 // Subscribe returns a channel of the patient's events (see Broadcaster).
 func (m *Manager) Subscribe(patient string, buf int) (<-chan Event, func()) {
 	return m.bcast.Subscribe(patient, buf)

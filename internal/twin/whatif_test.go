@@ -139,3 +139,19 @@ func TestRunSubscribe(t *testing.T) {
 		t.Error("Run did not return after its input closed")
 	}
 }
+
+// TestBroadcasterClose: Close ends every subscription; the cancel
+// function of a closed one is harmless; later subscriptions are closed.
+func TestBroadcasterClose(t *testing.T) {
+	b := NewBroadcaster()
+	ch, stop := b.Subscribe("p1", 1)
+	b.Close()
+	if _, ok := <-ch; ok {
+		t.Error("subscription open after Close")
+	}
+	stop()
+	late, _ := b.Subscribe("p1", 1)
+	if _, ok := <-late; ok {
+		t.Error("subscription after Close is open")
+	}
+}

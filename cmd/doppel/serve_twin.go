@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/device"
+	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/httpapi"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
+	"github.com/doppelhealth/doppel/internal/stream"
+	"github.com/doppelhealth/doppel/internal/twin"
+)
+
+// twinFlags are serve's live-twin flags.
+type twinFlags struct {
+	on       bool   // --twins
+	nats     string // --nats: external NATS URL
+	mqttAddr string // --mqtt-addr of the embedded server
+}
+
+func (f *twinFlags) register(c *cobra.Command) {
+	c.Flags().BoolVar(&f.on, "twins", false, "run live patient twins: device data in by MQTT/NATS, forecasts and alerts out (/twin/{patient})")
+	c.Flags().StringVar(&f.nats, "nats", "", "with --twins: external NATS (JetStream) `URL`; default an embedded server under DIR/nats")
+	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "with --twins: MQTT 3.1.1 listener of the embedded server, `HOST:PORT` (port 0: any free port)")
+}
+
+// Identifier systems of what the twins write to the store.
+const (
+	deviceObsSystem = "urn:doppel:device-observation" // value: hash of the duplicate key
+	twinAlertSystem = "urn:doppel:twin-alert"
+	twinTagSystem   = "urn:doppel:twin"
+)
+
+// liveTwins is the running twin layer of serve: the stream, the ingest
+// from devices to patients, the consumer that stores each observation and
+// hands it to the twin manager.
+type liveTwins struct {
+	mgr    *twin.Manager
+	stream *stream.Stream
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startTwins opens the stream (embedded under dir/nats, or f.nats) and
+// starts ingest, the observation consumer and the twins. svc writes to the
+// store without an access context (the server's own writes).
+func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, dir string, f twinFlags) (*liveTwins, error) {
+	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger}
+	if f.nats == "" {
+		host, port, err := net.SplitHostPort(f.mqttAddr)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--mqtt-addr: %w", err))
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 0 || p > 65535 {
+			return nil, usageError(fmt.Errorf("--mqtt-addr: bad port %q", port))
+		}
+		if p == 0 {
+			p = -1 // stream: a free port
+		}
+		so.MQTTHost, so.MQTTPort = host, p
+	}
+	s, err := stream.Open(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	snaps := fileSnapshots(filepath.Join(dir, "twins"))
+	if err := os.MkdirAll(string(snaps), 0o700); err != nil {
+		s.Close()
+		return nil, err
+	}
+	mgr, err := twin.New(twin.Options{Now: time.Now, Sink: fhirSink{svc}, Snapshots: snaps})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	cons, err := s.Consumer(ctx, stream.Observations, "twins", "")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	lt := &liveTwins{mgr: mgr, stream: s, cancel: cancel}
+	in := make(chan twin.Delivery)
+	run := func(name string, fn func() error) {
+		lt.wg.Go(func() {
+			if err := fn(); err != nil && rctx.Err() == nil {
+				logger.Error("twins: "+name+" stopped", "err", err)
+			}
+		})
+	}
+	run("ingest", func() error {
+		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{}, Patient: devicePatient(rctx, svc),
+			Report: func(dev string, r device.Result, err error) {
+				if err != nil || len(r.Rejected) > 0 {
+					logger.Warn("twins: device message refused in part or whole", "rejected", len(r.Rejected), "whole", err != nil)
+				}
+			}})
+	})
+	run("manager", func() error { return mgr.Run(rctx, in) })
+	run("consumer", func() error { return consume(rctx, cons, svc, in, logger) })
+	run("snapshots", func() error {
+		t := time.NewTicker(5 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return nil
+			case <-t.C:
+				if err := mgr.SaveAll(rctx); err != nil {
+					logger.Warn("twins: snapshot failed", "err", err)
+				}
+			}
+		}
+	})
+	return lt, nil
+}
+
+// consume stores each observation of OBS and hands it to the twins; the
+// message is acknowledged when its twin has processed it.
+func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, in chan<- twin.Delivery, logger *slog.Logger) error {
+	defer cons.Stop()
+	for {
+		msg, err := cons.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		o, err := msg.Observation()
+		if err != nil { // not ours to retry: drop it
+			logger.Warn("twins: undecodable observation dropped", "err", err)
+			_ = msg.Ack(ctx)
+			continue
+		}
+		if err := storeObservation(ctx, svc, o); err != nil {
+			logger.Warn("twins: storing an observation failed; it will be redelivered", "err", err)
+			continue
+		}
+		select {
+		case in <- twin.Delivery{Obs: o, Done: func(err error) {
+			if err != nil {
+				logger.Warn("twins: a twin refused an observation", "err", err)
+			}
+			_ = msg.Ack(ctx)
+		}}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// startTwinsIf starts the twins when --twins asks for them and serves
+// them through opts; otherwise it returns nil, on which Close and
+// onShutdown do nothing. The twins write with their own service on st,
+// outside any request: those writes are not in the audit trail.
+func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options) (*liveTwins, error) {
+	if !f.on {
+		if f.nats != "" {
+			return nil, usageError(errors.New("--nats needs --twins"))
+		}
+		return nil, nil
+	}
+	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), dir, f)
+	if err != nil {
+		return nil, err
+	}
+	opts.Twins = lt.mgr
+	return lt, nil
+}
+
+// onShutdown ends the event streams when hs shuts down, which would
+// otherwise wait for their clients to leave.
+func (lt *liveTwins) onShutdown(hs *http.Server) {
+	if lt != nil {
+		hs.RegisterOnShutdown(lt.mgr.CloseSubscriptions)
+	}
+}
+
+// Close stops the twins, snapshots them and closes the stream.
+func (lt *liveTwins) Close(ctx context.Context) error {
+	if lt == nil {
+		return nil
+	}
+	lt.mgr.CloseSubscriptions()
+	lt.cancel()
+	lt.wg.Wait()
+	return errors.Join(lt.mgr.SaveAll(ctx), lt.stream.Close())
+}
+
+// devicePatient resolves a device id to its patient through the store's
+// Device resource (Device.patient, FHIR R4).
+func devicePatient(ctx context.Context, svc *fhirops.Service) func(string) (string, bool) {
+	return func(id string) (string, bool) {
+		v, err := svc.Read(ctx, "Device", id)
+		if err != nil {
+			return "", false
+		}
+		var d struct {
+			Patient struct {
+				Reference string `json:"reference"`
+			} `json:"patient"`
+		}
+		if json.Unmarshal(v.Body, &d) != nil {
+			return "", false
+		}
+		p, ok := strings.CutPrefix(d.Patient.Reference, "Patient/")
+		return p, ok && clinical.ValidID(p)
+	}
+}
+
+// hashID is a short identifier value derived from key.
+func hashID(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:16])
+}
+
+// storeObservation writes o as a FHIR Observation (or, for insulin, a
+// MedicationAdministration), created once: its identifier is derived from
+// the duplicate key (device, code, time), and the create is conditional.
+func storeObservation(ctx context.Context, svc *fhirops.Service, o clinical.Observation) error {
+	typ, body, err := fhirObservation(o)
+	if err != nil {
+		return err
+	}
+	_, err = svc.Create(ctx, typ, body, "identifier="+deviceObsSystem+"|"+hashID(o.Key()))
+	return err
+}
+
+type coding struct {
+	System  string `json:"system,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+type concept struct {
+	Coding []coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
+
+type quantity struct {
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	System string  `json:"system"`
+	Code   string  `json:"code"`
+}
+
+type reference struct {
+	Reference string `json:"reference"`
+}
+
+type identifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+const ucum = "http://unitsofmeasure.org"
+
+func ucumQ(q clinical.Quantity) *quantity {
+	return &quantity{Value: q.Value, Unit: q.Unit, System: ucum, Code: q.Unit}
+}
+
+// fhirObservation maps o to the FHIR resource its code records.
+func fhirObservation(o clinical.Observation) (string, []byte, error) {
+	c, ok := clinical.Lookup(o.Code)
+	if !ok {
+		return "", nil, fmt.Errorf("serve: unknown code %q", o.Code)
+	}
+	cc := concept{Coding: []coding{{System: c.System, Code: c.Code, Display: c.Display}}}
+	ids := []identifier{{System: deviceObsSystem, Value: hashID(o.Key())}}
+	subject := reference{"Patient/" + o.Patient}
+	at := o.Effective.UTC().Format(time.RFC3339Nano)
+	if c.Resource == "MedicationAdministration" {
+		if o.Value == nil {
+			return "", nil, errors.New("serve: insulin dose without a value")
+		}
+		type dosage struct {
+			Dose *quantity `json:"dose"`
+		}
+		b, err := json.Marshal(struct {
+			ResourceType string       `json:"resourceType"`
+			Identifier   []identifier `json:"identifier"`
+			Status       string       `json:"status"`
+			Medication   concept      `json:"medicationCodeableConcept"`
+			Subject      reference    `json:"subject"`
+			Effective    string       `json:"effectiveDateTime"`
+			Device       []reference  `json:"device"`
+			Dosage       dosage       `json:"dosage"`
+		}{"MedicationAdministration", ids, "completed", cc, subject, at, []reference{{"Device/" + o.Device}}, dosage{ucumQ(*o.Value)}})
+		return "MedicationAdministration", b, err
+	}
+	type component struct {
+		Code  concept   `json:"code"`
+		Value *quantity `json:"valueQuantity"`
+	}
+	var comps []component
+	for _, k := range o.Components {
+		kc, _ := clinical.Lookup(k.Code)
+		comps = append(comps, component{concept{Coding: []coding{{System: kc.System, Code: kc.Code, Display: kc.Display}}}, ucumQ(k.Value)})
+	}
+	var value *quantity
+	if o.Value != nil {
+		value = ucumQ(*o.Value)
+	}
+	var valueCode *concept
+	if o.ValueCode != "" {
+		valueCode = &concept{Text: o.ValueCode}
+	}
+	var category []concept
+	if o.Code != clinical.CodeGlucoseCGM && o.Code != clinical.CodeCarbIntake {
+		category = []concept{{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/observation-category", Code: "vital-signs"}}}}
+	}
+	b, err := json.Marshal(struct {
+		ResourceType string       `json:"resourceType"`
+		Identifier   []identifier `json:"identifier"`
+		Status       string       `json:"status"`
+		Category     []concept    `json:"category,omitempty"`
+		Code         concept      `json:"code"`
+		Subject      reference    `json:"subject"`
+		Effective    string       `json:"effectiveDateTime"`
+		Device       reference    `json:"device"`
+		Value        *quantity    `json:"valueQuantity,omitempty"`
+		ValueCode    *concept     `json:"valueCodeableConcept,omitempty"`
+		Component    []component  `json:"component,omitempty"`
+	}{"Observation", ids, "final", category, cc, subject, at, reference{"Device/" + o.Device}, value, valueCode, comps})
+	return "Observation", b, err
+}
+
+// fhirSink writes twin alerts to the store: a predicted hypoglycaemia as
+// a RiskAssessment, a NEWS2 escalation or a lost data stream as a Flag,
+// each tagged as made by the twin and created once (identifier from the
+// patient, kind and time). Forecast and NEWS2 events are not stored; they
+// go to subscribers only.
+type fhirSink struct{ svc *fhirops.Service }
+
+func (s fhirSink) Emit(ctx context.Context, e twin.Event) error {
+	if e.Kind != twin.KindAlert {
+		return nil
+	}
+	at := e.Time.UTC().Format(time.RFC3339Nano)
+	id := []identifier{{System: twinAlertSystem, Value: hashID(e.Patient + "|" + e.Alert.Kind + "|" + at)}}
+	meta := map[string]any{"tag": []coding{{System: twinTagSystem, Code: "forecast", Display: "made by a Doppel twin"}}}
+	subject := reference{"Patient/" + e.Patient}
+	var typ string
+	var res any
+	switch e.Alert.Kind {
+	case twin.AlertHypo:
+		typ = "RiskAssessment"
+		res = map[string]any{
+			"resourceType": typ, "meta": meta, "identifier": id, "status": "final", "subject": subject,
+			"occurrenceDateTime": at,
+			"method":             concept{Text: "Doppel glucose twin (assim/glucose particle filter, UVA/Padova S2008)"},
+			"prediction": []map[string]any{{
+				"outcome":            concept{Coding: []coding{{System: "http://snomed.info/sct", Code: "302866003", Display: "Hypoglycemia"}}, Text: "glucose below 70 mg/dL"},
+				"probabilityDecimal": e.Alert.Probability,
+				"whenRange":          map[string]any{"high": quantity{Value: 30, Unit: "min", System: ucum, Code: "min"}},
+			}},
+			"note": []map[string]string{{"text": e.Alert.Message}},
+		}
+	default:
+		typ = "Flag"
+		res = map[string]any{
+			"resourceType": typ, "meta": meta, "identifier": id, "status": "active", "subject": subject,
+			"code":   concept{Coding: []coding{{System: twinTagSystem, Code: e.Alert.Kind}}, Text: e.Alert.Message},
+			"period": map[string]string{"start": at},
+		}
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = s.svc.Create(ctx, typ, body, "identifier="+twinAlertSystem+"|"+id[0].Value)
+	return err
+}
+
+// fileSnapshots keeps twin snapshots as files DIR/{patient}.snap (patient
+// ids are FHIR ids: letters, digits, "-" and ".").
+type fileSnapshots string
+
+func (d fileSnapshots) path(patient string) (string, error) {
+	if !clinical.ValidID(patient) || patient == "." || patient == ".." {
+		return "", fmt.Errorf("serve: bad patient id for a snapshot")
+	}
+	return filepath.Join(string(d), patient+".snap"), nil
+}
+
+func (d fileSnapshots) Save(_ context.Context, patient string, data []byte) error {
+	p, err := d.path(patient)
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+func (d fileSnapshots) Load(_ context.Context, patient string) ([]byte, error) {
+	p, err := d.path(patient)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}

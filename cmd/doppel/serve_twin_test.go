@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store/sqlite"
+	"github.com/doppelhealth/doppel/internal/twin"
+)
+
+func twinService(t *testing.T, dir string) *fhirops.Service {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fhirops.New(st, reg, fhirops.Options{})
+}
+
+// countMatches returns how many resources of typ match the query.
+func countMatches(t *testing.T, svc *fhirops.Service, typ string, q url.Values) int {
+	t.Helper()
+	b, err := svc.Search(context.Background(), typ, q, true, "http://x/fhir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct {
+		Entry []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	return len(bundle.Entry)
+}
+
+// TestLiveTwins: a CGM message of device cgm-1, linked to patient p1 by
+// its Device resource, reaches p1's twin (a forecast event) and is stored
+// once as a FHIR Observation, also when sent twice; a device without a
+// Device resource reaches no one.
+func TestLiveTwins(t *testing.T) {
+	dir := t.TempDir()
+	svc := twinService(t, dir)
+	ctx := context.Background()
+	for _, r := range []struct{ typ, id, body string }{
+		{"Patient", "p1", `{"resourceType":"Patient","id":"p1"}`},
+		{"Device", "cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
+	} {
+		if _, err := svc.Update(ctx, r.typ, r.id, []byte(r.body), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lt, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lt.Close(ctx)
+	events, stop := lt.mgr.Subscribe("p1", 8)
+	defer stop()
+	at := time.Now().UTC().Truncate(time.Second)
+	msg := []byte(`{"device":"cgm-1","observations":[{"code":"cgm","t":"` + at.Format(time.RFC3339) + `","v":123,"unit":"mg/dL"}]}`)
+	start := time.Now()
+	for range 2 {
+		if err := lt.stream.PublishDevice(ctx, "cgm-1", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lt.stream.PublishDevice(ctx, "cgm-9", msg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-events:
+		t.Logf("device message to forecast event: %v", time.Since(start))
+		if e.Kind != twin.KindForecast || e.Forecast.Reading != 123 || !e.Forecast.At.Equal(at) {
+			t.Errorf("event %+v, want the forecast after 123 mg/dL at %v", e, at)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no forecast event within 30 s")
+	}
+	q := url.Values{"patient": {"Patient/p1"}, "code": {"http://loinc.org|99504-3"}}
+	if n := countMatches(t, svc, "Observation", q); n != 1 {
+		t.Errorf("%d CGM Observations of p1, want 1", n)
+	}
+	if n := countMatches(t, svc, "Observation", url.Values{}); n != 1 {
+		t.Errorf("%d Observations in all, want 1 (cgm-9 has no Device)", n)
+	}
+}
+
+// TestTwinAlertsStored: a predicted-hypoglycaemia alert is stored once as
+// a RiskAssessment, a lost stream as a Flag; forecasts are not stored.
+func TestTwinAlertsStored(t *testing.T) {
+	svc := twinService(t, t.TempDir())
+	ctx := context.Background()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	sink := fhirSink{svc}
+	for _, e := range []twin.Event{
+		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertHypo, Probability: 0.8, Message: "low"}},
+		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertHypo, Probability: 0.8, Message: "low"}},
+		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertStreamLost, Message: "no CGM"}},
+		{Patient: "p1", Kind: twin.KindForecast, Time: at, Forecast: &twin.Forecast{}},
+	} {
+		if err := sink.Emit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for typ, want := range map[string]int{"RiskAssessment": 1, "Flag": 1, "Observation": 0} {
+		if n := countMatches(t, svc, typ, url.Values{"patient": {"Patient/p1"}}); n != want {
+			t.Errorf("%d %s, want %d", n, typ, want)
+		}
+	}
+}

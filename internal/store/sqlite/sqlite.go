@@ -18,10 +18,16 @@
 // The writer has its own pool of one connection, whose transactions start
 // with BEGIN IMMEDIATE; reads go to a separate pool of query-only
 // connections, which in WAL mode never wait for the writer. busy_timeout
-// covers the rare lock waits (checkpoints, a second process). Temporary
-// files, among them the journals of the savepoints that group commit takes
-// per request, stay in memory (temp_store=MEMORY). Each connection may cache
-// up to 32 MiB of pages (cache_size).
+// covers the rare lock waits (checkpoints, a second process). Each
+// connection may cache up to 32 MiB of pages (cache_size).
+//
+// Temporary files keep SQLite's default (temp_store=DEFAULT, files): the
+// savepoint that group commit takes per request has a sub-journal, and an
+// in-memory one (temp_store=MEMORY) is truncated by walking its chunk list
+// from the start at the end of every statement, a cost that grows with the
+// request (quadratic in the size of a transaction Bundle; 18 % of the
+// writer's time in an ingest profile, see bench/fhir.md). A temporary file
+// is not truncated that way, and small ones stay in the OS page cache.
 package sqlite
 
 import (
@@ -44,7 +50,7 @@ var dialect = sqlstore.Dialect{
 // Open opens (creating if needed) the store in the database file path.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)", "cache_size(-32768)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-32768)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")

@@ -201,13 +201,29 @@ func (w *txWriter) current(ctx context.Context, typ, id string) (head, error) {
 // indexTables lists the index tables, for closing a superseded version.
 var indexTables = [...]string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri"}
 
+// put writes version v. A first version (VersionID 1, a create) skips the
+// look-up of the current one: its INSERT does nothing when the resource
+// already has a version 1 (UNIQUE (type, id, version_id)), and only then is
+// the current version read, for the conflict's message.
 func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, error) {
-	cur, err := w.current(ctx, v.Type, v.ID)
-	if err != nil {
-		return store.Version{}, err
+	var cur head
+	if v.VersionID != 1 {
+		var err error
+		if cur, err = w.current(ctx, v.Type, v.ID); err != nil {
+			return store.Version{}, err
+		}
+	}
+	conflict := func() (store.Version, error) {
+		if v.VersionID == 1 {
+			var err error
+			if cur, err = w.current(ctx, v.Type, v.ID); err != nil {
+				return store.Version{}, err
+			}
+		}
+		return store.Version{}, fmt.Errorf("%w: %s/%s: version %d given, the next is %d", store.ErrConflict, v.Type, v.ID, v.VersionID, cur.versionID+1)
 	}
 	if v.VersionID != cur.versionID+1 {
-		return store.Version{}, fmt.Errorf("%w: %s/%s: version %d given, the next is %d", store.ErrConflict, v.Type, v.ID, v.VersionID, cur.versionID+1)
+		return conflict()
 	}
 	if cur.rid != 0 {
 		tables := []string{"resources"}
@@ -233,8 +249,11 @@ func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, err
 	}
 	v.Hash = sha256.Sum256(body)
 	var rid int64
-	err = w.q.QueryRowContext(ctx, w.d.bind("INSERT INTO resources (type, id, version_id, t, last_updated, deleted, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid"),
+	err := w.q.QueryRowContext(ctx, w.d.bind("INSERT INTO resources (type, id, version_id, t, last_updated, deleted, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING rid"),
 		v.Type, v.ID, v.VersionID, v.T, v.LastUpdated.UnixNano(), boolInt(v.Deleted), body, v.Hash[:]).Scan(&rid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return conflict()
+	}
 	if err != nil {
 		return store.Version{}, wrap("put", err)
 	}

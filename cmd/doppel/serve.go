@@ -16,6 +16,7 @@ import (
 	"github.com/doppelhealth/doppel/internal/auth"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
+	"github.com/doppelhealth/doppel/internal/metrics"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store/sealed"
 )
@@ -209,8 +210,14 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--addr: %w", err))
 	}
+	// GET /metrics: Prometheus text, for tokens that may search the whole
+	// system (httpapi.Metrics); every request is counted (httpapi.Instrument).
+	mreg := metrics.NewRegistry()
+	routes := http.NewServeMux()
+	routes.Handle("GET /metrics", httpapi.Metrics(mreg))
+	routes.Handle("/", api)
 	hs := &http.Server{
-		Handler:           httpapi.SecurityHeaders(serveHandler(authn, api)),
+		Handler:           httpapi.SecurityHeaders(httpapi.Instrument(serveHandler(authn, routes), mreg)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tc,

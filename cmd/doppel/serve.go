@@ -33,6 +33,7 @@ type serveFlags struct {
 	rateLimit       float64 // requests a second per client; 0: no limit
 	deidKeyFile     string  // --deid-key-file: pseudonym key of $export?_deid=safe-harbor
 	auth            authFlags
+	twins           twinFlags // serve_twin.go
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -104,6 +105,7 @@ key, at least 32 bytes, kept outside --data).`,
 	c.Flags().StringVar(&f.deidKeyFile, "deid-key-file", "", "pseudonym key `FILE` (at least 32 bytes, outside --data) for $export?_deid=safe-harbor")
 	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
 	f.auth.register(c)
+	f.twins.register(c)
 	return c
 }
 
@@ -203,6 +205,11 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	}
 	opts.Authorizer = httpapi.Scopes{}
 	opts.ClientKey = clientKey
+	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts) // serve_twin.go
+	if err != nil {
+		return err
+	}
+	defer lt.Close(context.WithoutCancel(ctx))
 	svc := fhirops.New(trail.log.Wrap(st), reg, fhirops.Options{})
 	api := httpapi.New(logger, svc, st, reg, opts)
 
@@ -222,6 +229,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tc,
 	}
+	lt.onShutdown(hs)
 	scheme := "http"
 	if tc != nil {
 		scheme = "https"

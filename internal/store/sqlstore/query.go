@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/doppelhealth/doppel/internal/search"
@@ -28,12 +29,10 @@ func (r reader) Search(ctx context.Context, q *search.Query, at int64) (store.Pa
 	}
 	where, args := b.String(), b.args
 	page := store.Page{T: t, Total: -1}
-	if q.Total != "none" || q.Summary == "count" {
+	if q.Summary == "count" {
 		if page.Total, err = r.count(ctx, "SELECT COUNT(*)"+where, args...); err != nil {
 			return store.Page{}, err
 		}
-	}
-	if q.Summary == "count" {
 		return page, nil
 	}
 	order, oargs, err := orderBy(q.Sort)
@@ -44,10 +43,20 @@ func (r reader) Search(ctx context.Context, q *search.Query, at int64) (store.Pa
 	if n <= 0 {
 		n = DefaultCount
 	}
-	args = append(append(args, oargs...), n, max(q.Offset, 0))
-	page.Matches, err = r.versions(ctx, "SELECT "+versionColumns+where+order+" LIMIT ? OFFSET ?", args...)
+	off := max(q.Offset, 0)
+	page.Matches, err = r.versions(ctx, "SELECT "+versionColumns+where+order+" LIMIT ? OFFSET ?", append(append(args[:len(args):len(args)], oargs...), n, off)...)
 	if err != nil {
 		return store.Page{}, err
+	}
+	if q.Total != "none" {
+		// A page that is not full ends the matches: its end is the total,
+		// and the COUNT(*) query (as costly as the search) is not needed.
+		// An empty page past the first says nothing of the matches before.
+		if m := len(page.Matches); m < n && (m > 0 || off == 0) {
+			page.Total = off + m
+		} else if page.Total, err = r.count(ctx, "SELECT COUNT(*)"+where, args...); err != nil {
+			return store.Page{}, err
+		}
 	}
 	return page, nil
 }
@@ -79,9 +88,11 @@ func (b *builder) visible(a string) {
 // resources writes the condition selecting the live (not deleted) version
 // rows, alias r, of type typ ("" for all) that match every clause.
 //
-// The positive clauses become one r.rid IN (... INTERSECT ...): their
-// entries are intersected in the index tables, so only the version rows
-// that match them all are read.
+// The positive clause likely to match fewest entries (see selectivity)
+// drives: r.rid IN (its entries); each other positive clause is an EXISTS
+// probe of its index table by r.rid. (An INTERSECT of all the clauses'
+// entries would read every entry of each, e.g. the body-height
+// Observations of every patient to keep one patient's.)
 func (b *builder) resources(r, typ string, clauses []search.Clause) error {
 	var pos, neg []search.Clause
 	for _, c := range clauses {
@@ -97,16 +108,20 @@ func (b *builder) resources(r, typ string, clauses []search.Clause) error {
 	b.add(r + ".deleted = 0 AND ")
 	b.visible(r)
 	if len(pos) > 0 {
+		pos = slices.Clone(pos)
+		slices.SortStableFunc(pos, func(x, y search.Clause) int { return selectivity(x) - selectivity(y) })
 		b.WriteString(" AND " + r + ".rid IN (")
-		for k, c := range pos {
-			if k > 0 {
-				b.WriteString(" INTERSECT ")
-			}
-			if err := b.entries(typ, c); err != nil {
-				return err
-			}
+		if err := b.entries(typ, pos[0], ""); err != nil {
+			return err
 		}
 		b.WriteString(")")
+		for _, c := range pos[1:] {
+			b.WriteString(" AND EXISTS (")
+			if err := b.entries(typ, c, r+".rid"); err != nil {
+				return err
+			}
+			b.WriteString(")")
+		}
 	}
 	for _, c := range neg {
 		b.WriteString(" AND ")
@@ -115,6 +130,22 @@ func (b *builder) resources(r, typ string, clauses []search.Clause) error {
 		}
 	}
 	return nil
+}
+
+// selectivity ranks a positive clause by how few entries it is expected to
+// match, lowest first: a reference to one resource (a patient's records),
+// then exact tokens, URIs and exact strings, then prefix strings and
+// ranges, then chains (each a search of its own).
+func selectivity(c search.Clause) int {
+	switch {
+	case c.Chain != nil:
+		return 3
+	case c.Type == search.Reference:
+		return 0
+	case c.Type == search.URI, c.Type == search.Token && c.Modifier == "", c.Type == search.String && c.Modifier == "exact":
+		return 1
+	}
+	return 2
 }
 
 // table returns the index table of a parameter type.
@@ -141,7 +172,7 @@ func table(t search.ParamType) (string, error) {
 func (b *builder) negative(r, typ string, c search.Clause) error {
 	if c.Modifier == "not" {
 		b.WriteString(r + ".rid NOT IN (")
-		if err := b.entries(typ, c); err != nil {
+		if err := b.entries(typ, c, ""); err != nil {
 			return err
 		}
 		b.WriteString(")")
@@ -163,8 +194,9 @@ func (b *builder) negative(r, typ string, c search.Clause) error {
 }
 
 // entries writes the SELECT of the rids having an entry that matches c
-// (for :not, that matches c without the modifier).
-func (b *builder) entries(typ string, c search.Clause) error {
+// (for :not, that matches c without the modifier); with rid set, only of
+// the entries of that rid (a correlated subquery, for EXISTS).
+func (b *builder) entries(typ string, c search.Clause, rid string) error {
 	tbl, err := table(c.Type)
 	if err != nil {
 		return err
@@ -174,6 +206,9 @@ func (b *builder) entries(typ string, c search.Clause) error {
 	}
 	i := b.alias("i")
 	b.add("SELECT " + i + ".rid FROM " + tbl + " " + i + " WHERE ")
+	if rid != "" {
+		b.WriteString(i + ".rid = " + rid + " AND ")
+	}
 	if typ != "" {
 		b.add(i+".type = ? AND ", typ)
 	}

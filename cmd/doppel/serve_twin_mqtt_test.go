@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doppelhealth/doppel/internal/auth"
+	"github.com/doppelhealth/doppel/internal/twin"
+)
+
+// mqttPacket frames an MQTT 3.1.1 control packet: the fixed header byte,
+// the remaining length (variable-length integer, §2.2.3) and the body.
+func mqttPacket(header byte, body []byte) []byte {
+	out := []byte{header}
+	n := len(body)
+	for {
+		b := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			b |= 0x80
+		}
+		out = append(out, b)
+		if n == 0 {
+			break
+		}
+	}
+	return append(out, body...)
+}
+
+// mqttString is a length-prefixed UTF-8 string (§1.5.3).
+func mqttString(s string) []byte {
+	return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...)
+}
+
+// mqttPublish connects to addr as client id, publishes payload to topic
+// with QoS 1 and waits for the PUBACK: a device as small as it gets.
+func mqttPublish(t *testing.T, addr, id, topic string, payload []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	connect := append(mqttString("MQTT"), 4, 0x02, 0, 30) // level 4, clean session, keep-alive 30 s
+	connect = append(connect, mqttString(id)...)
+	publish := append(mqttString(topic), 0, 1) // packet id 1
+	publish = append(publish, payload...)
+	if _, err := c.Write(append(mqttPacket(0x10, connect), mqttPacket(0x32, publish)...)); err != nil {
+		t.Fatal(err)
+	}
+	var got [8]byte
+	if _, err := io.ReadFull(c, got[:]); err != nil {
+		t.Fatal(err)
+	}
+	if want := [8]byte{0x20, 2, 0, 0, 0x40, 2, 0, 1}; got != want {
+		t.Fatalf("CONNACK and PUBACK % x, want % x", got, want)
+	}
+}
+
+// TestServeTwinsMQTT: end to end through doppel serve --twins: a CGM
+// device publishes by MQTT; the patient's own token follows the twin's
+// events over SSE and receives the forecast; the reading is stored as an
+// Observation; the server then stops cleanly with the stream still open.
+func TestServeTwinsMQTT(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mqttAddr := l.Addr().String()
+	l.Close()
+	base, stop := startServe(t, dir, "--twins", "--mqtt-addr", mqttAddr)
+	root := strings.TrimSuffix(base, "/fhir")
+	admin := "Bearer " + adminToken(t, dir)
+	for _, r := range []struct{ path, body string }{
+		{"/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
+		{"/Device/cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
+	} {
+		if code, _, b := send(t, "PUT", base+r.path, r.body, "Authorization", admin); code != 201 {
+			t.Fatalf("PUT %s: %d %s", r.path, code, b)
+		}
+	}
+	req, err := http.NewRequest("GET", root+"/twin/p1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+mintToken(t, dir, auth.Grant{Role: "patient", Patient: "p1"}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("events: %d", resp.StatusCode)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Scan() // the opening comment: subscribed
+	at := time.Now().UTC().Truncate(time.Second)
+	start := time.Now()
+	mqttPublish(t, mqttAddr, "cgm-1", "doppel/devices/cgm-1/obs",
+		[]byte(`{"device":"cgm-1","observations":[{"code":"cgm","t":"`+at.Format(time.RFC3339)+`","v":5.5,"unit":"mmol/L"}]}`))
+	var ev twin.Event
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	t.Logf("MQTT publish to SSE forecast event: %v", time.Since(start))
+	if ev.Kind != twin.KindForecast || ev.Forecast == nil || ev.Forecast.Reading != 5.5*18.016 {
+		t.Errorf("event %+v, want the forecast after 5.5 mmol/L = 99.088 mg/dL", ev)
+	}
+	code, _, b := send(t, "GET", base+"/Observation?patient=p1&code=http://loinc.org|99504-3", "", "Authorization", admin)
+	if code != 200 || !strings.Contains(string(b), `"total":1`) {
+		t.Errorf("stored CGM Observations: %d %s", code, b)
+	}
+	if code, stderr := stop(); code != 0 {
+		t.Errorf("serve exit %d, stderr:\n%s", code, stderr)
+	}
+}

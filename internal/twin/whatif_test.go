@@ -155,3 +155,40 @@ func TestBroadcasterClose(t *testing.T) {
 		t.Error("subscription after Close is open")
 	}
 }
+
+// TestRunManyPatients: readings of many patients, interleaved, through
+// Run's workers: every reading gives its patient one forecast, in the
+// order of the patient's readings.
+func TestRunManyPatients(t *testing.T) {
+	rec := &recorder{}
+	c := &clock{now: t0}
+	m := newManager(t, c, rec, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := make(chan Delivery)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, in) }()
+	const patients, readings = 40, 6
+	for k := range readings {
+		for p := range patients {
+			id := "p" + string(rune('A'+p%26)) + string(rune('a'+p/26))
+			in <- Delivery{Obs: cgm(id, t0.Add(time.Duration(5*k)*time.Minute), 100+float64(k))}
+		}
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]float64{}
+	n := 0
+	for _, e := range rec.kinds(KindForecast, "") {
+		if e.Forecast.Reading <= last[e.Patient] {
+			t.Errorf("%s: reading %v after %v", e.Patient, e.Forecast.Reading, last[e.Patient])
+		}
+		last[e.Patient] = e.Forecast.Reading
+		n++
+	}
+	if len(last) != patients || n != patients*readings {
+		t.Errorf("%d forecasts for %d patients, want %d for %d", n, len(last), patients*readings, patients)
+	}
+}

@@ -87,7 +87,21 @@ AuditEvents cannot be written through the API (405).
 
 With --deid-key-file, $export?_deid=safe-harbor writes de-identified files
 (HIPAA Safe Harbor, as doppel export --deid; pseudonyms keyed by the file's
-key, at least 32 bytes, kept outside --data).`,
+key, at least 32 bytes, kept outside --data).
+
+With --twins serve runs live patient twins: devices send JSON batches by
+MQTT 3.1.1 (topic doppel/devices/DEVICE/obs, on --mqtt-addr, loopback by
+default) or NATS to an embedded NATS JetStream server under DIR/nats, or
+to an external one (--nats URL). A device is a FHIR Device resource whose
+patient names the patient it measures. Each accepted reading is stored once
+as an Observation (insulin as a MedicationAdministration) and updates the
+patient's twin: GET /twin/PATIENT (estimate and last forecast), GET
+/twin/PATIENT/events (Server-Sent Events: forecasts, NEWS2, alerts), POST
+/twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]}).
+A predicted hypoglycaemia is stored as a RiskAssessment, other alerts as
+Flags. Twins are snapshotted under DIR/twins every 5 minutes and at
+shutdown. The embedded server does not authenticate devices yet: keep
+--mqtt-addr on loopback.`,
 		Example: `  doppel serve
   doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy

@@ -41,6 +41,9 @@ func (s *Server) routeTable() []route {
 		{pattern: "GET /fhir/{type}/{id}/_history/{vid}", kind: "vread", handle: s.vread},
 		{pattern: "GET /fhir/Patient/{id}/$everything", kind: "operation", op: "$everything", typ: "Patient", handle: s.everything},
 	}
+	if s.opts.Series != nil {
+		rs = append(rs, route{pattern: "GET /fhir/Patient/{patient}/$samples", kind: "search-type", op: "$samples", typ: "Observation", handle: s.samples}) // samples.go
+	}
 	if s.opts.ExportDir != "" {
 		rs = append(rs,
 			route{pattern: "GET /fhir/$export", kind: "operation", op: "$export", handle: s.kickOff},
@@ -68,6 +71,9 @@ func (s *Server) route(rt route) http.Handler {
 		}
 		if rt.op == "$everything" {
 			in.Compartment = "Patient/" + in.ID
+		}
+		if rt.op == "$samples" {
+			in.Compartment = "Patient/" + r.PathValue("patient") // samples.go
 		}
 		if isTwinOp(rt.op) {
 			in.Compartment = "Patient/" + r.PathValue("patient") // twinapi.go

@@ -61,6 +61,9 @@ type Options struct {
 	// Twins serves /twin/{patient}, its events and what-if (twinapi.go).
 	// Default nil: not served.
 	Twins Twins
+	// Series serves GET /fhir/Patient/{patient}/$samples, device time
+	// series as Observations (samples.go). Default nil: not served.
+	Series fhirops.SampleReader
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.

@@ -205,6 +205,9 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	defer st.Close()
 	opts := httpapi.Options{ExportDir: filepath.Join(sf.data, "export"), RateLimit: rate}
 	opts.Forecaster = newHospitalForecaster(st) // POST /twin/hospital/forecast, hospital_serve.go
+	if ser, ok := st.(fhirops.SampleReader); ok {
+		opts.Series = ser // GET /fhir/Patient/{patient}/$samples: device time series
+	}
 	if key != nil {
 		if opts.ExportSealer, err = sealed.NewCipher(key, "export"); err != nil {
 			return err

@@ -25,6 +25,8 @@ import (
 //     resources of 100 patients and 10 codes (10 matches per search).
 //   - AppendSample: 8 concurrent writers, each AppendSamples one CGM
 //     sample (a device message as it comes); reports samples/s.
+//   - AppendDay: one AppendSamples of a day of 5-minute CGM (288
+//     samples) of a new patient per operation; reports samples/s.
 //   - SeriesSize: 7 days of 5-minute CGM of 50 patients, appended a day
 //     of one patient per call; reports bytes/sample on disk when the
 //     target has SeriesBytes.
@@ -34,6 +36,7 @@ func Bench(b *testing.B, fresh Fresh) {
 	b.Run("Read", func(b *testing.B) { benchRead(b, fresh(b)) })
 	b.Run("Search", func(b *testing.B) { benchSearch(b, fresh(b)) })
 	b.Run("AppendSample", func(b *testing.B) { benchAppendSample(b, fresh(b)) })
+	b.Run("AppendDay", func(b *testing.B) { benchAppendDay(b, fresh(b)) })
 	b.Run("SeriesSize", func(b *testing.B) { benchSeriesSize(b, fresh(b)) })
 }
 
@@ -237,4 +240,23 @@ func benchSeriesSize(b *testing.B, tg Target) {
 		}
 		b.ReportMetric(float64(n)/float64(patients*days*288), "bytes/sample")
 	}
+}
+
+func benchAppendDay(b *testing.B, tg Target) {
+	s := open(b, tg)
+	ss, ok := s.(store.Series)
+	if !ok {
+		b.Skip("the store has no time series")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		b.StopTimer()
+		day := cgmWalk(rng, fmt.Sprintf("patient-%d", n), 1)
+		b.StartTimer()
+		appendSamples(b, ss, day...)
+		n++
+	}
+	b.ReportMetric(float64(n*288)/time.Since(start).Seconds(), "samples/s")
 }

@@ -100,8 +100,10 @@ patient's twin: GET /twin/PATIENT (estimate and last forecast), GET
 /twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]}).
 A predicted hypoglycaemia is stored as a RiskAssessment, other alerts as
 Flags. Twins are snapshotted under DIR/twins every 5 minutes and at
-shutdown. The embedded server does not authenticate devices yet: keep
---mqtt-addr on loopback.`,
+shutdown. With --device-key-file each device logs in (MQTT user name and
+password, or NATS user and password) with its id and the secret
+HMAC-SHA256(key, id) in hex, and may publish only as itself; without it the
+embedded server authenticates nobody: keep --mqtt-addr on loopback.`,
 		Example: `  doppel serve
   doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -34,12 +35,23 @@ type twinFlags struct {
 	on       bool   // --twins
 	nats     string // --nats: external NATS URL
 	mqttAddr string // --mqtt-addr of the embedded server
+	keyFile  string // --device-key-file: key of the device secrets
 }
 
 func (f *twinFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.on, "twins", false, "run live patient twins: device data in by MQTT/NATS, forecasts and alerts out (/twin/{patient})")
 	c.Flags().StringVar(&f.nats, "nats", "", "with --twins: external NATS (JetStream) `URL`; default an embedded server under DIR/nats")
 	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "with --twins: MQTT 3.1.1 listener of the embedded server, `HOST:PORT` (port 0: any free port)")
+	c.Flags().StringVar(&f.keyFile, "device-key-file", "", "with --twins: devices log in to the embedded server with their id and the secret HMAC-SHA256(key in `FILE`, id) in hex; none: no device authentication (loopback only)")
+}
+
+// deviceSecret is the secret of device under key: the hex HMAC-SHA256 of
+// its id. An operator computes it for a device with
+// printf %s ID | openssl dgst -sha256 -mac HMAC -macopt hexkey:$(xxd -p -c 256 FILE).
+func deviceSecret(key []byte, device string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(device))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Identifier systems of what the twins write to the store.
@@ -77,6 +89,17 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 			p = -1 // stream: a free port
 		}
 		so.MQTTHost, so.MQTTPort = host, p
+		if f.keyFile != "" {
+			key, err := readKey("--device-key-file", f.keyFile, dir)
+			if err != nil {
+				return nil, err
+			}
+			so.DeviceAuth = func(device, secret string) bool { // SEC-22
+				return clinical.ValidID(device) && hmac.Equal([]byte(deviceSecret(key, device)), []byte(secret))
+			}
+		}
+	} else if f.keyFile != "" {
+		return nil, usageError(errors.New("--device-key-file is for the embedded server; an external NATS (--nats) authenticates devices itself"))
 	}
 	s, err := stream.Open(ctx, so)
 	if err != nil {

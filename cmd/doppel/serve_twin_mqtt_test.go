@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +40,11 @@ func mqttString(s string) []byte {
 	return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...)
 }
 
-// mqttPublish connects to addr as client id, publishes payload to topic
-// with QoS 1 and waits for the PUBACK: a device as small as it gets.
-func mqttPublish(t *testing.T, addr, id, topic string, payload []byte) {
+// mqttPublish connects to addr as client id with password secret (user
+// name id), publishes payload to topic with QoS 1 and waits for the
+// PUBACK: a device as small as it gets. It returns the CONNACK return
+// code; if it is not 0 nothing is published.
+func mqttPublish(t *testing.T, addr, id, secret, topic string, payload []byte) byte {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -48,25 +52,43 @@ func mqttPublish(t *testing.T, addr, id, topic string, payload []byte) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	connect := append(mqttString("MQTT"), 4, 0x02, 0, 30) // level 4, clean session, keep-alive 30 s
+	// Level 4, user name, password, clean session; keep-alive 30 s.
+	connect := append(mqttString("MQTT"), 4, 0xC2, 0, 30)
 	connect = append(connect, mqttString(id)...)
+	connect = append(connect, mqttString(id)...)
+	connect = append(connect, mqttString(secret)...)
+	if _, err := c.Write(mqttPacket(0x10, connect)); err != nil {
+		t.Fatal(err)
+	}
+	var ack [4]byte
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
+		t.Fatal(err)
+	}
+	if ack[0] != 0x20 || ack[1] != 2 {
+		t.Fatalf("CONNACK % x", ack)
+	}
+	if ack[3] != 0 {
+		return ack[3]
+	}
 	publish := append(mqttString(topic), 0, 1) // packet id 1
 	publish = append(publish, payload...)
-	if _, err := c.Write(append(mqttPacket(0x10, connect), mqttPacket(0x32, publish)...)); err != nil {
+	if _, err := c.Write(mqttPacket(0x32, publish)); err != nil {
 		t.Fatal(err)
 	}
-	var got [8]byte
-	if _, err := io.ReadFull(c, got[:]); err != nil {
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
 		t.Fatal(err)
 	}
-	if want := [8]byte{0x20, 2, 0, 0, 0x40, 2, 0, 1}; got != want {
-		t.Fatalf("CONNACK and PUBACK % x, want % x", got, want)
+	if want := [4]byte{0x40, 2, 0, 1}; ack != want {
+		t.Fatalf("PUBACK % x, want % x", ack, want)
 	}
+	return 0
 }
 
-// TestServeTwinsMQTT: end to end through doppel serve --twins: a CGM
-// device publishes by MQTT; the patient's own token follows the twin's
-// events over SSE and receives the forecast; the reading is stored as an
+// TestServeTwinsMQTT: end to end through doppel serve --twins
+// --device-key-file: a CGM device logs in with its secret (a wrong one is
+// refused: CONNACK 5, not authorized, from nats-server; 4 would do too)
+// and publishes by MQTT; the patient's own token follows the twin's events
+// over SSE and receives the forecast; the reading is stored as an
 // Observation; the server then stops cleanly with the stream still open.
 func TestServeTwinsMQTT(t *testing.T) {
 	dir := t.TempDir()
@@ -76,7 +98,12 @@ func TestServeTwinsMQTT(t *testing.T) {
 	}
 	mqttAddr := l.Addr().String()
 	l.Close()
-	base, stop := startServe(t, dir, "--twins", "--mqtt-addr", mqttAddr)
+	keyFile := filepath.Join(t.TempDir(), "device.key")
+	key := []byte("0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, stop := startServe(t, dir, "--twins", "--mqtt-addr", mqttAddr, "--device-key-file", keyFile)
 	root := strings.TrimSuffix(base, "/fhir")
 	admin := "Bearer " + adminToken(t, dir)
 	for _, r := range []struct{ path, body string }{
@@ -104,8 +131,15 @@ func TestServeTwinsMQTT(t *testing.T) {
 	lines.Scan() // the opening comment: subscribed
 	at := time.Now().UTC().Truncate(time.Second)
 	start := time.Now()
-	mqttPublish(t, mqttAddr, "cgm-1", "doppel/devices/cgm-1/obs",
-		[]byte(`{"device":"cgm-1","observations":[{"code":"cgm","t":"`+at.Format(time.RFC3339)+`","v":5.5,"unit":"mmol/L"}]}`))
+	msg := []byte(`{"device":"cgm-1","observations":[{"code":"cgm","t":"` + at.Format(time.RFC3339) + `","v":5.5,"unit":"mmol/L"}]}`)
+	if rc := mqttPublish(t, mqttAddr, "cgm-1", "wrong", "doppel/devices/cgm-1/obs", msg); rc != 4 && rc != 5 {
+		t.Errorf("wrong secret: CONNACK %d, want 4 or 5 (bad user name or password, not authorized)", rc)
+	}
+	// HMAC-SHA256 of "cgm-1" under the key, by openssl (see deviceSecret).
+	secret := "8d5bbf3f3453790822648479d1f2ccb5ecb813565026ec921edd3fe4988f6d56"
+	if rc := mqttPublish(t, mqttAddr, "cgm-1", secret, "doppel/devices/cgm-1/obs", msg); rc != 0 {
+		t.Fatalf("device secret refused: CONNACK %d", rc)
+	}
 	var ev twin.Event
 	for lines.Scan() {
 		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {

@@ -10,6 +10,9 @@
 // snapshot. Writes go through one writer that commits queued requests
 // together (group commit); a request is applied completely or not at all,
 // and Write returns only after its transaction is durable.
+//
+// Device time series (Series) are kept apart from the resources, compactly:
+// a reading is a Sample, not a resource version.
 package store
 
 import (

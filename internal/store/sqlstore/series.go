@@ -14,19 +14,6 @@ import (
 	"github.com/doppelhealth/doppel/internal/store"
 )
 
-// Device time series are stored apart from the resources (store.Series):
-// a table of series (patient, code, device, unit) and a table of chunks,
-// one per series and UTC day, each holding that day's samples delta-encoded
-// in one byte string (chunk.go). A 5-minute CGM day is one row of about 600
-// bytes instead of 288 Observation versions with their index entries.
-//
-// AppendSamples is a request of the single writer, so it is group-committed
-// with the other writes: for each chunk it touches, it reads the chunk,
-// merges the new samples (out-of-order ones included), and writes the chunk
-// back. The cost of an append is that of re-encoding one day of its series,
-// which is small for the rates of bedside and wearable devices (a 1 Hz
-// series makes 86,400-sample chunks: batch such appends).
-
 var (
 	_ store.Series = (*Store)(nil)
 	_ store.Series = (*series)(nil)

@@ -37,7 +37,23 @@
 // one last, ties by resource id; without _sort, matches come in the order
 // they were written (stable on a snapshot). Search-time errors name what is not
 // supported (composite and special parameters, more than one chain level).
-// Count <= 0 means DefaultCount.
+// Count <= 0 means DefaultCount.//
+// # Device time series
+//
+// Samples (store.Series) are stored apart from the resources: a table of
+// series (patient, code, device, unit) and a table of chunks, one per
+// series and UTC day, each holding that day's samples delta-encoded in one
+// byte string (chunk.go: about 2 bytes a sample for 5-minute CGM in whole
+// mg/dL). A CGM day is one row of about 600 bytes instead of 288
+// Observation versions with their index entries.
+//
+// AppendSamples is a request of the single writer, group-committed with
+// the other writes (it takes a T like them, though it writes no resource
+// version): for each chunk it touches, it reads the chunk, merges the new
+// samples (late ones included; a time already stored keeps its value), and
+// writes the chunk back. An append costs the re-encoding of one day of its
+// series, small at the rates of bedside and wearable devices; a 1 Hz
+// series makes 86,400-sample chunks, so batch such appends.
 package sqlstore
 
 import (

@@ -115,6 +115,10 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
+	if err := mgr.Load(ctx, snaps.patients()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	cons, err := s.Consumer(ctx, stream.Observations, "twins", "")
 	if err != nil {
 		s.Close()
@@ -424,6 +428,16 @@ func (d fileSnapshots) path(patient string) (string, error) {
 		return "", fmt.Errorf("serve: bad patient id for a snapshot")
 	}
 	return filepath.Join(string(d), patient+".snap"), nil
+}
+
+// patients lists the patients with a snapshot.
+func (d fileSnapshots) patients() []string {
+	names, _ := filepath.Glob(filepath.Join(string(d), "*.snap"))
+	ids := make([]string, 0, len(names))
+	for _, n := range names {
+		ids = append(ids, strings.TrimSuffix(filepath.Base(n), ".snap"))
+	}
+	return ids
 }
 
 func (d fileSnapshots) Save(_ context.Context, patient string, data []byte) error {

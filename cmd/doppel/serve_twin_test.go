@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
@@ -50,7 +52,8 @@ func countMatches(t *testing.T, svc *fhirops.Service, typ string, q url.Values) 
 // TestLiveTwins: a CGM message of device cgm-1, linked to patient p1 by
 // its Device resource, reaches p1's twin (a forecast event) and is stored
 // once as a FHIR Observation, also when sent twice; a device without a
-// Device resource reaches no one.
+// Device resource reaches no one; after a restart the twin is back from
+// its snapshot.
 func TestLiveTwins(t *testing.T) {
 	dir := t.TempDir()
 	svc := twinService(t, dir)
@@ -67,7 +70,6 @@ func TestLiveTwins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lt.Close(ctx)
 	events, stop := lt.mgr.Subscribe("p1", 8)
 	defer stop()
 	at := time.Now().UTC().Truncate(time.Second)
@@ -96,6 +98,25 @@ func TestLiveTwins(t *testing.T) {
 	}
 	if n := countMatches(t, svc, "Observation", url.Values{}); n != 1 {
 		t.Errorf("%d Observations in all, want 1 (cgm-9 has no Device)", n)
+	}
+	before, _, err := lt.mgr.State(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close(ctx)
+	after, ok, err := again.mgr.State(ctx, "p1")
+	if err != nil || !ok {
+		t.Fatalf("twin of p1 after a restart: %v %v", ok, err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("twin after a restart (-before +after):\n%s", diff)
 	}
 }
 

@@ -54,6 +54,20 @@ func (m *Manager) Snapshot(ctx context.Context, patient string) error {
 	return m.opt.Snapshots.Save(ctx, patient, data)
 }
 
+// Load brings the twins of patients into memory from their snapshots
+// (a patient without one gets an empty twin), so that after a restart a
+// twin whose device has gone silent still raises its lost-stream alert.
+func (m *Manager) Load(ctx context.Context, patients []string) error {
+	for _, id := range patients {
+		p, err := m.get(ctx, id, true)
+		if err != nil {
+			return err
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
 // SaveAll snapshots every twin in memory.
 func (m *Manager) SaveAll(ctx context.Context) error {
 	var ids []string

@@ -68,7 +68,8 @@ func TestWhatIf(t *testing.T) {
 }
 
 // TestSnapshotRestore: a manager restarted from a snapshot gives the same
-// next forecast as the one that kept running.
+// next forecast as the one that kept running; a twin loaded at the start
+// raises its lost-stream alert without waiting for data.
 func TestSnapshotRestore(t *testing.T) {
 	tr := simulate(t, 180, nil, nil)
 	c := &clock{now: t0}
@@ -84,7 +85,18 @@ func TestSnapshotRestore(t *testing.T) {
 	if err := live.SaveAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	restarted := newManager(t, c, nil, snaps)
+	rec := &recorder{}
+	restarted := newManager(t, c, rec, snaps)
+	if err := restarted.Load(context.Background(), []string{"p1"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(c.Now().Add(20 * time.Minute))
+	if err := restarted.CheckStreams(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.kinds(KindAlert, AlertStreamLost)); n != 1 {
+		t.Errorf("restored twin, 20 min without a reading: %d lost-stream alerts, want 1", n)
+	}
 	feed(t, live, c, tr, nil, 19, 22) // reading 19 is a replay: ignored
 	feed(t, restarted, c, tr, nil, 19, 22)
 	ctx := context.Background()

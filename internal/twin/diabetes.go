@@ -72,17 +72,16 @@ func (m *Manager) diabetes(p *patientTwin, o clinical.Observation) ([]Event, err
 	}
 	v := o.Value.Value
 	switch o.Code {
-	case clinical.CodeInsulin:
+	case clinical.CodeInsulin, clinical.CodeCarbIntake:
 		if !g.lastCGM.IsZero() && o.Effective.Before(g.lastCGM) {
 			return nil, nil // the twin has moved past it
 		}
-		g.pending = append(g.pending, dose{At: o.Effective, Insulin: v})
-		return nil, nil
-	case clinical.CodeCarbIntake:
-		if !g.lastCGM.IsZero() && o.Effective.Before(g.lastCGM) {
-			return nil, nil
+		d := dose{At: o.Effective, Insulin: v}
+		if o.Code == clinical.CodeCarbIntake {
+			d = dose{At: o.Effective, Carbs: v}
 		}
-		g.pending = append(g.pending, dose{At: o.Effective, Carbs: v})
+		g.keepPending(o.Effective.Add(-maxGap)) // a pump without a CGM must not grow it forever
+		g.pending = append(g.pending, d)
 		return nil, nil
 	}
 	t := o.Effective
@@ -147,8 +146,9 @@ func (g *glucoseTwin) inputs(t time.Time) []glucose.Input {
 	return in
 }
 
-// keepPending drops the entries before the first reading: the filter
-// starts from a steady state at t.
+// keepPending drops the entries before t: at the first reading, because
+// the filter starts from a steady state then; with no readings, those
+// older than the longest gap bridged.
 func (g *glucoseTwin) keepPending(t time.Time) {
 	keep := g.pending[:0]
 	for _, d := range g.pending {

@@ -307,3 +307,27 @@ func TestNEWS2(t *testing.T) {
 		t.Errorf("NEWS2 alerts %+v, want one emergency at 11", alerts)
 	}
 }
+
+// TestPendingBounded: insulin doses without any CGM reading are kept for
+// the longest gap a twin bridges (24 h), not forever.
+func TestPendingBounded(t *testing.T) {
+	c := &clock{now: t0}
+	m := newManager(t, c, nil, nil)
+	ctx := context.Background()
+	for h := range 72 {
+		o := clinical.Observation{Patient: "p1", Device: "pump-1", Code: clinical.CodeInsulin,
+			Value: &clinical.Quantity{Value: 1, Unit: "[IU]"}, Effective: t0.Add(time.Duration(h) * time.Hour)}
+		if err := m.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := m.get(ctx, "p1", false)
+	if err != nil || p == nil {
+		t.Fatal(p, err)
+	}
+	n := len(p.glucose.pending)
+	p.mu.Unlock()
+	if n != 25 { // hours 47 to 71: within 24 h of the last dose
+		t.Errorf("%d pending doses, want 25", n)
+	}
+}

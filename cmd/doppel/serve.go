@@ -229,7 +229,9 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		return err
 	}
 	defer lt.Close(context.WithoutCancel(ctx))
-	svc := fhirops.New(trail.log.Wrap(st), reg, fhirops.Options{})
+	// GET /metrics (below): requests, and FHIR write latency (serve_metrics.go).
+	mreg := metrics.NewRegistry()
+	svc := fhirops.New(trail.log.Wrap(timeWrites(st, mreg)), reg, fhirops.Options{})
 	api := httpapi.New(logger, svc, st, reg, opts)
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -238,7 +240,6 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	}
 	// GET /metrics: Prometheus text, for tokens that may search the whole
 	// system (httpapi.Metrics); every request is counted (httpapi.Instrument).
-	mreg := metrics.NewRegistry()
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", httpapi.Metrics(mreg))
 	routes.Handle("/", api)

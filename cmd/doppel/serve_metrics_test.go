@@ -9,7 +9,8 @@ import (
 )
 
 // TestServeMetrics: GET /metrics needs a token that may search the whole
-// system, and counts the requests served before it.
+// system, and counts the requests served before it and the
+// store writes.
 func TestServeMetrics(t *testing.T) {
 	dir := t.TempDir()
 	base, stop := startServe(t, dir)
@@ -23,8 +24,13 @@ func TestServeMetrics(t *testing.T) {
 	if code, _, _ := send(t, "GET", root+"/metrics", "", "Authorization", "Bearer "+patient); code != http.StatusForbidden {
 		t.Errorf("patient token: status %d, want 403", code)
 	}
-	code, _, body := send(t, "GET", root+"/metrics", "", "Authorization", "Bearer "+adminToken(t, dir))
-	if code != http.StatusOK || !strings.Contains(string(body), `doppel_http_requests_total{method="GET",code="200"} 1`) {
+	admin := "Bearer " + adminToken(t, dir)
+	if code, _, body := send(t, "POST", base+"/Patient", `{"resourceType":"Patient"}`, "Authorization", admin); code != http.StatusCreated {
+		t.Fatalf("create: status %d: %s", code, body)
+	}
+	code, _, body := send(t, "GET", root+"/metrics", "", "Authorization", admin)
+	if code != http.StatusOK || !strings.Contains(string(body), `doppel_http_requests_total{method="GET",code="200"} 1`) ||
+		!strings.Contains(string(body), "doppel_store_write_duration_seconds_count 1\n") {
 		t.Errorf("admin token: status %d:\n%s", code, body)
 	}
 }

@@ -224,7 +224,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	}
 	opts.Authorizer = httpapi.Scopes{}
 	opts.ClientKey = clientKey
-	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts) // serve_twin.go
+	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts, key) // serve_twin.go
 	if err != nil {
 		return err
 	}

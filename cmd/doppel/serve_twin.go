@@ -61,6 +61,15 @@ const (
 	twinTagSystem   = "urn:doppel:twin"
 )
 
+// streamKey derives the embedded JetStream store's encryption secret from
+// the store key of --encryption-key-file, so that one key file protects
+// both and neither secret is used for two purposes.
+func streamKey(storeKey []byte) []byte {
+	m := hmac.New(sha256.New, storeKey)
+	m.Write([]byte("doppel: JetStream store encryption"))
+	return m.Sum(nil)
+}
+
 // liveTwins is the running twin layer of serve: the stream, the ingest
 // from devices to patients, the consumer that stores each observation and
 // hands it to the twin manager.
@@ -74,9 +83,12 @@ type liveTwins struct {
 // startTwins opens the stream (embedded under dir/nats, or f.nats) and
 // starts ingest, the observation consumer and the twins. svc writes to the
 // store without an access context (the server's own writes).
-func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, dir string, f twinFlags) (*liveTwins, error) {
+func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, dir string, f twinFlags, storeKey []byte) (*liveTwins, error) {
 	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger}
 	if f.nats == "" {
+		if storeKey != nil { // the stream store is encrypted with the store (SEC-24)
+			so.EncryptionKey = streamKey(storeKey)
+		}
 		host, port, err := net.SplitHostPort(f.mqttAddr)
 		if err != nil {
 			return nil, usageError(fmt.Errorf("--mqtt-addr: %w", err))
@@ -200,14 +212,14 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, i
 // them through opts; otherwise it returns nil, on which Close and
 // onShutdown do nothing. The twins write with their own service on st,
 // outside any request: those writes are not in the audit trail.
-func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options) (*liveTwins, error) {
+func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options, storeKey []byte) (*liveTwins, error) {
 	if !f.on {
 		if f.nats != "" {
 			return nil, usageError(errors.New("--nats needs --twins"))
 		}
 		return nil, nil
 	}
-	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), dir, f)
+	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), dir, f, storeKey)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,13 @@ type Options struct {
 	// development only). With an external URL, the cluster's own
 	// configuration authenticates devices instead.
 	DeviceAuth func(device, secret string) bool
+
+	// EncryptionKey, when set, encrypts the embedded JetStream store at rest
+	// (message blocks and stream metadata) with AES-256-GCM, NATS's own
+	// store encryption (SEC-24); the server derives its keys from this
+	// secret. A store written with a key cannot be read without it. Ignored
+	// with an external URL: encrypt the cluster's own store there.
+	EncryptionKey []byte
 
 	Logger *slog.Logger // nil means no logging
 }
@@ -132,6 +140,10 @@ func (s *Stream) startServer(auth *deviceAuth) error {
 	}
 	if o.NATSPort == 0 {
 		so.DontListen = true
+	}
+	if len(o.EncryptionKey) > 0 {
+		so.JetStreamKey = hex.EncodeToString(o.EncryptionKey)
+		so.JetStreamCipher = server.AES
 	}
 	if auth != nil {
 		so.CustomClientAuthentication = auth

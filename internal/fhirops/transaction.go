@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/doppelhealth/doppel/internal/fhir"
+	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
 )
 
@@ -62,18 +64,17 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 		}
 	}
 	if kind == "transaction" {
-		// Without conditional parts, ids, references, validation and
-		// index entries are worked out before the write, so that the
-		// single writer only stores.
-		prepared := !needsStore(entries)
-		if prepared {
-			if err := s.prepare(ctx, nil, entries); err != nil {
-				return nil, err
+		err = s.transaction(ctx, entries, base)
+		if errors.Is(err, errStale) {
+			// The conditional parts resolved before the write have other
+			// answers now: again from the Bundle's text (prepare changed
+			// its entries), everything inside the write.
+			if entries, err = s.reparse(body); err == nil {
+				err = s.st.Write(ctx, func(w store.Writer) error {
+					return s.apply(ctx, w, entries, base, nil)
+				})
 			}
 		}
-		err = s.st.Write(ctx, func(w store.Writer) error {
-			return s.apply(ctx, w, entries, base, prepared)
-		})
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +84,7 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 				continue
 			}
 			e.err = s.st.Write(ctx, func(w store.Writer) error {
-				return s.apply(ctx, w, []*txEntry{e}, base, false)
+				return s.apply(ctx, w, []*txEntry{e}, base, nil)
 			})
 			if e.err != nil && !isFHIRError(e.err) {
 				return nil, e.err // the store failed, not the entry
@@ -95,6 +96,142 @@ func (s *Service) Transaction(ctx context.Context, body []byte, base string) ([]
 		out.Entry = append(out.Entry, e.response())
 	}
 	return json.Marshal(out)
+}
+
+// errStale is transaction's answer when a search of its prepare before the
+// write has another answer in the write.
+var errStale = errors.New("fhirops: conditional parts changed before the write")
+
+// transaction writes the entries of a transaction. Ids, references,
+// validation and index entries are worked out before the write, so that
+// the single writer only stores: with conditional parts (creates, updates,
+// references), on the committed data, and the write then repeats their
+// searches and reads (see recorder). It returns errStale when one of them
+// has another answer there, or when the prepare fails (the error that
+// counts is the one inside the write).
+func (s *Service) transaction(ctx context.Context, entries []*txEntry, base string) error {
+	var rec *recorder
+	var r store.Reader
+	if needsStore(entries) {
+		rec = &recorder{Reader: s.st}
+		r = rec
+	}
+	if err := s.prepare(ctx, r, entries, true); err != nil {
+		if rec != nil {
+			return errStale
+		}
+		return err
+	}
+	return s.st.Write(ctx, func(w store.Writer) error {
+		return s.apply(ctx, w, entries, base, &prepared{rec: rec})
+	})
+}
+
+// reparse parses the entries of a transaction Bundle again.
+func (s *Service) reparse(body []byte) ([]*txEntry, error) {
+	b, err := fhir.Parse(body)
+	if err != nil {
+		return nil, asFHIRError(err, http.StatusBadRequest)
+	}
+	raw, _ := b.Tree["entry"].([]any)
+	entries := make([]*txEntry, len(raw))
+	for i, e := range raw {
+		if entries[i], err = s.parseEntry(i, e); err != nil {
+			return nil, err
+		}
+	}
+	return entries, nil
+}
+
+// prepared says that prepare ran before the write; rec, when set, holds
+// the reads it made of the committed data.
+type prepared struct{ rec *recorder }
+
+// recorder is the store.Reader of a prepare before the write: it notes
+// the answers of reads and searches, for check to compare with the
+// write's.
+type recorder struct {
+	store.Reader
+	searches []*search.Query
+	reads    [][2]string // type, id
+	answers  []string    // one per search then read, in call order
+	other    bool        // a read that check cannot repeat
+	memo     map[string]store.Page
+}
+
+// key writes the versions of an answer as one string.
+func key(vs ...store.Version) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%s/%s/%d/%t ", v.Type, v.ID, v.VersionID, v.Deleted)
+	}
+	return b.String()
+}
+
+// Search implements store.Reader. A query made again (Synthea's Bundles
+// refer to the same few Practitioners and Organizations by conditional
+// references, over and over) gets the first answer, unless it failed.
+func (r *recorder) Search(ctx context.Context, q *search.Query, at int64) (store.Page, error) {
+	k := fmt.Sprintf("%d %+v", at, *q)
+	if p, ok := r.memo[k]; ok {
+		return p, nil
+	}
+	p, err := r.Reader.Search(ctx, q, at)
+	if at != 0 {
+		r.other = true
+	}
+	if err == nil {
+		if r.memo == nil {
+			r.memo = map[string]store.Page{}
+		}
+		r.memo[k] = p
+	}
+	r.searches = append(r.searches, q)
+	r.answers = append(r.answers, fmt.Sprint(len(p.Matches), p.Total, err != nil, key(p.Matches...)))
+	return p, err
+}
+
+// Read implements store.Reader.
+func (r *recorder) Read(ctx context.Context, typ, id string) (store.Version, error) {
+	v, err := r.Reader.Read(ctx, typ, id)
+	r.reads = append(r.reads, [2]string{typ, id})
+	r.answers = append(r.answers, fmt.Sprint(err != nil, errors.Is(err, store.ErrNotFound), key(v)))
+	return v, err
+}
+
+// VRead implements store.Reader.
+func (r *recorder) VRead(ctx context.Context, typ, id string, versionID int64) (store.Version, error) {
+	r.other = true
+	return r.Reader.VRead(ctx, typ, id, versionID)
+}
+
+// History implements store.Reader.
+func (r *recorder) History(ctx context.Context, q store.HistoryQuery) (store.Page, error) {
+	r.other = true
+	return r.Reader.History(ctx, q)
+}
+
+// check repeats the recorded searches and reads in w: errStale unless
+// every answer is the same.
+func (r *recorder) check(ctx context.Context, w store.Reader) error {
+	if r.other {
+		return errStale
+	}
+	again := &recorder{Reader: w}
+	for _, q := range r.searches {
+		again.Search(ctx, q, 0)
+	}
+	for _, k := range r.reads {
+		again.Read(ctx, k[0], k[1])
+	}
+	// Searches and reads were interleaved: compare as multisets.
+	a, b := slices.Clone(r.answers), again.answers
+	slices.Sort(a)
+	slices.Sort(b)
+	if !slices.Equal(a, b) {
+		return errStale
+	}
+	return nil
 }
 
 // txEntry is one entry of a transaction or batch and its outcome.
@@ -232,9 +369,10 @@ func (s *Service) parseEntry(i int, raw any) (*txEntry, error) {
 }
 
 // apply runs entries in w in the R4 order (DELETE, POST, PUT/PATCH, GET).
-// Unless prepared says that prepare ran before the write, it first
-// resolves and rewrites the references between them.
-func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry, base string, prepared bool) error {
+// Unless pre says that prepare ran before the write, it first resolves
+// and rewrites the references between them; if it ran on the committed
+// data, it checks that its reads have the same answers in w (errStale).
+func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry, base string, pre *prepared) error {
 	for _, e := range byMethod(entries, http.MethodDelete) {
 		o, err := s.delete(ctx, w, e.typ, e.id)
 		if err != nil {
@@ -242,8 +380,13 @@ func (s *Service) apply(ctx context.Context, w store.Writer, entries []*txEntry,
 		}
 		e.status, e.v = o.Status, o.Version
 	}
-	if !prepared {
-		if err := s.prepare(ctx, w, entries); err != nil {
+	switch {
+	case pre == nil:
+		if err := s.prepare(ctx, w, entries, false); err != nil {
+			return err
+		}
+	case pre.rec != nil:
+		if err := pre.rec.check(ctx, w); err != nil {
 			return err
 		}
 	}
@@ -313,10 +456,10 @@ func needsStore(entries []*txEntry) bool {
 
 // prepare assigns the ids of the resources that entries write, rewrites
 // the references between them and validates them. r is searched for
-// conditional creates, updates and references; it is nil when prepare
-// runs before the write (allowed only when needsStore is false), and then
-// the creates are also stamped so that the writer only stores them.
-func (s *Service) prepare(ctx context.Context, r store.Reader, entries []*txEntry) error {
+// conditional creates, updates and references; it may be nil when
+// needsStore is false. With stamp (prepare before the write), the creates
+// are also stamped so that the writer only stores them.
+func (s *Service) prepare(ctx context.Context, r store.Reader, entries []*txEntry, stamp bool) error {
 	ids := map[string]string{} // fullUrl -> Type/id
 	targets := map[string]bool{}
 	for _, e := range byMethod(entries, http.MethodPost, http.MethodPut) {
@@ -370,7 +513,7 @@ func (s *Service) prepare(ctx context.Context, r store.Reader, entries []*txEntr
 		if err := s.check(e.res, e.typ, ""); err != nil {
 			return relocate(err, e.at(".resource"))
 		}
-		if r == nil && e.newID {
+		if stamp && e.newID {
 			v, err := s.stamp(e.res, e.id, 1)
 			if err != nil {
 				return relocate(err, e.at(".resource"))

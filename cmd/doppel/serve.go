@@ -224,14 +224,15 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	}
 	opts.Authorizer = httpapi.Scopes{}
 	opts.ClientKey = clientKey
-	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts, key) // serve_twin.go
+	// GET /metrics (below): requests, FHIR write latency (serve_metrics.go), twins.
+	mreg := metrics.NewRegistry()
+	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts, key, mreg) // serve_twin.go
 	if err != nil {
 		return err
 	}
 	defer lt.Close(context.WithoutCancel(ctx))
-	// GET /metrics (below): requests, and FHIR write latency (serve_metrics.go).
-	mreg := metrics.NewRegistry()
-	svc := fhirops.New(trail.log.Wrap(timeWrites(st, mreg)), reg, fhirops.Options{})
+	// Observations written through the API reach the twins too (lt.feed).
+	svc := fhirops.New(trail.log.Wrap(lt.feed(timeWrites(st, mreg))), reg, fhirops.Options{})
 	api := httpapi.New(logger, svc, st, reg, opts)
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -243,8 +244,15 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", httpapi.Metrics(mreg))
 	routes.Handle("/", api)
+	var handler http.Handler = serveHandler(authn, routes)
+	if di := lt.deviceIngest(); di != nil { // devices log in with their own secrets, not tokens
+		outer := http.NewServeMux()
+		outer.Handle("POST /device/observations", di)
+		outer.Handle("/", handler)
+		handler = outer
+	}
 	hs := &http.Server{
-		Handler:           httpapi.SecurityHeaders(httpapi.Instrument(serveHandler(authn, routes), mreg)),
+		Handler:           httpapi.SecurityHeaders(httpapi.Instrument(handler, mreg)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tc,

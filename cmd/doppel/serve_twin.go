@@ -24,6 +24,7 @@ import (
 	"github.com/doppelhealth/doppel/internal/device"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
+	"github.com/doppelhealth/doppel/internal/metrics"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/stream"
@@ -74,16 +75,26 @@ func streamKey(storeKey []byte) []byte {
 // from devices to patients, the consumer that stores each observation and
 // hands it to the twin manager.
 type liveTwins struct {
-	mgr    *twin.Manager
-	stream *stream.Stream
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mgr     *twin.Manager
+	stream  *stream.Stream
+	svc     *fhirops.Service
+	devAuth func(device, secret string) bool // nil without --device-key-file
+	met     twinMetrics
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // startTwins opens the stream (embedded under dir/nats, or f.nats) and
 // starts ingest, the observation consumer and the twins. svc writes to the
-// store without an access context (the server's own writes).
-func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, dir string, f twinFlags, storeKey []byte) (*liveTwins, error) {
+// store without an access context (the server's own writes); series, if
+// not nil, stores the numeric readings compactly (see consume); the
+// twins' metrics go to mreg (nil: not exported).
+func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, series store.Series, dir string, f twinFlags, storeKey []byte, mreg *metrics.Registry) (*liveTwins, error) {
+	if mreg == nil {
+		mreg = metrics.NewRegistry()
+	}
+	met := newTwinMetrics(mreg)
+	var devAuth func(device, secret string) bool
 	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger}
 	if f.nats == "" {
 		if storeKey != nil { // the stream store is encrypted with the store (SEC-24)
@@ -106,9 +117,10 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 			if err != nil {
 				return nil, err
 			}
-			so.DeviceAuth = func(device, secret string) bool { // SEC-22
+			devAuth = func(device, secret string) bool { // SEC-22
 				return clinical.ValidID(device) && hmac.Equal([]byte(deviceSecret(key, device)), []byte(secret))
 			}
+			so.DeviceAuth = devAuth
 		}
 	} else if f.keyFile != "" {
 		return nil, usageError(errors.New("--device-key-file is for the embedded server; an external NATS (--nats) authenticates devices itself"))
@@ -122,7 +134,7 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
-	mgr, err := twin.New(twin.Options{Now: time.Now, Sink: fhirSink{svc}, Snapshots: snaps})
+	mgr, err := twin.New(twin.Options{Now: time.Now, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: snaps})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -137,7 +149,7 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	lt := &liveTwins{mgr: mgr, stream: s, cancel: cancel}
+	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, met: met, cancel: cancel}
 	in := make(chan twin.Delivery)
 	run := func(name string, fn func() error) {
 		lt.wg.Go(func() {
@@ -149,13 +161,14 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 	run("ingest", func() error {
 		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{}, Patient: devicePatient(rctx, svc),
 			Report: func(dev string, r device.Result, err error) {
+				met.report("stream", r, err)
 				if err != nil || len(r.Rejected) > 0 {
 					logger.Warn("twins: device message refused in part or whole", "rejected", len(r.Rejected), "whole", err != nil)
 				}
 			}})
 	})
 	run("manager", func() error { return mgr.Run(rctx, in) })
-	run("consumer", func() error { return consume(rctx, cons, svc, in, logger) })
+	run("consumer", func() error { return consume(rctx, cons, svc, series, in, met, logger) })
 	run("snapshots", func() error {
 		t := time.NewTicker(5 * time.Minute)
 		defer t.Stop()
@@ -174,8 +187,13 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 }
 
 // consume stores each observation of OBS and hands it to the twins; the
-// message is acknowledged when its twin has processed it.
-func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, in chan<- twin.Delivery, logger *slog.Logger) error {
+// message is acknowledged when its twin has processed it. A numeric
+// reading (CGM, vitals) goes to series, when there is one, as samples
+// (one per component of a blood pressure); insulin, carbohydrate and
+// coded values (ACVPU) become FHIR resources. An observation that came
+// from a FHIR Observation written through the API (storedAlready) is stored
+// already and only reaches the twin.
+func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, series store.Series, in chan<- twin.Delivery, met twinMetrics, logger *slog.Logger) error {
 	defer cons.Stop()
 	for {
 		msg, err := cons.Next(ctx)
@@ -191,7 +209,8 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, i
 			_ = msg.Ack(ctx)
 			continue
 		}
-		if err := storeObservation(ctx, svc, o); err != nil {
+		received := time.Now()
+		if err := storeReading(ctx, svc, series, o); err != nil {
 			logger.Warn("twins: storing an observation failed; it will be redelivered", "err", err)
 			continue
 		}
@@ -200,6 +219,7 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, i
 			if err != nil {
 				logger.Warn("twins: a twin refused an observation", "err", err)
 			}
+			met.update.Observe(time.Since(received).Seconds())
 			_ = msg.Ack(ctx)
 		}}:
 		case <-ctx.Done():
@@ -212,14 +232,15 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, i
 // them through opts; otherwise it returns nil, on which Close and
 // onShutdown do nothing. The twins write with their own service on st,
 // outside any request: those writes are not in the audit trail.
-func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options, storeKey []byte) (*liveTwins, error) {
+func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options, storeKey []byte, mreg *metrics.Registry) (*liveTwins, error) {
 	if !f.on {
 		if f.nats != "" {
 			return nil, usageError(errors.New("--nats needs --twins"))
 		}
 		return nil, nil
 	}
-	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), dir, f, storeKey)
+	series, _ := st.(store.Series)
+	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), series, dir, f, storeKey, mreg)
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +292,36 @@ func devicePatient(ctx context.Context, svc *fhirops.Service) func(string) (stri
 func hashID(key string) string {
 	h := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(h[:16])
+}
+
+// storeReading stores o: nothing if it came from a stored FHIR
+// Observation, samples of series for a numeric reading, else a FHIR
+// resource (storeObservation).
+func storeReading(ctx context.Context, svc *fhirops.Service, series store.Series, o clinical.Observation) error {
+	if storedAlready(o) {
+		return nil
+	}
+	if ss := samples(o); series != nil && len(ss) > 0 {
+		_, err := series.AppendSamples(ctx, ss)
+		return err
+	}
+	return storeObservation(ctx, svc, o)
+}
+
+// samples are the time-series samples of o: its value, or the values of
+// its components; none for insulin, carbohydrate and coded values.
+func samples(o clinical.Observation) []store.Sample {
+	if o.Code == clinical.CodeInsulin || o.Code == clinical.CodeCarbIntake {
+		return nil
+	}
+	var ss []store.Sample
+	if o.Value != nil {
+		ss = append(ss, store.Sample{Patient: o.Patient, Code: o.Code, Device: o.Device, Time: o.Effective, Value: o.Value.Value, Unit: o.Value.Unit})
+	}
+	for _, c := range o.Components {
+		ss = append(ss, store.Sample{Patient: o.Patient, Code: c.Code, Device: o.Device, Time: o.Effective, Value: c.Value.Value, Unit: c.Value.Unit})
+	}
+	return ss
 }
 
 // storeObservation writes o as a FHIR Observation (or, for insulin, a

@@ -153,9 +153,9 @@ func TestServeTwinsMQTT(t *testing.T) {
 	if ev.Kind != twin.KindForecast || ev.Forecast == nil || ev.Forecast.Reading != 5.5*18.016 {
 		t.Errorf("event %+v, want the forecast after 5.5 mmol/L = 99.088 mg/dL", ev)
 	}
-	code, _, b := send(t, "GET", base+"/Observation?patient=p1&code=http://loinc.org|99504-3", "", "Authorization", admin)
-	if code != 200 || !strings.Contains(string(b), `"total":1`) {
-		t.Errorf("stored CGM Observations: %d %s", code, b)
+	code, _, b := send(t, "GET", base+"/Patient/p1/$samples?code=99504-3", "", "Authorization", admin)
+	if code != 200 || strings.Count(string(b), `"resourceType":"Observation"`) != 1 {
+		t.Errorf("stored CGM samples: %d %s", code, b)
 	}
 	if code, stderr := stop(); code != 0 {
 		t.Errorf("serve exit %d, stderr:\n%s", code, stderr)

@@ -14,11 +14,18 @@ import (
 
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
 
 func twinService(t *testing.T, dir string) *fhirops.Service {
+	svc, _ := twinStore(t, dir)
+	return svc
+}
+
+// twinStore is twinService with its store's time series.
+func twinStore(t *testing.T, dir string) (*fhirops.Service, store.Series) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
@@ -30,7 +37,7 @@ func twinService(t *testing.T, dir string) *fhirops.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fhirops.New(st, reg, fhirops.Options{})
+	return fhirops.New(st, reg, fhirops.Options{}), st
 }
 
 // countMatches returns how many resources of typ match the query.
@@ -51,12 +58,12 @@ func countMatches(t *testing.T, svc *fhirops.Service, typ string, q url.Values) 
 
 // TestLiveTwins: a CGM message of device cgm-1, linked to patient p1 by
 // its Device resource, reaches p1's twin (a forecast event) and is stored
-// once as a FHIR Observation, also when sent twice; a device without a
+// once as a time-series sample (not as an Observation), also when sent twice; a device without a
 // Device resource reaches no one; after a restart the twin is back from
 // its snapshot.
 func TestLiveTwins(t *testing.T) {
 	dir := t.TempDir()
-	svc := twinService(t, dir)
+	svc, series := twinStore(t, dir)
 	ctx := context.Background()
 	for _, r := range []struct{ typ, id, body string }{
 		{"Patient", "p1", `{"resourceType":"Patient","id":"p1"}`},
@@ -66,7 +73,7 @@ func TestLiveTwins(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lt, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil)
+	lt, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, series, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +99,16 @@ func TestLiveTwins(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no forecast event within 30 s")
 	}
-	q := url.Values{"patient": {"Patient/p1"}, "code": {"http://loinc.org|99504-3"}}
-	if n := countMatches(t, svc, "Observation", q); n != 1 {
-		t.Errorf("%d CGM Observations of p1, want 1", n)
+	got, err := series.Samples(ctx, store.SampleQuery{Patient: "p1", Code: "99504-3"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := countMatches(t, svc, "Observation", url.Values{}); n != 1 {
-		t.Errorf("%d Observations in all, want 1 (cgm-9 has no Device)", n)
+	want := []store.Sample{{Patient: "p1", Code: "99504-3", Device: "cgm-1", Time: at, Value: 123, Unit: "mg/dL"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CGM samples of p1 (-want +got):\n%s", diff)
+	}
+	if n := countMatches(t, svc, "Observation", url.Values{}); n != 0 {
+		t.Errorf("%d Observations, want 0 (CGM is a series; cgm-9 has no Device)", n)
 	}
 	before, _, err := lt.mgr.State(ctx, "p1")
 	if err != nil {
@@ -106,7 +117,7 @@ func TestLiveTwins(t *testing.T) {
 	if err := lt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil)
+	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, series, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ type Dialect struct {
 	// also spares multi-row inserts a statement journal; "INSERT INTO",
 	// " ON CONFLICT DO NOTHING" on PostgreSQL).
 	Insert, Ignore string
-	// Combine joins the index INSERTs of a version into one statement with
+	// Combine joins the index INSERTs of a request into one statement with
 	// WITH (PostgreSQL: one round trip instead of one per table).
 	Combine bool
 	// Prepare keeps prepared statements in the store (SQLite; pgx keeps

@@ -108,7 +108,10 @@ func (s *Store) commit(batch []*request) {
 			return
 		}
 		w := &txWriter{reader: reader{q: prepared{c: s.wst, tx: tx}, d: s.d, at: t + 1}, t: t + 1}
-		if errs[i] = run(r.fn, w); errs[i] != nil {
+		if errs[i] = run(r.fn, w); errs[i] == nil {
+			errs[i] = w.flush(ctx)
+		}
+		if errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT req"); err != nil {
 				tx.Rollback()
 				fail(wrap("rollback to savepoint", err))
@@ -152,9 +155,23 @@ func run(fn func(store.Writer) error, w store.Writer) (err error) {
 
 // txWriter is the store.Writer of one request: reads see the snapshot at
 // the request's own T, which includes its writes.
+//
+// The index entries of its versions are kept until the request ends, or
+// until a search or an update needs them, and then inserted with one
+// multi-row INSERT per table: a Bundle of hundreds of resources costs a
+// few statements rather than one per resource and table.
 type txWriter struct {
 	reader
-	t int64
+	t       int64
+	pending map[string][][]any // index rows by table, all columns
+}
+
+// Search implements store.Reader: it sees the request's index entries.
+func (w *txWriter) Search(ctx context.Context, q *search.Query, at int64) (store.Page, error) {
+	if err := w.flush(ctx); err != nil {
+		return store.Page{}, err
+	}
+	return w.reader.Search(ctx, q, at)
 }
 
 // Put implements store.Writer.
@@ -226,6 +243,10 @@ func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, err
 		return conflict()
 	}
 	if cur.rid != 0 {
+		// The superseded version's entries may be pending.
+		if err := w.flush(ctx); err != nil {
+			return store.Version{}, err
+		}
 		tables := []string{"resources"}
 		if !cur.deleted {
 			tables = append(tables, indexTables[:]...)
@@ -258,9 +279,7 @@ func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, err
 		return store.Version{}, wrap("put", err)
 	}
 	if !v.Deleted {
-		if err := w.insertIndex(ctx, v, rid); err != nil {
-			return store.Version{}, err
-		}
+		w.addIndex(v, rid)
 	}
 	return v, nil
 }
@@ -335,13 +354,26 @@ func indexColumns(tbl string) string {
 // (SQLite 32766, PostgreSQL 65535).
 const maxArgs = 30000
 
-// insertIndex inserts the entries of a version, one multi-row INSERT per
-// table; with Dialect.Combine, the INSERTs are joined into one statement
-// (WITH x1 AS (INSERT ...), ... INSERT ...), one round trip.
-func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) error {
+// addIndex queues the index rows of version v, stored as rid.
+func (w *txWriter) addIndex(v store.Version, rid int64) {
+	if w.pending == nil {
+		w.pending = make(map[string][][]any)
+	}
+	for tbl, rows := range indexRows(v.Index) {
+		for _, row := range rows {
+			w.pending[tbl] = append(w.pending[tbl], append(append([]any{v.Type}, row...), rid, v.T))
+		}
+	}
+}
+
+// flush inserts the pending index rows: one multi-row INSERT per table
+// (several if the rows have more than maxArgs values); with
+// Dialect.Combine, the INSERTs are joined into one statement (WITH x1 AS
+// (INSERT ...), ... INSERT ...), one round trip.
+func (w *txWriter) flush(ctx context.Context) error {
 	var stmts []string
 	var args []any
-	flush := func() error {
+	exec := func() error {
 		if len(stmts) == 0 {
 			return nil
 		}
@@ -361,32 +393,31 @@ func (w *txWriter) insertIndex(ctx context.Context, v store.Version, rid int64) 
 		stmts, args = stmts[:0], args[:0]
 		return wrap("put index", err)
 	}
-	byTable := indexRows(v.Index)
 	for _, tbl := range indexTables {
-		rows := byTable[tbl]
+		rows := w.pending[tbl]
 		for len(rows) > 0 {
-			per := len(rows[0]) + 3
+			per := len(rows[0])
 			n := min(len(rows), maxArgs/per)
 			if len(stmts) > 0 && (!w.d.Combine || len(args)+n*per > maxArgs) {
-				if err := flush(); err != nil {
+				if err := exec(); err != nil {
 					return err
 				}
 			}
 			var b strings.Builder
 			b.WriteString(w.d.Insert + " " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
-			for i, row := range rows[:n] {
+			row := "(?" + strings.Repeat(", ?", per-1) + ")"
+			for i, r := range rows[:n] {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString("(?" + strings.Repeat(", ?", per-1) + ")")
-				args = append(args, v.Type)
-				args = append(args, row...)
-				args = append(args, rid, v.T)
+				b.WriteString(row)
+				args = append(args, r...)
 			}
 			b.WriteString(w.d.Ignore)
 			stmts = append(stmts, b.String())
 			rows = rows[n:]
 		}
 	}
-	return flush()
+	clear(w.pending)
+	return exec()
 }

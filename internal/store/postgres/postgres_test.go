@@ -61,3 +61,27 @@ func fresh(tb testing.TB) storetest.Target {
 func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }
+
+// TestAnalyze checks that Store.Analyze (ANALYZE, in a write) succeeds
+// and leaves the data readable.
+func TestAnalyze(t *testing.T) {
+	ctx := t.Context()
+	s, err := fresh(t).Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Write(ctx, func(w store.Writer) error {
+		_, err := w.Put(ctx, store.Version{Type: "Patient", ID: "p", VersionID: 1, Body: []byte(`{"resourceType":"Patient","id":"p"}`)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(interface{ Analyze(context.Context) error }).Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(ctx, "Patient", "p"); err != nil {
+		t.Errorf("read after Analyze: %v", err)
+	}
+}

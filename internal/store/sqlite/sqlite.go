@@ -19,7 +19,8 @@
 // with BEGIN IMMEDIATE; reads go to a separate pool of query-only
 // connections, which in WAL mode never wait for the writer. busy_timeout
 // covers the rare lock waits (checkpoints, a second process). Each
-// connection may cache up to 32 MiB of pages (cache_size).
+// connection may cache up to 32 MiB of pages (cache_size). ANALYZE
+// (Store.Analyze) samples at most 1,000 rows per index (analysis_limit).
 //
 // Temporary files, among them the sub-journal of the savepoint that group
 // commit takes per request, stay in memory (temp_store=MEMORY): a file
@@ -52,7 +53,7 @@ var dialect = sqlstore.Dialect{
 // Open opens (creating if needed) the store in the database file path.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)", "cache_size(-32768)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)", "cache_size(-32768)", "analysis_limit(1000)"} {
 		pragmas.Add("_pragma", p)
 	}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")

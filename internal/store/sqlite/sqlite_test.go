@@ -48,3 +48,37 @@ func seriesBytes(path string) (int64, error) {
 func TestConformance(t *testing.T) { storetest.Run(t, fresh) }
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, fresh) }
+
+// TestAnalyze checks that Store.Analyze writes the planner's statistics
+// (sqlite_stat1) and leaves the data readable.
+func TestAnalyze(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "doppel.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Write(ctx, func(w store.Writer) error {
+		_, err := w.Put(ctx, store.Version{Type: "Patient", ID: "p", VersionID: 1, Body: []byte(`{"resourceType":"Patient","id":"p"}`)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(ctx, "Patient", "p"); err != nil {
+		t.Errorf("read after Analyze: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'resources'").Scan(&n); err != nil || n == 0 {
+		t.Errorf("sqlite_stat1 rows of resources: %d, %v; want some", n, err)
+	}
+}

@@ -142,6 +142,18 @@ func (s *Store) commit(batch []*request) {
 	}
 }
 
+// Analyze updates the database's planner statistics (ANALYZE), in a write
+// of its own. PostgreSQL without autovacuum has none until then and plans
+// searches blind; SQLite samples at most analysis_limit rows per index
+// (sqlite.Open sets it). Worth running after loading much data, as doppel
+// import does.
+func (s *Store) Analyze(ctx context.Context) error {
+	return s.Write(ctx, func(w store.Writer) error {
+		_, err := w.(*txWriter).q.ExecContext(ctx, "ANALYZE")
+		return wrap("analyze", err)
+	})
+}
+
 // run calls fn, turning a panic into an error: a bug in one request must
 // not take the writer, and with it every other request, down.
 func run(fn func(store.Writer) error, w store.Writer) (err error) {

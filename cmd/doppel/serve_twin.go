@@ -33,16 +33,20 @@ import (
 
 // twinFlags are serve's live-twin flags.
 type twinFlags struct {
-	on       bool   // --twins
-	nats     string // --nats: external NATS URL
-	mqttAddr string // --mqtt-addr of the embedded server
-	keyFile  string // --device-key-file: key of the device secrets
+	on       bool    // --twins
+	demo     bool    // --demo
+	speed    float64 // --demo-speed: simulated minutes per second
+	nats     string  // --nats: external NATS URL
+	mqttAddr string  // --mqtt-addr of the embedded server
+	keyFile  string  // --device-key-file: key of the device secrets
 }
 
 func (f *twinFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.on, "twins", false, "run live patient twins: device data in by MQTT/NATS, forecasts and alerts out (/twin/{patient})")
 	c.Flags().StringVar(&f.nats, "nats", "", "with --twins: external NATS (JetStream) `URL`; default an embedded server under DIR/nats")
 	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "with --twins: MQTT 3.1.1 listener of the embedded server, `HOST:PORT` (port 0: any free port)")
+	c.Flags().BoolVar(&f.demo, "demo", false, "with live twins (implies --twins): create virtual patients (type-1 diabetes with noisy CGM, ward patients, one deteriorating) and stream their data in simulated time")
+	c.Flags().Float64Var(&f.speed, "demo-speed", 5, "with --demo: simulated `MINUTES` per second of wall time (the twins' clock follows the simulation)")
 	c.Flags().StringVar(&f.keyFile, "device-key-file", "", "with --twins: devices log in to the embedded server with their id and the secret HMAC-SHA256(key in `FILE`, id) in hex; none: no device authentication (loopback only)")
 }
 
@@ -79,21 +83,43 @@ type liveTwins struct {
 	stream  *stream.Stream
 	svc     *fhirops.Service
 	devAuth func(device, secret string) bool // nil without --device-key-file
+	now     func() time.Time                 // the twins' and the decoders' clock
 	met     twinMetrics
+	logger  *slog.Logger
+	ctx     context.Context // of the goroutines below; ends at Close
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
 
+// twinDeps are what startTwins is given besides flags.
+type twinDeps struct {
+	series store.Series      // numeric readings as samples (see consume); nil: as Observations
+	mreg   *metrics.Registry // the twins' metrics; nil: not exported
+	now    func() time.Time  // nil: time.Now (the demo's simulated clock otherwise)
+	// glucose is the diabetes twins' setup (twin.Options.Glucose); nil: default.
+	glucose func(patient string) (twin.GlucoseSetup, error)
+}
+
+// run runs fn until the twins close; an error before is logged.
+func (lt *liveTwins) run(name string, fn func(ctx context.Context) error) {
+	lt.wg.Go(func() {
+		if err := fn(lt.ctx); err != nil && lt.ctx.Err() == nil {
+			lt.logger.Error("twins: "+name+" stopped", "err", err)
+		}
+	})
+}
+
 // startTwins opens the stream (embedded under dir/nats, or f.nats) and
 // starts ingest, the observation consumer and the twins. svc writes to the
-// store without an access context (the server's own writes); series, if
-// not nil, stores the numeric readings compactly (see consume); the
-// twins' metrics go to mreg (nil: not exported).
-func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, series store.Series, dir string, f twinFlags, storeKey []byte, mreg *metrics.Registry) (*liveTwins, error) {
-	if mreg == nil {
-		mreg = metrics.NewRegistry()
+// store without an access context (the server's own writes).
+func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, dir string, f twinFlags, storeKey []byte, deps twinDeps) (*liveTwins, error) {
+	if deps.mreg == nil {
+		deps.mreg = metrics.NewRegistry()
 	}
-	met := newTwinMetrics(mreg)
+	if deps.now == nil {
+		deps.now = time.Now
+	}
+	met := newTwinMetrics(deps.mreg)
 	var devAuth func(device, secret string) bool
 	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger}
 	if f.nats == "" {
@@ -134,7 +160,7 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
-	mgr, err := twin.New(twin.Options{Now: time.Now, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: snaps})
+	mgr, err := twin.New(twin.Options{Now: deps.now, Glucose: deps.glucose, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: snaps})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -149,17 +175,10 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, met: met, cancel: cancel}
+	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, now: deps.now, met: met, logger: logger, ctx: rctx, cancel: cancel}
 	in := make(chan twin.Delivery)
-	run := func(name string, fn func() error) {
-		lt.wg.Go(func() {
-			if err := fn(); err != nil && rctx.Err() == nil {
-				logger.Error("twins: "+name+" stopped", "err", err)
-			}
-		})
-	}
-	run("ingest", func() error {
-		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{}, Patient: devicePatient(rctx, svc),
+	lt.run("ingest", func(rctx context.Context) error {
+		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{Now: deps.now}, Patient: devicePatient(rctx, svc),
 			Report: func(dev string, r device.Result, err error) {
 				met.report("stream", r, err)
 				if err != nil || len(r.Rejected) > 0 {
@@ -167,9 +186,9 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 				}
 			}})
 	})
-	run("manager", func() error { return mgr.Run(rctx, in) })
-	run("consumer", func() error { return consume(rctx, cons, svc, series, in, met, logger) })
-	run("snapshots", func() error {
+	lt.run("manager", func(rctx context.Context) error { return mgr.Run(rctx, in) })
+	lt.run("consumer", func(rctx context.Context) error { return consume(rctx, cons, svc, deps.series, in, met, logger) })
+	lt.run("snapshots", func(rctx context.Context) error {
 		t := time.NewTicker(5 * time.Minute)
 		defer t.Stop()
 		for {
@@ -233,16 +252,32 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, s
 // onShutdown do nothing. The twins write with their own service on st,
 // outside any request: those writes are not in the audit trail.
 func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options, storeKey []byte, mreg *metrics.Registry) (*liveTwins, error) {
-	if !f.on {
+	if !f.on && !f.demo {
 		if f.nats != "" {
 			return nil, usageError(errors.New("--nats needs --twins"))
 		}
 		return nil, nil
 	}
-	series, _ := st.(store.Series)
-	lt, err := startTwins(ctx, logger, fhirops.New(st, reg, fhirops.Options{}), series, dir, f, storeKey, mreg)
+	deps := twinDeps{mreg: mreg}
+	deps.series, _ = st.(store.Series)
+	var d *demo
+	if f.demo {
+		var err error
+		if d, err = newDemo(dir, f.speed); err != nil {
+			return nil, err
+		}
+		deps.now, deps.glucose = d.clock.Now, d.glucose
+	}
+	svc := fhirops.New(st, reg, fhirops.Options{})
+	lt, err := startTwins(ctx, logger, svc, dir, f, storeKey, deps)
 	if err != nil {
 		return nil, err
+	}
+	if d != nil {
+		if err := d.start(ctx, lt); err != nil {
+			lt.Close(ctx)
+			return nil, err
+		}
 	}
 	opts.Twins = lt.mgr
 	return lt, nil

@@ -73,6 +73,7 @@ func (lt *liveTwins) deviceIngest() http.Handler {
 	}
 	patient := func(ctx context.Context, dev string) (string, bool) { return devicePatient(ctx, lt.svc)(dev) }
 	return &httpapi.DeviceIngest{
+		Decoder:      device.Decoder{Now: lt.now},
 		Authenticate: lt.devAuth,
 		Patient:      patient,
 		Publish: func(ctx context.Context, obs []clinical.Observation) error {

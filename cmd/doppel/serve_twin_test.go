@@ -73,7 +73,7 @@ func TestLiveTwins(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lt, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, series, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, nil)
+	lt, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, twinDeps{series: series})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestLiveTwins(t *testing.T) {
 	if err := lt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, series, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, nil)
+	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, twinDeps{series: series})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,8 +94,11 @@ MQTT 3.1.1 (topic doppel/devices/DEVICE/obs, on --mqtt-addr, loopback by
 default) or NATS to an embedded NATS JetStream server under DIR/nats, or
 to an external one (--nats URL). A device is a FHIR Device resource whose
 patient names the patient it measures. Each accepted reading is stored once
-as an Observation (insulin as a MedicationAdministration) and updates the
-patient's twin: GET /twin/PATIENT (estimate and last forecast), GET
+(CGM and vital-sign values as compact time series, read as Observations
+with GET /fhir/Patient/PATIENT/$samples?code=99504-3; insulin as a
+MedicationAdministration, carbohydrate and ACVPU as Observations) and
+updates the patient's twin; so does an Observation with such a LOINC code
+created through the FHIR API (stored as written). The twins answer: GET /twin/PATIENT (estimate and last forecast), GET
 /twin/PATIENT/events (Server-Sent Events: forecasts, NEWS2, alerts), POST
 /twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]}).
 A predicted hypoglycaemia is stored as a RiskAssessment, other alerts as
@@ -103,11 +106,22 @@ Flags. Twins are snapshotted under DIR/twins every 5 minutes and at
 shutdown. With --device-key-file each device logs in (MQTT user name and
 password, or NATS user and password) with its id and the secret
 HMAC-SHA256(key, id) in hex, and may publish only as itself; without it the
-embedded server authenticates nobody: keep --mqtt-addr on loopback.`,
+embedded server authenticates nobody: keep --mqtt-addr on loopback. With
+--device-key-file devices may also POST the batch to /device/observations
+(HTTP Basic with id and secret, or the secret as a bearer token); the answer
+gives each refused reading's index, kind and reason. /metrics counts
+accepted and refused readings, twin update time and alerts.
+
+--demo creates virtual patients (6 of the UVA/Padova cohort with meals,
+basal-bolus insulin and a noisy CGM, one overdosed; 3 ward patients, one
+deteriorating) and streams their devices' data in simulated time,
+--demo-speed minutes a second: forecasts and alerts show within seconds on
+/twin/demo-t1d-1/events and /twin/demo-ward-3/events.`,
 		Example: `  doppel serve
   doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy
-  doppel serve --store postgres --dsn postgres://postgres@localhost/doppel`,
+  doppel serve --store postgres --dsn postgres://postgres@localhost/doppel
+  doppel serve --demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), e, sf, f)

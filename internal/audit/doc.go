@@ -54,8 +54,21 @@
 //
 // Reads, searches, refusals and failed writes go through a [Buffer], which
 // batches records from many requests into one store write (flush at
-// MaxBatch records, every Interval, and on Close). A buffered record is
-// durable only after the next flush: a crash loses at most the records of
-// the last Interval (1 s by default). A caller that must not lose a record
-// calls [Log.Append], which returns only when the records are committed.
+// MaxBatch records, every Interval, and on Close) while the request goes
+// on: a request waits only when the queue is full (back-pressure, never a
+// dropped record). A buffered record is durable only after its flush: a
+// crash loses at most the records of the last Interval and of a flush then
+// running (under 1 s with the defaults). A caller that must not lose a
+// record calls [Log.Append], which returns only when the records are
+// committed.
+//
+// # Cost
+//
+// Every read writes a record, so a record must cost little besides the
+// store's own work. A record whose texts need no JSON escaping and whose
+// references are plain Type/id (what the HTTP layer makes) is written by
+// appending its JSON directly and indexed from the record itself, with
+// the entries search.Registry.Extract would compute; any other goes the
+// general way (tree, marshal, Extract). Tests hold both to the same bytes,
+// hash and entries.
 package audit

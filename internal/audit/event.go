@@ -107,7 +107,7 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 		ev["subtype"] = []any{coding(sysInteraction, r.Interaction, "")}
 	}
 	ev["action"] = action(r.Interaction)
-	ev["recorded"] = r.Time.UTC().Format("2006-01-02T15:04:05.000Z")
+	ev["recorded"] = timeText(r.Time)
 	outcome := r.Outcome
 	if outcome == "" {
 		outcome = Success

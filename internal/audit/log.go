@@ -44,6 +44,8 @@ type Log struct {
 	idx  Indexer
 	opts Options
 
+	plainObserver bool // whether opts.Observer lets records take the fast path
+
 	mu     sync.Mutex
 	loaded bool   // whether seq and hash were read from the store
 	seq    int64  // last committed sequence number known
@@ -58,7 +60,7 @@ func New(st Store, idx Indexer, opts Options) *Log {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Log{st: st, idx: idx, opts: opts}
+	return &Log{st: st, idx: idx, opts: opts, plainObserver: plain(opts.Observer)}
 }
 
 // resourceType is the FHIR type audit records are stored as.
@@ -199,26 +201,53 @@ func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record) (int64, 
 		if r.Time.IsZero() {
 			r.Time = now
 		}
-		t := r.tree(ID(seq), l.opts.Observer, seq, prev)
-		h, err := link(prev, canonical(t))
+		v, h, err := l.version(r, seq, prev, now)
 		if err != nil {
 			return 0, "", err
 		}
-		ext := t["extension"].([]any)[0].(map[string]any)
-		ext["extension"] = append(ext["extension"].([]any), str("hash", h))
-		t["meta"] = map[string]any{"versionId": "1", "lastUpdated": now.Format("2006-01-02T15:04:05.000Z")}
-		index, err := l.idx.Extract(resourceType, t)
-		if err != nil {
-			return 0, "", fmt.Errorf("audit: index: %w", err)
-		}
-		body, _ := (&fhir.Resource{Type: resourceType, ID: ID(seq), Tree: t}).MarshalJSON()
-		v := store.Version{Type: resourceType, ID: ID(seq), VersionID: 1, LastUpdated: now, Body: body, Index: index}
 		if _, err := w.Put(ctx, v); err != nil {
 			return 0, "", err
 		}
 		prev = h
 	}
 	return seq, prev, nil
+}
+
+// version returns the stored AuditEvent of r as record seq after prev,
+// and its hash. A record that can take the fast path (encode.go);
+// any other is built as a tree, marshalled and indexed by the Indexer.
+func (l *Log) version(r Record, seq int64, prev string, now time.Time) (store.Version, string, error) {
+	id := ID(seq)
+	v := store.Version{Type: resourceType, ID: id, VersionID: 1, LastUpdated: now}
+	if l.plainObserver && r.fast() && fourDigitYear(r.Time) && fourDigitYear(now) {
+		ents := r.entities()
+		body, h, err := r.encode(id, l.opts.Observer, seq, prev, ents, now)
+		if err != nil {
+			return store.Version{}, "", err
+		}
+		v.Body, v.Index = body, r.index(id, ents, now)
+		return v, h, nil
+	}
+	t := r.tree(id, l.opts.Observer, seq, prev)
+	h, err := link(prev, canonical(t))
+	if err != nil {
+		return store.Version{}, "", err
+	}
+	ext := t["extension"].([]any)[0].(map[string]any)
+	ext["extension"] = append(ext["extension"].([]any), str("hash", h))
+	t["meta"] = map[string]any{"versionId": "1", "lastUpdated": timeText(now)}
+	if v.Index, err = l.idx.Extract(resourceType, t); err != nil {
+		return store.Version{}, "", fmt.Errorf("audit: index: %w", err)
+	}
+	v.Body, _ = (&fhir.Resource{Type: resourceType, ID: id, Tree: t}).MarshalJSON()
+	return v, h, nil
+}
+
+// fourDigitYear reports whether t's year, in UTC, is written with four
+// digits.
+func fourDigitYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 // committed advances the remembered head after a commit (never back: two

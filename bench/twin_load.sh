@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# twin_load.sh - the live-twin scale figures of issue 7, item 7: `doppel serve --twins` fed CGM
+# readings and ward vitals over MQTT by bench/twinload, with the time from a reading's PUBLISH
+# to its forecast on Server-Sent Events (p50, p99), in two set-ups:
+#
+#   embedded    the embedded NATS JetStream (MQTT on a free loopback port), SQLite store
+#   external    the external NATS server at --nats (JetStream) and PostgreSQL (a fresh database
+#               made with createdb, dropped at the end); the devices publish with the NATS
+#               protocol to doppel.devices.{device}.obs (this machine's NATS has no MQTT
+#               listener: 127.0.0.1:1883 is a mosquitto broker), acknowledged by JetStream
+#
+# Each set-up starts a new data directory; patients and devices are created through the FHIR
+# API, then the load runs for --duration at each --speedup (a comma-separated list: 1 is real
+# time, 10,000 CGM devices at 1/5 min = 33 readings/s). Device authentication is off (the MQTT
+# connections each carry a share of the devices); see bench/twin.md.
+#
+# Usage: bench/twin_load.sh [--diabetes N] [--ward M] [--duration D] [--speedup S[,S...]]
+#                           [--conns K] [--sample P] [--no-external] [--nats URL]
+#                           [--pg URL] [--work DIR] [--keep]
+#   --diabetes   diabetes patients with a CGM (default 10000); --ward: ward patients (1000)
+#   --duration   wall time of each load step (default 60s)
+#   --speedup    simulated time per wall time, one step each (default 1,5,10,20)
+#   --conns      MQTT connections (default 16); --sample: patients timed over SSE (default 50)
+#   --nats       external NATS URL (default nats://127.0.0.1:4222); the external run is
+#                skipped when createdb fails
+#   --pg         PostgreSQL server URL without a database (default postgres://postgres@127.0.0.1:5432)
+#   --work       scratch directory (default a new one under ${TMPDIR:-/tmp}, removed unless --keep)
+set -euo pipefail
+
+DIABETES=10000
+WARD=1000
+DURATION=60s
+SPEEDUPS=1,5,10,20
+CONNS=16
+SAMPLE=50
+EXTERNAL=1
+NATS=nats://127.0.0.1:4222
+PG=postgres://postgres@127.0.0.1:5432
+WORK=""
+KEEP=0
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+while [ $# -gt 0 ]; do
+	case $1 in
+	--diabetes) DIABETES=$2; shift ;;
+	--ward) WARD=$2; shift ;;
+	--duration) DURATION=$2; shift ;;
+	--speedup) SPEEDUPS=$2; shift ;;
+	--conns) CONNS=$2; shift ;;
+	--sample) SAMPLE=$2; shift ;;
+	--no-external) EXTERNAL=0 ;;
+	--nats) NATS=$2; shift ;;
+	--pg) PG=$2; shift ;;
+	--work) WORK=$2; shift ;;
+	--keep) KEEP=1 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "twin_load.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$WORK" ] || WORK=$(mktemp -d "${TMPDIR:-/tmp}/twinload.XXXXXX")
+mkdir -p "$WORK"
+DB=doppel_twinload_$$
+SERVER=""
+cleanup() {
+	[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
+	if [ "$KEEP" = 0 ]; then
+		dropdb --if-exists -d "$PG/postgres" "$DB" 2>/dev/null || dropdb --if-exists -h 127.0.0.1 -U postgres "$DB" 2>/dev/null || true
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+(cd "$ROOT" && go build -o "$WORK/doppel" ./cmd/doppel && go build -o "$WORK/twinload" ./bench/twinload)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run_setup LABEL "TWINLOAD_ARGS" SERVE_ARGS...: one set-up, all speed-ups.
+run_setup() {
+	local label=$1 pub=$2; shift 2
+	local data=$WORK/data-${label%%,*}
+	data=${data// /-}
+	rm -rf "$data"
+	"$WORK/doppel" serve --data "$data" --addr 127.0.0.1:0 --rate-limit 0 --twins "$@" \
+		>"$data.out" 2>"$data.log" &
+	SERVER=$!
+	local base=""
+	for _ in $(seq 100); do
+		base=$(sed -n 's/^doppel: listening on //p' "$data.out" 2>/dev/null | head -1)
+		[ -n "$base" ] && break
+		sleep 0.1
+	done
+	[ -n "$base" ] || { echo "twin_load.sh: serve did not start; see $data.log" >&2; tail -5 "$data.log" >&2; exit 1; }
+	"$WORK/doppel" token --data "$data" --role admin >"$WORK/token"
+	local first=1 header=-header setup=""
+	for s in ${SPEEDUPS//,/ }; do
+		[ $first = 1 ] || setup=-skip-setup
+		"$WORK/twinload" -fhir "$base" -token-file "$WORK/token" $pub -diabetes "$DIABETES" \
+			-ward "$WARD" -conns "$CONNS" -sample "$SAMPLE" -duration "$DURATION" -speedup "$s" \
+			-label "$label" $header $setup || echo "| $label | speedup $s failed |"
+		first=0 header=""
+	done
+	kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+	SERVER=""
+}
+
+MQTT=127.0.0.1:$(free_port)
+run_setup "embedded NATS, SQLite" "-mqtt $MQTT" --mqtt-addr "$MQTT"
+
+if [ "$EXTERNAL" = 1 ]; then
+	if ! createdb -h 127.0.0.1 -U postgres "$DB" 2>/dev/null; then
+		echo "twin_load.sh: createdb failed: external run skipped" >&2
+	else
+		run_setup "external NATS, PostgreSQL" "-nats $NATS" --nats "$NATS" --store postgres \
+			--dsn "$PG/$DB?sslmode=disable"
+	fi
+fi

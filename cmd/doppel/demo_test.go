@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,41 @@ func TestServeDemo(t *testing.T) {
 	if code != 200 || !strings.Contains(string(b), `"id":"demo-ward-3-monitor"`) {
 		t.Errorf("Device of demo-ward-3: %d %s", code, b)
 	}
+	_, _, b = send(t, "GET", root+"/metrics", "", "Authorization", "Bearer "+admin)
+	for _, want := range []string{`doppel_twin_alerts_total{kind="news2-response"} `, `doppel_twin_alerts_total{kind="hypoglycaemia-predicted"} `, `doppel_ingest_accepted_total{source="stream"} `} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	if code, stderr := stop(); code != 0 {
 		t.Errorf("serve exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestDemoClockResumes: a demo started again on the same data directory
+// goes on after the simulated time the last one reached (its twins'
+// snapshots are of then), and runs speed minutes a second.
+func TestDemoClockResumes(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "twins"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	reached := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Second)
+	if err := os.WriteFile(filepath.Join(dir, "twins", demoClockFile), []byte(reached.Format(time.RFC3339)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDemo(dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.clock.sim0.After(reached) || d.clock.sim0.Sub(reached) > time.Hour {
+		t.Errorf("resumed at %v, want within an hour after %v", d.clock.sim0, reached)
+	}
+	c := demoClock{wall0: time.Now().Add(-2 * time.Second), sim0: reached, speed: 5 * 60}
+	if got := c.Now().Sub(reached); got < 10*time.Minute || got > 11*time.Minute {
+		t.Errorf("2 s at 5 simulated minutes a second: %v, want 10 min (and a little)", got)
+	}
+	if _, err := newDemo(dir, 0); err == nil {
+		t.Error("--demo-speed 0 accepted")
 	}
 }

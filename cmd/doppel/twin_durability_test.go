@@ -140,14 +140,14 @@ func twinDurDevice(ctx context.Context, addr, dev, secret string, start time.Tim
 // Observations, with repetitions.
 func twinDurStored(t *testing.T, base, tok, patient string) []time.Time {
 	t.Helper()
-	q := url.Values{"patient": {patient}, "code": {twinDurLOINC}, "_count": {"1000"}}
+	q := url.Values{"code": {twinDurLOINC}, "_count": {"1000"}} // CGM is a time series (serve_twin.go consume)
 	var b struct {
 		Total int
 		Entry []struct {
 			Resource struct{ EffectiveDateTime time.Time }
 		}
 	}
-	durGet(t, base, tok, "Observation?"+q.Encode(), http.StatusOK, &b)
+	durGet(t, base, tok, "Patient/"+patient+"/$samples?"+q.Encode(), http.StatusOK, &b)
 	if b.Total > len(b.Entry) {
 		t.Fatalf("patient %s: %d CGM Observations, only %d on the first page", patient, b.Total, len(b.Entry))
 	}

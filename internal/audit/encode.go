@@ -76,25 +76,6 @@ type entity struct {
 	refType, refID string // its parts
 }
 
-// code is a coding; norm is its display folded for search.
-type code struct{ system, code, display, norm string }
-
-func newCode(system, c, display string) code { return code{system, c, display, search.Fold(display)} }
-
-var (
-	entPerson   = newCode(sysEntityType, "1", "Person")
-	entObject   = newCode(sysEntityType, "2", "System Object")
-	rolePatient = newCode(sysObjectRole, "1", "Patient")
-	roleDomain  = newCode(sysObjectRole, "4", "Domain Resource")
-	roleQuery   = newCode(sysObjectRole, "24", "Query")
-	typeRest    = newCode(sysEventType, "rest", "Restful Operation")
-	typeAuth    = newCode(sysDCM, "110114", "User Authentication")
-	subLogin    = newCode(sysDCM, "110122", "Login")
-	roleUser    = newCode(sysRoleType, "humanuser", "human user")
-	roleApp     = newCode(sysDCM, "110153", "Source Role ID")
-	srcWeb      = newCode(sysSourceType, "3", "Web Server")
-)
-
 // entities lists r's entities in the order Record.tree writes them (only
 // for a record that takes the fast path).
 func (r Record) entities() []entity {

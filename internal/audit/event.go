@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/doppelhealth/doppel/internal/search"
 )
 
 // Interactions (the subtype code of a REST AuditEvent, from
@@ -82,12 +84,31 @@ const (
 // (valueString, lower-case hex SHA-256).
 const ChainURL = "https://doppel.health/fhir/StructureDefinition/audit-chain"
 
-func coding(system, code, display string) map[string]any {
-	c := map[string]any{"system": system, "code": code}
-	if display != "" {
-		c["display"] = display
+// code is a coding; norm is its display folded for search.
+type code struct{ system, code, display, norm string }
+
+func newCode(system, c, display string) code { return code{system, c, display, search.Fold(display)} }
+
+var (
+	entPerson   = newCode(sysEntityType, "1", "Person")
+	entObject   = newCode(sysEntityType, "2", "System Object")
+	rolePatient = newCode(sysObjectRole, "1", "Patient")
+	roleDomain  = newCode(sysObjectRole, "4", "Domain Resource")
+	roleQuery   = newCode(sysObjectRole, "24", "Query")
+	typeRest    = newCode(sysEventType, "rest", "Restful Operation")
+	typeAuth    = newCode(sysDCM, "110114", "User Authentication")
+	subLogin    = newCode(sysDCM, "110122", "Login")
+	roleUser    = newCode(sysRoleType, "humanuser", "human user")
+	roleApp     = newCode(sysDCM, "110153", "Source Role ID")
+	srcWeb      = newCode(sysSourceType, "3", "Web Server")
+)
+
+func coding(c code) map[string]any {
+	m := map[string]any{"system": c.system, "code": c.code}
+	if c.display != "" {
+		m["display"] = c.display
 	}
-	return c
+	return m
 }
 
 func str(url, v string) map[string]any { return map[string]any{"url": url, "valueString": v} }
@@ -99,13 +120,9 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 	ev["extension"] = []any{map[string]any{"url": ChainURL, "extension": []any{
 		str("seq", strconv.FormatInt(seq, 10)), str("prev", prev),
 	}}}
-	if r.Interaction == Login {
-		ev["type"] = coding(sysDCM, "110114", "User Authentication")
-		ev["subtype"] = []any{coding(sysDCM, "110122", "Login")}
-	} else {
-		ev["type"] = coding(sysEventType, "rest", "Restful Operation")
-		ev["subtype"] = []any{coding(sysInteraction, r.Interaction, "")}
-	}
+	typ, sub := r.types()
+	ev["type"] = coding(typ)
+	ev["subtype"] = []any{coding(sub)}
 	ev["action"] = action(r.Interaction)
 	ev["recorded"] = timeText(r.Time)
 	outcome := r.Outcome
@@ -117,7 +134,7 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 		ev["outcomeDesc"] = r.Operation
 	}
 	user := map[string]any{
-		"type":      map[string]any{"coding": []any{coding(sysRoleType, "humanuser", "human user")}},
+		"type":      map[string]any{"coding": []any{coding(roleUser)}},
 		"requestor": true,
 	}
 	if r.Who != "" {
@@ -129,7 +146,7 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 	agents := []any{user}
 	if r.Client != "" {
 		agents = append(agents, map[string]any{
-			"type":      map[string]any{"coding": []any{coding(sysDCM, "110153", "Source Role ID")}},
+			"type":      map[string]any{"coding": []any{coding(roleApp)}},
 			"who":       map[string]any{"identifier": map[string]any{"system": sysDoppelApp, "value": r.Client}},
 			"requestor": false,
 		})
@@ -137,14 +154,14 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 	ev["agent"] = agents
 	ev["source"] = map[string]any{
 		"observer": map[string]any{"display": observer},
-		"type":     []any{coding(sysSourceType, "3", "Web Server")},
+		"type":     []any{coding(srcWeb)},
 	}
 	var ents []any
 	if r.Patient != "" {
 		ents = append(ents, map[string]any{
 			"what": map[string]any{"reference": r.Patient},
-			"type": coding(sysEntityType, "1", "Person"),
-			"role": coding(sysObjectRole, "1", "Patient"),
+			"type": coding(entPerson),
+			"role": coding(rolePatient),
 		})
 	}
 	for _, ref := range r.Resources {
@@ -153,14 +170,14 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 		}
 		ents = append(ents, map[string]any{
 			"what": map[string]any{"reference": ref},
-			"type": coding(sysEntityType, "2", "System Object"),
-			"role": coding(sysObjectRole, "4", "Domain Resource"),
+			"type": coding(entObject),
+			"role": coding(roleDomain),
 		})
 	}
 	if r.Query != "" {
 		ents = append(ents, map[string]any{
-			"type":  coding(sysEntityType, "2", "System Object"),
-			"role":  coding(sysObjectRole, "24", "Query"),
+			"type":  coding(entObject),
+			"role":  coding(roleQuery),
 			"query": base64.StdEncoding.EncodeToString([]byte(r.Query)),
 		})
 	}

@@ -136,10 +136,12 @@ func runImport(ctx context.Context, e *env, sf storeFlags, args []string) error 
 	var fatal error   // the store failed: stop
 	// run imports files on several goroutines: the store's writer commits
 	// their transactions together, and parsing and validation overlap.
+	// Two per core, so that while some wait for their commit the others
+	// keep the cores busy preparing the next files.
 	run := func(files []*importFile) {
 		ch := make(chan *importFile)
 		var wg sync.WaitGroup
-		for range min(runtime.GOMAXPROCS(0), len(files)) {
+		for range min(2*runtime.GOMAXPROCS(0), len(files)) {
 			wg.Go(func() {
 				for f := range ch {
 					err := importOne(ctx, svc, f)

@@ -5,17 +5,18 @@
 #
 #   embedded    the embedded NATS JetStream (MQTT on a free loopback port), SQLite store
 #   external    the external NATS server at --nats (JetStream) and PostgreSQL (a fresh database
-#               made with createdb, dropped at the end); the devices publish with the NATS
+#               made with createdb, dropped at the end; serve's streams DEVICES and OBS there
+#               are deleted first); the devices publish with the NATS
 #               protocol to doppel.devices.{device}.obs (this machine's NATS has no MQTT
 #               listener: 127.0.0.1:1883 is a mosquitto broker), acknowledged by JetStream
 #
-# Each set-up starts a new data directory; patients and devices are created through the FHIR
-# API, then the load runs for --duration at each --speedup (a comma-separated list: 1 is real
+# Each set-up starts a new data directory; for each step new patients and devices are created
+# through the FHIR API, then the load runs for --duration at that step's --speedup (a comma-separated list: 1 is real
 # time, 10,000 CGM devices at 1/5 min = 33 readings/s). Device authentication is off (the MQTT
 # connections each carry a share of the devices); see bench/twin.md.
 #
 # Usage: bench/twin_load.sh [--diabetes N] [--ward M] [--duration D] [--speedup S[,S...]]
-#                           [--conns K] [--sample P] [--no-external] [--nats URL]
+#                           [--conns K] [--sample P] [--no-external] [--no-embedded] [--nats URL]
 #                           [--pg URL] [--work DIR] [--keep]
 #   --diabetes   diabetes patients with a CGM (default 10000); --ward: ward patients (1000)
 #   --duration   wall time of each load step (default 60s)
@@ -34,6 +35,7 @@ SPEEDUPS=1,5,10,20
 CONNS=16
 SAMPLE=50
 EXTERNAL=1
+EMBEDDED=1
 NATS=nats://127.0.0.1:4222
 PG=postgres://postgres@127.0.0.1:5432
 WORK=""
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--conns) CONNS=$2; shift ;;
 	--sample) SAMPLE=$2; shift ;;
 	--no-external) EXTERNAL=0 ;;
+	--no-embedded) EMBEDDED=0 ;;
 	--nats) NATS=$2; shift ;;
 	--pg) PG=$2; shift ;;
 	--work) WORK=$2; shift ;;
@@ -91,25 +94,30 @@ run_setup() {
 	done
 	[ -n "$base" ] || { echo "twin_load.sh: serve did not start; see $data.log" >&2; tail -5 "$data.log" >&2; exit 1; }
 	"$WORK/doppel" token --data "$data" --role admin >"$WORK/token"
-	local first=1 header=-header setup=""
+	local header=-header
 	for s in ${SPEEDUPS//,/ }; do
-		[ $first = 1 ] || setup=-skip-setup
-		"$WORK/twinload" -fhir "$base" -token-file "$WORK/token" $pub -diabetes "$DIABETES" \
+		# New patients for each step: a twin ignores readings older than its
+		# last, and each step's simulated time ends at the wall clock.
+		"$WORK/twinload" -prefix "s$s-" -fhir "$base" -token-file "$WORK/token" $pub -diabetes "$DIABETES" \
 			-ward "$WARD" -conns "$CONNS" -sample "$SAMPLE" -duration "$DURATION" -speedup "$s" \
-			-label "$label" $header $setup || echo "| $label | speedup $s failed |"
-		first=0 header=""
+			-label "$label" $header || echo "| $label | speedup $s failed |"
+		header=""
 	done
 	kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 	SERVER=""
 }
 
-MQTT=127.0.0.1:$(free_port)
-run_setup "embedded NATS, SQLite" "-mqtt $MQTT" --mqtt-addr "$MQTT"
+if [ "$EMBEDDED" = 1 ]; then
+	MQTT=127.0.0.1:$(free_port)
+	run_setup "embedded NATS, SQLite" "-mqtt $MQTT" --mqtt-addr "$MQTT"
+fi
 
 if [ "$EXTERNAL" = 1 ]; then
 	if ! createdb -h 127.0.0.1 -U postgres "$DB" 2>/dev/null; then
 		echo "twin_load.sh: createdb failed: external run skipped" >&2
 	else
+		# serve's streams on the shared server are named without a namespace: start empty
+		"$WORK/twinload" -purge-nats "$NATS"
 		run_setup "external NATS, PostgreSQL" "-nats $NATS" --nats "$NATS" --store postgres \
 			--dsn "$PG/$DB?sslmode=disable"
 	fi

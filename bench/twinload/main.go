@@ -54,7 +54,15 @@ func main() {
 	flag.BoolVar(&c.skipSetup, "skip-setup", false, "the patients and devices exist already")
 	flag.StringVar(&c.label, "label", "embedded NATS, SQLite", "first column of the result row")
 	flag.BoolVar(&c.header, "header", false, "print the table header before the row")
+	purge := flag.String("purge-nats", "", "delete the streams DEVICES and OBS (and their consumers) of serve --nats on the NATS server at `URL` and exit: run it before serve starts, so that a run does not inherit the backlog of an earlier one")
 	flag.Parse()
+	if *purge != "" {
+		if err := purgeNATS(context.Background(), *purge); err != nil {
+			fmt.Fprintln(os.Stderr, "twinload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if c.base == "" || tokenFile == "" {
 		fmt.Fprintln(os.Stderr, "twinload: -fhir and -token-file are required")
 		os.Exit(2)
@@ -399,6 +407,25 @@ func dialAll(c config, devs []*dev) ([]*conn, error) {
 		conns[i] = cn
 	}
 	return conns, nil
+}
+
+// purgeNATS deletes serve's streams (no namespace) on the server at url.
+func purgeNATS(ctx context.Context, url string) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"DEVICES", "OBS"} {
+		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("delete stream %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func closeAll(conns []*conn) {

@@ -169,6 +169,12 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
+	if n, err := replayCGM(ctx, mgr, svc, deps.series); err != nil {
+		s.Close()
+		return nil, err
+	} else if n > 0 {
+		logger.Info("twins: replayed stored CGM readings newer than the snapshots", "readings", n)
+	}
 	cons, err := s.Consumer(ctx, stream.Observations, "twins", "")
 	if err != nil {
 		s.Close()

@@ -874,17 +874,25 @@ func (p *hospitalParser) dist(n *yaml.Node, field string) des.Dist {
 	return dist
 }
 
-func (p *hospitalParser) electives(n *yaml.Node, cfg *hospital.Config) {
-	d := p.d
-	if !p.list(n, "electives", "[{unit: ward, per_day: 5, hour: 8}]") {
+// mappings calls fn for each mapping of the list n (the value of key),
+// with its path ("key[i]"); a value that is not a list, or an item that is
+// not a mapping, is reported with example, the shape of one item.
+func (p *hospitalParser) mappings(n *yaml.Node, key, example string, fn func(it *yaml.Node, path string)) {
+	if !p.list(n, key, "["+example+"]") {
 		return
 	}
 	for i, it := range n.Content {
 		it = scenario.Resolve(it)
-		path := fmt.Sprintf("electives[%d]", i)
-		if !p.mapping(it, path, "{unit: ward, per_day: 5, hour: 8}") {
-			continue
+		path := fmt.Sprintf("%s[%d]", key, i)
+		if p.mapping(it, path, example) {
+			fn(it, path)
 		}
+	}
+}
+
+func (p *hospitalParser) electives(n *yaml.Node, cfg *hospital.Config) {
+	d := p.d
+	p.mappings(n, "electives", "{unit: ward, per_day: 5, hour: 8}", func(it *yaml.Node, path string) {
 		f := d.Fields(it, path, []string{"unit", "per_day", "hour", "weekdays", "cancel_if_full"})
 		var e hospital.Elective
 		if x, ok := d.Required(it, f, "unit", path, "unit: ward"); ok {
@@ -911,20 +919,12 @@ func (p *hospitalParser) electives(n *yaml.Node, cfg *hospital.Config) {
 			e.CancelIfFull, _ = d.Boolean(x.Val, path+".cancel_if_full")
 		}
 		cfg.Electives = append(cfg.Electives, e)
-	}
+	})
 }
 
 func (p *hospitalParser) capacityChanges(n *yaml.Node, cfg *hospital.Config) {
 	d := p.d
-	if !p.list(n, "capacity_changes", "[{unit: icu, at: 10d, capacity: 50}]") {
-		return
-	}
-	for i, it := range n.Content {
-		it = scenario.Resolve(it)
-		path := fmt.Sprintf("capacity_changes[%d]", i)
-		if !p.mapping(it, path, "{unit: icu, at: 10d, capacity: 50}") {
-			continue
-		}
+	p.mappings(n, "capacity_changes", "{unit: icu, at: 10d, capacity: 50}", func(it *yaml.Node, path string) {
 		f := d.Fields(it, path, []string{"unit", "at", "capacity"})
 		var c hospital.CapacityChange
 		if x, ok := d.Required(it, f, "unit", path, "unit: icu"); ok {
@@ -937,20 +937,12 @@ func (p *hospitalParser) capacityChanges(n *yaml.Node, cfg *hospital.Config) {
 			c.Capacity, _ = d.WholeNumber(x, path+".capacity", 0, hospital.MaxCapacity)
 		}
 		cfg.CapacityChanges = append(cfg.CapacityChanges, c)
-	}
+	})
 }
 
 func (p *hospitalParser) surges(n *yaml.Node, cfg *hospital.Config) {
 	d := p.d
-	if !p.list(n, "surges", "[{at: 20d, duration: 6h, patients: 100}]") {
-		return
-	}
-	for i, it := range n.Content {
-		it = scenario.Resolve(it)
-		path := fmt.Sprintf("surges[%d]", i)
-		if !p.mapping(it, path, "{at: 20d, duration: 6h, patients: 100}") {
-			continue
-		}
+	p.mappings(n, "surges", "{at: 20d, duration: 6h, patients: 100}", func(it *yaml.Node, path string) {
 		f := d.Fields(it, path, []string{"at", "duration", "patients", "mix"})
 		var s hospital.Surge
 		if x, ok := d.Required(it, f, "at", path, "at: 20d"); ok {
@@ -971,5 +963,5 @@ func (p *hospitalParser) surges(n *yaml.Node, cfg *hospital.Config) {
 			}
 		}
 		cfg.Surges = append(cfg.Surges, s)
-	}
+	})
 }

@@ -138,19 +138,8 @@ func (d *treeDecoder) object(depth int) (any, *syntaxError) {
 			return nil, err
 		}
 		m[k] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of JSON input")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
-			return m, nil
-		default:
-			return nil, d.errorf("expected ',' or '}' after an object member")
+		if end, err := d.next('}', "an object member"); err != nil || end {
+			return m, err
 		}
 	}
 }
@@ -173,21 +162,30 @@ func (d *treeDecoder) array(depth int) (any, *syntaxError) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of JSON input")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
-			return a, nil
-		default:
-			return nil, d.errorf("expected ',' or ']' after an array element")
+		if end, err := d.next(']', "an array element"); err != nil || end {
+			return a, err
 		}
 	}
+}
+
+// next reads what follows a member or element: ',' (end false) or the
+// closing byte (end true); anything else is an error naming what came
+// before.
+func (d *treeDecoder) next(closing byte, after string) (end bool, err *syntaxError) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.errorf("unexpected end of JSON input")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		d.skipSpace()
+		return false, nil
+	case closing:
+		d.pos++
+		return true, nil
+	}
+	return false, d.errorf("expected ',' or '%c' after %s", closing, after)
 }
 
 // number scans a JSON number and keeps its text as a json.Number.

@@ -134,6 +134,11 @@ func (s *Stream) startServer(auth *deviceAuth) error {
 		NoSigs:     true,
 		NoLog:      true,
 		JetStream:  true,
+		// Every stored message is flushed and synced before the publish is
+		// acknowledged; by default the file store buffers writes in the
+		// process for a while, so a kill -9 could lose a message whose MQTT
+		// PUBACK the device already has (issue 7, item 8).
+		SyncAlways: true,
 		StoreDir:   filepath.Join(o.Dir, "nats"),
 		Host:       cmpOr(o.NATSHost, "127.0.0.1"),
 		Port:       o.NATSPort,

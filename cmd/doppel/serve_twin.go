@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -155,8 +154,8 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 	if err != nil {
 		return nil, err
 	}
-	snaps := fileSnapshots(filepath.Join(dir, "twins"))
-	if err := os.MkdirAll(string(snaps), 0o700); err != nil {
+	snaps, err := newFileSnapshots(filepath.Join(dir, "twins"), storeKey)
+	if err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestSnapshotFilesSealed: with a store key, a twin snapshot is stored
+// sealed (no byte of it in clear on disk) and reads back as written; a
+// file read with another key, without the key, renamed to another
+// patient, cut short, or written in clear while a key is set, is refused
+// with an error that names no patient.
+func TestSnapshotFilesSealed(t *testing.T) {
+	ctx := context.Background()
+	keyA, keyB := bytes.Repeat([]byte{0x11}, 32), bytes.Repeat([]byte{0x22}, 32)
+	snap := []byte(`{"version":1,"glucose":{"reading":123.5,"marker":"clear-text-marker"}}`)
+	open := func(t *testing.T, dir string, key []byte) fileSnapshots {
+		t.Helper()
+		s, err := newFileSnapshots(dir, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	t.Run("round trip", func(t *testing.T) {
+		for _, key := range [][]byte{nil, keyA} {
+			dir := t.TempDir()
+			if err := open(t, dir, key).Save(ctx, "p-1", snap); err != nil {
+				t.Fatal(err)
+			}
+			got, err := open(t, dir, key).Load(ctx, "p-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(snap, got); diff != "" {
+				t.Errorf("key %v: snapshot read back (-want +got):\n%s", key != nil, diff)
+			}
+			onDisk, err := os.ReadFile(filepath.Join(dir, "p-1.snap"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sealedFile := bytes.HasPrefix(onDisk, sealedSnapMagic)
+			if key != nil && (!sealedFile || bytes.Contains(onDisk, []byte("marker")) || bytes.Contains(onDisk, []byte("version")) ||
+				len(onDisk) != len(sealedSnapMagic)+12+len(snap)+16) {
+				t.Errorf("sealed snapshot on disk (%d bytes) holds clear text or is not header+nonce+ciphertext+tag: %q", len(onDisk), onDisk)
+			}
+			if key == nil && !bytes.Equal(onDisk, snap) {
+				t.Errorf("clear snapshot on disk is not the snapshot: %q", onDisk)
+			}
+		}
+	})
+
+	for _, tc := range []struct {
+		name   string
+		write  []byte // key the file is written with
+		read   []byte // key it is read with
+		mangle func(dir string) error
+		want   string
+	}{
+		{name: "wrong key", write: keyA, read: keyB, want: "does not open with the key"},
+		{name: "no key", write: keyA, read: nil, want: "are encrypted"},
+		{name: "clear file, key set", write: nil, read: keyA, want: "is not encrypted"},
+		{name: "renamed to another patient", write: keyA, read: keyA, want: "does not open", mangle: func(dir string) error {
+			return os.Rename(filepath.Join(dir, "p-1.snap"), filepath.Join(dir, "p-2.snap"))
+		}},
+		{name: "cut short", write: keyA, read: keyA, want: "does not open", mangle: func(dir string) error {
+			p := filepath.Join(dir, "p-1.snap")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, b[:len(sealedSnapMagic)+8], 0o600)
+		}},
+		{name: "one byte changed", write: keyA, read: keyA, want: "does not open", mangle: func(dir string) error {
+			p := filepath.Join(dir, "p-1.snap")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 1
+			return os.WriteFile(p, b, 0o600)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := open(t, dir, tc.write).Save(ctx, "p-1", snap); err != nil {
+				t.Fatal(err)
+			}
+			patient := "p-1"
+			if tc.mangle != nil {
+				if err := tc.mangle(dir); err != nil {
+					t.Fatal(err)
+				}
+				patient = open(t, dir, nil).patients()[0]
+			}
+			got, err := open(t, dir, tc.read).Load(ctx, patient)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load = %q, %v; want an error containing %q", got, err, tc.want)
+			}
+			if strings.Contains(err.Error(), patient) {
+				t.Errorf("error names the patient: %v", err)
+			}
+		})
+	}
+}

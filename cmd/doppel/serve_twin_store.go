@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"time"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/clinical/fhirobs"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/store"
 )
@@ -43,17 +40,20 @@ func samples(o clinical.Observation) []store.Sample {
 }
 
 // storeObservation writes o as a FHIR Observation (or, for insulin, a
-// MedicationAdministration), created once: its identifier is derived from
-// the duplicate key (device, code, time), and the create is conditional.
+// MedicationAdministration; fhirobs.Resource), created once: its
+// identifier is derived from the duplicate key (device, code, time), and
+// the create is conditional.
 func storeObservation(ctx context.Context, svc *fhirops.Service, o clinical.Observation) error {
-	typ, body, err := fhirObservation(o)
+	typ, body, err := fhirobs.Resource(o, fhirobs.Meta{})
 	if err != nil {
 		return err
 	}
-	_, err = svc.Create(ctx, typ, body, "identifier="+deviceObsSystem+"|"+hashID(o.Key()))
+	_, err = svc.Create(ctx, typ, body, "identifier="+fhirobs.IdentifierSystem+"|"+fhirobs.Identifier(o))
 	return err
 }
 
+// The JSON shapes of FHIR datatypes that the twins' other writes use
+// (serve_twin_writeback.go, demo.go, serve_twin_ingest.go).
 type coding struct {
 	System  string `json:"system,omitempty"`
 	Code    string `json:"code,omitempty"`
@@ -65,13 +65,6 @@ type concept struct {
 	Text   string   `json:"text,omitempty"`
 }
 
-type quantity struct {
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	System string  `json:"system"`
-	Code   string  `json:"code"`
-}
-
 type reference struct {
 	Reference string `json:"reference"`
 }
@@ -81,74 +74,11 @@ type identifier struct {
 	Value  string `json:"value"`
 }
 
-const ucum = "http://unitsofmeasure.org"
-
-func ucumQ(q clinical.Quantity) *quantity {
-	return &quantity{Value: q.Value, Unit: q.Unit, System: ucum, Code: q.Unit}
+type quantity struct {
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	System string  `json:"system"`
+	Code   string  `json:"code"`
 }
 
-// fhirObservation maps o to the FHIR resource its code records.
-func fhirObservation(o clinical.Observation) (string, []byte, error) {
-	c, ok := clinical.Lookup(o.Code)
-	if !ok {
-		return "", nil, fmt.Errorf("serve: unknown code %q", o.Code)
-	}
-	cc := concept{Coding: []coding{{System: c.System, Code: c.Code, Display: c.Display}}}
-	ids := []identifier{{System: deviceObsSystem, Value: hashID(o.Key())}}
-	subject := reference{"Patient/" + o.Patient}
-	at := o.Effective.UTC().Format(time.RFC3339Nano)
-	if c.Resource == "MedicationAdministration" {
-		if o.Value == nil {
-			return "", nil, errors.New("serve: insulin dose without a value")
-		}
-		type dosage struct {
-			Dose *quantity `json:"dose"`
-		}
-		b, err := json.Marshal(struct {
-			ResourceType string       `json:"resourceType"`
-			Identifier   []identifier `json:"identifier"`
-			Status       string       `json:"status"`
-			Medication   concept      `json:"medicationCodeableConcept"`
-			Subject      reference    `json:"subject"`
-			Effective    string       `json:"effectiveDateTime"`
-			Device       []reference  `json:"device"`
-			Dosage       dosage       `json:"dosage"`
-		}{"MedicationAdministration", ids, "completed", cc, subject, at, []reference{{"Device/" + o.Device}}, dosage{ucumQ(*o.Value)}})
-		return "MedicationAdministration", b, err
-	}
-	type component struct {
-		Code  concept   `json:"code"`
-		Value *quantity `json:"valueQuantity"`
-	}
-	var comps []component
-	for _, k := range o.Components {
-		kc, _ := clinical.Lookup(k.Code)
-		comps = append(comps, component{concept{Coding: []coding{{System: kc.System, Code: kc.Code, Display: kc.Display}}}, ucumQ(k.Value)})
-	}
-	var value *quantity
-	if o.Value != nil {
-		value = ucumQ(*o.Value)
-	}
-	var valueCode *concept
-	if o.ValueCode != "" {
-		valueCode = &concept{Text: o.ValueCode}
-	}
-	var category []concept
-	if o.Code != clinical.CodeGlucoseCGM && o.Code != clinical.CodeCarbIntake {
-		category = []concept{{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/observation-category", Code: "vital-signs"}}}}
-	}
-	b, err := json.Marshal(struct {
-		ResourceType string       `json:"resourceType"`
-		Identifier   []identifier `json:"identifier"`
-		Status       string       `json:"status"`
-		Category     []concept    `json:"category,omitempty"`
-		Code         concept      `json:"code"`
-		Subject      reference    `json:"subject"`
-		Effective    string       `json:"effectiveDateTime"`
-		Device       reference    `json:"device"`
-		Value        *quantity    `json:"valueQuantity,omitempty"`
-		ValueCode    *concept     `json:"valueCodeableConcept,omitempty"`
-		Component    []component  `json:"component,omitempty"`
-	}{"Observation", ids, "final", category, cc, subject, at, reference{"Device/" + o.Device}, value, valueCode, comps})
-	return "Observation", b, err
-}
+const ucum = fhirobs.UCUM

@@ -112,10 +112,11 @@ func (m *Manager) diabetes(p *patientTwin, o clinical.Observation) ([]Event, err
 		return nil, err
 	}
 	g.last = &fc
-	events := []Event{{Patient: p.id, Kind: KindForecast, Time: t, Forecast: &fc}}
+	data := []clinical.Observation{o}
+	events := []Event{{Patient: p.id, Kind: KindForecast, Time: t, Forecast: &fc, Data: data}}
 	switch on := fc.PHypo >= m.opt.HypoProb; {
 	case on && !g.hypo:
-		events = append(events, Event{Patient: p.id, Kind: KindAlert, Time: t, Alert: &Alert{
+		events = append(events, Event{Patient: p.id, Kind: KindAlert, Time: t, Data: data, Alert: &Alert{
 			Kind: AlertHypo, Probability: fc.PHypo,
 			Message: fmt.Sprintf("glucose predicted below %.0f mg/dL within %d min (probability %.2f)", glucose.HypoThreshold, glucose.HypoWindow, fc.PHypo),
 		}})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/doppelhealth/doppel/assim/glucose"
+	"github.com/doppelhealth/doppel/internal/clinical"
 )
 
 // Event kinds.
@@ -30,6 +31,10 @@ type Event struct {
 	Forecast *Forecast `json:"forecast,omitempty"`
 	NEWS2    *NEWS2    `json:"news2,omitempty"`
 	Alert    *Alert    `json:"alert,omitempty"`
+	// Data are the observations the event follows from, for its
+	// provenance: the CGM reading of a forecast or hypoglycaemia alert,
+	// the vitals set of a NEWS2 score or alert; none for a lost stream.
+	Data []clinical.Observation `json:"-"`
 }
 
 // Forecast is a glucose forecast made at the time of a CGM reading.

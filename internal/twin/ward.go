@@ -85,9 +85,13 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 		n.Escalate = &h
 	}
 	w.last = n
-	events := []Event{{Patient: p.id, Kind: KindNEWS2, Time: last, NEWS2: n}}
+	data := make([]clinical.Observation, len(w.latest))
+	for i, v := range w.latest {
+		data[i] = v.Obs
+	}
+	events := []Event{{Patient: p.id, Kind: KindNEWS2, Time: last, NEWS2: n, Data: data}}
 	if res.Response >= score.UrgentWardBased && res.Response > w.resp {
-		events = append(events, Event{Patient: p.id, Kind: KindAlert, Time: last, Alert: &Alert{
+		events = append(events, Event{Patient: p.id, Kind: KindAlert, Time: last, Data: data, Alert: &Alert{
 			Kind: AlertNEWS2, Score: res.Total, Response: res.Response.String(),
 			Message: fmt.Sprintf("NEWS2 %d: %s, %s clinical risk", res.Total, res.Response, res.Response.Risk()),
 		}})

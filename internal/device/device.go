@@ -39,24 +39,32 @@ type Result struct {
 // Response renders r as the JSON answer for the device:
 // {"accepted":N,"duplicates":[i...],"rejected":[{"index":i,"kind":"out-of-range","reason":"..."}]}.
 func (r Result) Response() []byte {
-	type rej struct {
-		Index  int    `json:"index"`
-		Kind   string `json:"kind"`
-		Reason string `json:"reason"`
-	}
-	out := struct {
-		Accepted   int   `json:"accepted"`
-		Duplicates []int `json:"duplicates"`
-		Rejected   []rej `json:"rejected"`
-	}{Accepted: len(r.Accepted), Duplicates: r.Duplicates, Rejected: []rej{}}
+	b, _ := json.Marshal(r.response()) // plain structs of ints and strings: cannot fail
+	return b
+}
+
+// response is the JSON of Response, also part of a Notice.
+type response struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates []int       `json:"duplicates"`
+	Rejected   []rejection `json:"rejected"`
+}
+
+type rejection struct {
+	Index  int    `json:"index"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+}
+
+func (r Result) response() response {
+	out := response{Accepted: len(r.Accepted), Duplicates: r.Duplicates, Rejected: []rejection{}}
 	if out.Duplicates == nil {
 		out.Duplicates = []int{}
 	}
 	for _, x := range r.Rejected {
-		out.Rejected = append(out.Rejected, rej{x.Index, x.Kind.String(), x.Reason})
+		out.Rejected = append(out.Rejected, rejection{x.Index, x.Kind.String(), x.Reason})
 	}
-	b, _ := json.Marshal(out) // plain structs of ints and strings: cannot fail
-	return b
+	return out
 }
 
 type message struct {

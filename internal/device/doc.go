@@ -44,6 +44,22 @@
 // and refuses a payload whose "device" differs from the subject's, so a
 // device can speak only for itself once the broker limits its topics.
 //
+// The server answers an MQTT publish with a PUBACK once the message is
+// stored, before it is decoded: MQTT 3.1.1 has no way to say no. It tells
+// the device what it refused on a second topic, [RejectedTopic]:
+// doppel/devices/{device}/rejected, one [Notice] per message refused in
+// part or whole (the [Result.Response] answer plus the message's SHA-256,
+// so the device can match it to what it sent). A device may subscribe to
+// its own rejected topic only; notices are sent at MQTT QoS 0 to the
+// devices subscribed at the time.
+//
+// # Rate limit
+//
+// [Limiter] caps the messages of each device (a token bucket per device
+// id): a message over the limit is refused whole with [Throttled], which
+// HTTP answers with 429 and Retry-After, and MQTT with a notice of kind
+// "rate-limited" and retry_after_s.
+//
 // # Duplicates
 //
 // [clinical.Observation.Key] is the duplicate key (device, code, time): the

@@ -17,7 +17,8 @@ const internalUser = "$doppel"
 // deviceAuth authenticates the embedded server's clients (MQTT and NATS,
 // SEC-22): Doppel's own connection by a random secret made at Open, a device
 // by its id as user name and a secret that Options.DeviceAuth accepts. A
-// device may publish only to its own subject and subscribe to nothing.
+// device may publish only to its own subject and subscribe only to its own
+// rejected subject.
 type deviceAuth struct {
 	secret string // of the internal user
 	check  func(device, secret string) bool
@@ -47,7 +48,7 @@ func (a *deviceAuth) Check(c server.ClientAuthentication) bool {
 	}
 	c.RegisterUser(&server.User{Username: o.Username, Permissions: &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: []string{a.stream.DeviceSubject(o.Username)}},
-		Subscribe: &server.SubjectPermission{Deny: []string{">"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{a.stream.RejectedSubject(o.Username)}},
 	}})
 	return true
 }

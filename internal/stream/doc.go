@@ -16,12 +16,17 @@
 //	obs.{patient}                 validated observations (clinical.Observation as
 //	                              JSON), stream OBS, one subject per patient so a
 //	                              twin consumes its patient only
+//	doppel.devices.{device}.rejected
+//	                              refusal notices for the device (device.Notice):
+//	                              MQTT topic doppel/devices/{device}/rejected, not
+//	                              stored, sent to the subscribers of the moment
 //
 // A "." in an id is written "//" in device subjects (the NATS MQTT mapping)
 // and "_" in patient subjects ("_" cannot occur in a FHIR id).
 //
 // With Options.DeviceAuth set, the embedded server authenticates every MQTT
-// and NATS client and lets a device publish only to its own subject (SEC-22). With
+// and NATS client and lets a device publish only to its own subject and
+// subscribe only to its own rejected subject (SEC-22). With
 // Options.Namespace set, every subject starts with "{namespace}." and stream
 // names end in "_{namespace}", so several deployments (or tests) can share
 // one cluster.
@@ -34,15 +39,24 @@
 // [Stream.Ingest] joins the two: it consumes DEVICES, validates each
 // message with package device, resolves the device to its patient and
 // publishes the accepted observations to OBS, acknowledging a device message
-// only once all of it is in OBS.
+// only once all of it is in OBS. What it refuses, in part or whole (invalid
+// readings, an unknown device, a device over its rate limit,
+// Ingest.Limit), it tells the device on its rejected subject: an MQTT
+// PUBACK only says that the message is stored.
 //
 // An MQTT QoS 1 PUBACK means stored: nats-server v2.15 sends it once
 // JetStream has acknowledged the store (server/mqtt.go, mqttProcessPub), so a
-// device may forget a reading once acknowledged. The file store writes
-// through the OS page cache (no fsync per message), which survives kill -9
-// of the process but not a power loss.
+// device may forget a reading once acknowledged. The embedded file store
+// syncs every message to disk before that acknowledgement
+// (server.Options.SyncAlways), so an acknowledged reading survives kill -9
+// and a power loss; an external server's durability is its own
+// configuration (nats-server syncs every 2 minutes by default: set
+// sync_interval: always in its jetstream block for the same guarantee).
 //
 // Consumers are durable pull consumers with explicit acks ([Stream.Consumer]):
-// a message not acknowledged within the ack wait is delivered again, so a
-// twin that crashes mid-update sees the message after its restart.
+// a message not acknowledged within the ack wait (Options.AckWait) is
+// delivered again, so a twin that crashes mid-update sees the message after
+// its restart. [Stream.Lag] reports how far a consumer is behind: messages
+// not yet delivered, delivered but not acknowledged, and the time the
+// oldest unacknowledged one was stored.
 package stream

@@ -23,6 +23,9 @@ type Ingest struct {
 	// Consumer is the durable consumer name; "" means "ingest". Replicas
 	// that share a name share the work.
 	Consumer string
+	// Limit, if set, caps each device's messages: one over the limit is
+	// refused whole with a *device.Throttled. Replicas each keep their own.
+	Limit *device.Limiter
 }
 
 // Ingest moves device messages from DEVICES to OBS until ctx is done:
@@ -58,8 +61,17 @@ func (s *Stream) Ingest(ctx context.Context, in Ingest) error {
 
 func (s *Stream) ingestOne(ctx context.Context, in Ingest, m Msg) error {
 	subject := strings.TrimPrefix(m.Subject, s.prefix())
-	dev, _ := device.DeviceFromSubject(subject)
-	r, err := in.Decoder.DecodeMessage(subject, m.Data)
+	dev, known := device.DeviceFromSubject(subject)
+	var r device.Result
+	var err error
+	if ok, wait := true, time.Duration(0); known && in.Limit != nil {
+		if ok, wait = in.Limit.Allow(dev); !ok {
+			err = &device.Throttled{RetryAfter: wait}
+		}
+	}
+	if err == nil {
+		r, err = in.Decoder.DecodeMessage(subject, m.Data)
+	}
 	var patient string
 	if err == nil {
 		var ok bool
@@ -78,7 +90,24 @@ func (s *Stream) ingestOne(ctx context.Context, in Ingest, m Msg) error {
 	if in.Report != nil {
 		in.Report(dev, r, err)
 	}
+	if known && (err != nil || len(r.Rejected) > 0) {
+		s.notify(dev, m, r, err)
+	}
 	return m.Ack(ctx)
+}
+
+// notify tells dev what was refused of message m on its rejected subject
+// (MQTT topic doppel/devices/{device}/rejected). It is a plain NATS
+// publish: a device subscribed at the time gets it (MQTT QoS 0), and a
+// message redelivered after a crash may be noticed twice.
+func (s *Stream) notify(dev string, m Msg, r device.Result, err error) {
+	var seq uint64
+	if md, merr := m.m.Metadata(); merr == nil {
+		seq = md.Sequence.Stream
+	}
+	if perr := s.nc.Publish(s.RejectedSubject(dev), device.Notice(device.IDOf(m.Data, seq), r, err)); perr != nil {
+		s.log.Warn("ingest: refusal notice not sent", "err", perr)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -10,12 +10,21 @@ import (
 )
 
 // mqttConn is a minimal MQTT 3.1.1 client (OASIS mqtt-v3.1.1-os, sections
-// 2 and 3): CONNECT, PUBLISH at QoS 1 waiting for PUBACK, DISCONNECT. It
+// 2 and 3): CONNECT, PUBLISH at QoS 1 waiting for PUBACK, SUBSCRIBE at
+// QoS 0, DISCONNECT. It
 // exists so the tests speak the device protocol without a client library.
+// It also subscribes at QoS 0 and reads what arrives.
 type mqttConn struct {
-	c   net.Conn
-	r   *bufio.Reader
-	pid uint16
+	c     net.Conn
+	r     *bufio.Reader
+	pid   uint16
+	inbox []mqttMsg // PUBLISHes that arrived while waiting for an acknowledgement
+}
+
+// mqttMsg is a PUBLISH received at QoS 0.
+type mqttMsg struct {
+	Topic   string
+	Payload []byte
 }
 
 // appendString appends an MQTT UTF-8 string: a 2-byte big-endian length, then the bytes (§1.5.3).
@@ -111,7 +120,7 @@ func (m *mqttConn) publish(topic string, payload []byte) error {
 	if _, err := m.c.Write(packet(0x32, append(body, payload...))); err != nil {
 		return err
 	}
-	typ, ack, err := m.read()
+	typ, ack, err := m.readAck()
 	if err != nil {
 		return err
 	}
@@ -119,6 +128,72 @@ func (m *mqttConn) publish(topic string, payload []byte) error {
 		return fmt.Errorf("mqtt: want PUBACK %d, got type %#x %x", m.pid, typ, ack)
 	}
 	return nil
+}
+
+// readAck reads the next packet that is not a PUBLISH, keeping those in
+// the inbox.
+func (m *mqttConn) readAck() (byte, []byte, error) {
+	for {
+		typ, body, err := m.read()
+		if err != nil || typ != 0x30 {
+			return typ, body, err
+		}
+		m.inbox = append(m.inbox, parsePublish(body))
+	}
+}
+
+// parsePublish splits the body of a QoS 0 PUBLISH (§3.3.2): the topic
+// name, then the payload (no packet id at QoS 0).
+func parsePublish(body []byte) mqttMsg {
+	if len(body) < 2 {
+		return mqttMsg{}
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	if 2+n > len(body) {
+		return mqttMsg{}
+	}
+	return mqttMsg{Topic: string(body[2 : 2+n]), Payload: body[2+n:]}
+}
+
+// subscribe sends SUBSCRIBE for one topic filter at QoS 0 (§3.8) and
+// returns the SUBACK return code (§3.9.3): 0 granted, 0x80 refused.
+func (m *mqttConn) subscribe(topic string) (byte, error) {
+	m.pid++
+	if m.pid == 0 {
+		m.pid = 1
+	}
+	body := append(appendString(binary.BigEndian.AppendUint16(nil, m.pid), topic), 0)
+	m.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := m.c.Write(packet(0x82, body)); err != nil {
+		return 0, err
+	}
+	typ, ack, err := m.readAck()
+	if err != nil {
+		return 0, err
+	}
+	if typ != 0x90 || len(ack) != 3 || binary.BigEndian.Uint16(ack) != m.pid {
+		return 0, fmt.Errorf("mqtt: want SUBACK %d, got type %#x %x", m.pid, typ, ack)
+	}
+	return ack[2], nil
+}
+
+// next returns the next PUBLISH received, waiting up to d.
+func (m *mqttConn) next(d time.Duration) (mqttMsg, error) {
+	if len(m.inbox) > 0 {
+		msg := m.inbox[0]
+		m.inbox = m.inbox[1:]
+		return msg, nil
+	}
+	m.c.SetDeadline(time.Now().Add(d))
+	for {
+		typ, body, err := m.read()
+		if err != nil {
+			return mqttMsg{}, err
+		}
+		if typ == 0x30 {
+			return parsePublish(body), nil
+		}
+	}
 }
 
 func (m *mqttConn) close() {

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/device"
 )
 
 // Options configures a Stream. The zero value with Dir set runs an embedded
@@ -47,7 +48,8 @@ type Options struct {
 	// password. A device logs in with its id and a secret DeviceAuth
 	// accepts, and may then publish only to its own subject (MQTT topic
 	// doppel/devices/{id}/obs), an MQTT publish elsewhere being dropped,
-	// and subscribe to nothing. nil means no authentication (loopback
+	// and subscribe only to its refusal notices (RejectedSubject, MQTT
+	// topic doppel/devices/{id}/rejected). nil means no authentication (loopback
 	// development only). With an external URL, the cluster's own
 	// configuration authenticates devices instead.
 	DeviceAuth func(device, secret string) bool
@@ -232,8 +234,15 @@ func (s *Stream) ClientURL() string {
 }
 
 // DeviceSubject is the subject of device's raw messages.
-func (s *Stream) DeviceSubject(device string) string {
-	return s.prefix() + "doppel.devices." + strings.ReplaceAll(device, ".", "//") + ".obs"
+func (s *Stream) DeviceSubject(dev string) string {
+	return s.prefix() + device.Subject(dev)
+}
+
+// RejectedSubject is the subject on which device is told what was refused
+// of its messages (MQTT topic doppel/devices/{device}/rejected, see
+// device.Notice).
+func (s *Stream) RejectedSubject(dev string) string {
+	return s.prefix() + device.RejectedSubject(dev)
 }
 
 // ObservationSubject is the subject of a patient's observations.
@@ -243,11 +252,11 @@ func (s *Stream) ObservationSubject(patient string) string {
 
 // PublishDevice appends a raw device message to DEVICES, as an MQTT publish
 // by the device would, and waits for the acknowledgement.
-func (s *Stream) PublishDevice(ctx context.Context, device string, payload []byte) error {
-	if !clinical.ValidID(device) {
+func (s *Stream) PublishDevice(ctx context.Context, dev string, payload []byte) error {
+	if !clinical.ValidID(dev) {
 		return errors.New("stream: invalid device id")
 	}
-	if _, err := s.js.Publish(ctx, s.DeviceSubject(device), payload); err != nil {
+	if _, err := s.js.Publish(ctx, s.DeviceSubject(dev), payload); err != nil {
 		return fmt.Errorf("stream: publish: %w", err)
 	}
 	return nil
@@ -310,6 +319,42 @@ func (s *Stream) Consumer(ctx context.Context, src Source, name, filter string) 
 		return nil, fmt.Errorf("stream: consumer %s: %w", name, err)
 	}
 	return &Consumer{c: c}, nil
+}
+
+// Lag is how far a durable consumer is behind its stream.
+type Lag struct {
+	Pending    uint64    // stored messages not yet delivered to the consumer
+	AckPending int       // delivered, not yet acknowledged (being processed, or lost with a crashed process until the ack wait)
+	Oldest     time.Time // when the oldest message not yet acknowledged was stored; zero when none is
+}
+
+// Lag reports the lag of the durable consumer name on src.
+func (s *Stream) Lag(ctx context.Context, src Source, name string) (Lag, error) {
+	stream := s.devices
+	if src == Observations {
+		stream = s.obs
+	}
+	c, err := s.js.Consumer(ctx, stream, name)
+	if err != nil {
+		return Lag{}, fmt.Errorf("stream: consumer %s: %w", name, err)
+	}
+	ci := c.CachedInfo() // fetched by js.Consumer just now
+	l := Lag{Pending: ci.NumPending, AckPending: ci.NumAckPending}
+	if l.Pending == 0 && l.AckPending == 0 {
+		return l, nil
+	}
+	// Every message up to the ack floor is acknowledged: the first one
+	// after it (that still exists and matches the filter) is the oldest.
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return Lag{}, fmt.Errorf("stream: stream %s: %w", stream, err)
+	}
+	m, err := st.GetMsg(ctx, ci.AckFloor.Stream+1, jetstream.WithGetMsgSubject(cmpOr(ci.Config.FilterSubject, ">")))
+	if err != nil {
+		return Lag{}, fmt.Errorf("stream: oldest message of %s: %w", name, err)
+	}
+	l.Oldest = m.Time
+	return l, nil
 }
 
 // Msg is one delivered message. Ack it once processed; an unacknowledged

@@ -3,6 +3,7 @@ package twin
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,11 +29,14 @@ type patientTwin struct {
 }
 
 // dose is an insulin dose (U) or carbohydrate entry (g) waiting for the
-// next reading.
+// next reading; Key is its clinical.Observation.Key, so that the same
+// entry handed over twice (replayed after a restart, then redelivered by
+// the stream) counts once.
 type dose struct {
 	At      time.Time
 	Carbs   float64
 	Insulin float64
+	Key     string `json:",omitempty"`
 }
 
 type glucoseTwin struct {
@@ -76,9 +80,12 @@ func (m *Manager) diabetes(p *patientTwin, o clinical.Observation) ([]Event, err
 		if !g.lastCGM.IsZero() && o.Effective.Before(g.lastCGM) {
 			return nil, nil // the twin has moved past it
 		}
-		d := dose{At: o.Effective, Insulin: v}
+		d := dose{At: o.Effective, Insulin: v, Key: o.Key()}
 		if o.Code == clinical.CodeCarbIntake {
-			d = dose{At: o.Effective, Carbs: v}
+			d = dose{At: o.Effective, Carbs: v, Key: d.Key}
+		}
+		if slices.ContainsFunc(g.pending, func(p dose) bool { return p.Key == d.Key }) {
+			return nil, nil // waiting already
 		}
 		g.keepPending(o.Effective.Add(-maxGap)) // a pump without a CGM must not grow it forever
 		g.pending = append(g.pending, d)

@@ -31,6 +31,16 @@ type SampleQuery struct {
 	Newest bool
 }
 
+// SeriesInfo is one series: the samples of one patient and code from one
+// device, in one unit. ID is the store's number for it, assigned when its
+// first sample is stored and never changed or reused in that store (another
+// store, or the same data imported again, numbers its series otherwise).
+type SeriesInfo struct {
+	ID                    int64
+	Patient, Code, Device string
+	Unit                  string
+}
+
 // Series stores device time series compactly, apart from the FHIR
 // resources: a sample is not a resource version, has no history, and is
 // not seen by Search.
@@ -44,6 +54,11 @@ type Series interface {
 	AppendSamples(ctx context.Context, samples []Sample) (int, error)
 	// Samples returns the samples q selects.
 	Samples(ctx context.Context, q SampleQuery) ([]Sample, error)
+	// SeriesOf returns the series of patient of code, or of every code
+	// when code is "", ordered by code and device.
+	SeriesOf(ctx context.Context, patient, code string) ([]SeriesInfo, error)
+	// SeriesByID returns the series numbered id; ErrNotFound if none is.
+	SeriesByID(ctx context.Context, id int64) (SeriesInfo, error)
 }
 
 // Sealer transforms stored bytes, binding them to the additional data ad

@@ -36,3 +36,19 @@ func (s *Store) Samples(ctx context.Context, q store.SampleQuery) ([]store.Sampl
 	}
 	return s.samples.Samples(ctx, q)
 }
+
+// SeriesOf implements store.Series.
+func (s *Store) SeriesOf(ctx context.Context, patient, code string) ([]store.SeriesInfo, error) {
+	if s.samples == nil {
+		return nil, errNoSeries
+	}
+	return s.samples.SeriesOf(ctx, patient, code)
+}
+
+// SeriesByID implements store.Series.
+func (s *Store) SeriesByID(ctx context.Context, id int64) (store.SeriesInfo, error) {
+	if s.samples == nil {
+		return store.SeriesInfo{}, errNoSeries
+	}
+	return s.samples.SeriesByID(ctx, id)
+}

@@ -37,6 +37,16 @@ func (s *Store) Samples(ctx context.Context, q store.SampleQuery) ([]store.Sampl
 	return series{s: s}.Samples(ctx, q)
 }
 
+// SeriesOf implements store.Series.
+func (s *Store) SeriesOf(ctx context.Context, patient, code string) ([]store.SeriesInfo, error) {
+	return series{s: s}.SeriesOf(ctx, patient, code)
+}
+
+// SeriesByID implements store.Series.
+func (s *Store) SeriesByID(ctx context.Context, id int64) (store.SeriesInfo, error) {
+	return series{s: s}.SeriesByID(ctx, id)
+}
+
 // SeriesWith returns the store's time series with every chunk sealed by box
 // as it is written and opened as it is read (package sealed).
 func (s *Store) SeriesWith(box store.Sealer) store.Series { return series{s: s, box: box} }
@@ -253,6 +263,40 @@ func (x series) Samples(ctx context.Context, q store.SampleQuery) ([]store.Sampl
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// SeriesOf implements store.Series.
+func (x series) SeriesOf(ctx context.Context, patient, code string) ([]store.SeriesInfo, error) {
+	q, args := "SELECT sid, code, device, unit FROM series WHERE patient = ? AND code = ? ORDER BY device", []any{patient, code}
+	if code == "" {
+		q, args = "SELECT sid, code, device, unit FROM series WHERE patient = ? ORDER BY code, device", args[:1]
+	}
+	r := prepared{c: x.s.rst}
+	rows, err := r.QueryContext(ctx, x.s.d.bind(q), args...)
+	if err != nil {
+		return nil, wrap("series", err)
+	}
+	defer rows.Close()
+	var out []store.SeriesInfo
+	for rows.Next() {
+		f := store.SeriesInfo{Patient: patient}
+		if err := rows.Scan(&f.ID, &f.Code, &f.Device, &f.Unit); err != nil {
+			return nil, wrap("series", err)
+		}
+		out = append(out, f)
+	}
+	return out, wrap("series", rows.Err())
+}
+
+// SeriesByID implements store.Series.
+func (x series) SeriesByID(ctx context.Context, id int64) (store.SeriesInfo, error) {
+	f := store.SeriesInfo{ID: id}
+	r := prepared{c: x.s.rst}
+	err := r.QueryRowContext(ctx, x.s.d.bind("SELECT patient, code, device, unit FROM series WHERE sid = ?"), id).Scan(&f.Patient, &f.Code, &f.Device, &f.Unit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.SeriesInfo{}, fmt.Errorf("%w: series %d", store.ErrNotFound, id)
+	}
+	return f, wrap("series", err)
 }
 
 // chunks calls fn with each chunk of series sid from day lo to day hi.

@@ -54,8 +54,9 @@ func (s *Server) routeTable() []route {
 			route{pattern: "GET /fhir/_export/{job}/file/{name}", kind: "operation", op: "$export-file", handle: s.exportFile},
 		)
 	}
-	rs = append(rs, s.patientTwinRoutes()...) // twinapi.go
-	return append(rs, s.twinRoutes()...)      // twin.go
+	rs = append(rs, s.subscriptionRoutes()...) // subscription.go
+	rs = append(rs, s.patientTwinRoutes()...)  // twinapi.go
+	return append(rs, s.twinRoutes()...)       // twin.go
 }
 
 // route wraps a route's handler: every request passes here, and here only,

@@ -64,6 +64,9 @@ type Options struct {
 	// Series serves GET /fhir/Patient/{patient}/$samples, device time
 	// series as Observations (samples.go). Default nil: not served.
 	Series fhirops.SampleReader
+	// Subscriptions serve $status and $get-ws-binding-token on
+	// Subscriptions (subscription.go). Default nil: not served.
+	Subscriptions Subscriptions
 }
 
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes.

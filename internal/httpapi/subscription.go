@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+)
+
+// Subscriptions answer the operations of FHIR Subscriptions (R4, the
+// Subscriptions R5 Backport IG): $status and $get-ws-binding-token on
+// one Subscription (a *subscription.Engine). Each is given the stored
+// Subscription the requester may read.
+type Subscriptions interface {
+	Status(ctx context.Context, id string, stored []byte) ([]byte, error)
+	BindingToken(id string) (body []byte, ok bool, err error)
+}
+
+// subscriptionRoutes are the routes of Options.Subscriptions; none
+// without it. Both read the Subscription, and are checked and audited as
+// its read.
+func (s *Server) subscriptionRoutes() []route {
+	if s.opts.Subscriptions == nil {
+		return nil
+	}
+	return []route{
+		{pattern: "GET /fhir/Subscription/{id}/$status", kind: "read", typ: "Subscription", handle: s.subscriptionStatus},
+		{pattern: "GET /fhir/Subscription/{id}/$get-ws-binding-token", kind: "read", typ: "Subscription", handle: s.bindingToken},
+		{pattern: "POST /fhir/Subscription/{id}/$get-ws-binding-token", kind: "read", typ: "Subscription", handle: s.bindingToken},
+	}
+}
+
+// subscriptionStatus serves $status: a searchset Bundle with the
+// subscription's SubscriptionStatus (type query-status).
+func (s *Server) subscriptionStatus(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.svc.Read(r.Context(), "Subscription", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	body, err := s.opts.Subscriptions.Status(r.Context(), v.ID, v.Body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// bindingToken serves $get-ws-binding-token: a Parameters resource with
+// the token a websocket client binds with.
+func (s *Server) bindingToken(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.svc.Read(r.Context(), "Subscription", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	body, ok, err := s.opts.Subscriptions.BindingToken(v.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorf(http.StatusBadRequest, "business-rule", "the subscription is not a running websocket subscription")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}

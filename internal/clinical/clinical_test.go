@@ -41,6 +41,13 @@ func TestNormalize(t *testing.T) {
 		// 98.6 degF is 37 Cel exactly: (98.6 - 32) x 5/9.
 		{name: "temp degF", in: Observation{Device: "t-1", Code: "8310-5", Value: q(98.6, "[degF]")}, want: q(37, "Cel"), tol: 1e-12},
 		{name: "temp 50 Cel", in: Observation{Device: "t-1", Code: "8310-5", Value: q(50, "Cel")}, kind: OutOfRange},
+		{name: "oxygen flow", in: Observation{Device: "o2-1", Code: "3151-8", Value: q(2, "L/min")}, want: q(2, "L/min")},
+		{name: "oxygen off", in: Observation{Device: "o2-1", Code: "3151-8", Value: q(0, "L/min")}, want: q(0, "L/min")},
+		{name: "negative oxygen flow", in: Observation{Device: "o2-1", Code: "3151-8", Value: q(-1, "L/min")}, kind: OutOfRange},
+		{name: "oxygen flow in mL/min", in: Observation{Device: "o2-1", Code: "3151-8", Value: q(2000, "mL/min")}, kind: BadUnit},
+		{name: "FiO2 room air", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(21, "%")}, want: q(21, "%")},
+		{name: "FiO2 below air", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(15, "%")}, kind: OutOfRange},
+		{name: "FiO2 above 100", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(101, "%")}, kind: OutOfRange},
 		{name: "carbs", in: Observation{Device: "app-1", Code: "9059-7", Value: q(45, "g")}, want: q(45, "g")},
 		{name: "negative insulin", in: Observation{Device: "pump-1", Code: "A10A", Value: q(-2, "[IU]")}, kind: OutOfRange},
 		{name: "insulin", in: Observation{Device: "pump-1", Code: "A10A", Value: q(2.5, "[IU]")}, want: q(2.5, "[IU]")},

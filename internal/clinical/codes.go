@@ -26,6 +26,8 @@ const (
 	CodeDiastolic       = "8462-4"
 	CodeBodyTemp        = "8310-5"
 	CodeConsciousness   = "67775-7" // Level of responsiveness, valued with ACVPU letters
+	CodeO2Flow          = "3151-8"  // Inhaled oxygen flow rate (US Core pulse oximetry)
+	CodeFiO2            = "3150-0"  // Inhaled oxygen concentration (US Core pulse oximetry)
 	CodeCarbIntake      = "9059-7"  // Carbohydrate intake Estimated
 	CodeInsulin         = "A10A"    // ATC: Insulins and analogues
 )
@@ -73,7 +75,7 @@ func (c Code) Unit() string {
 
 // Codes returns the table of supported codes, one entry per canonical code.
 func Codes() []Code {
-	names := []string{"cgm", "hr", "rr", "spo2", "bp", "sys", "dia", "temp", "acvpu", "carbs", "insulin"}
+	names := []string{"cgm", "hr", "rr", "spo2", "o2flow", "fio2", "bp", "sys", "dia", "temp", "acvpu", "carbs", "insulin"}
 	out := make([]Code, 0, len(names))
 	for _, n := range names {
 		c, _ := Lookup(n)
@@ -82,8 +84,9 @@ func Codes() []Code {
 	return out
 }
 
-// Lookup finds a code by its short name ("cgm", "hr", "rr", "spo2", "bp",
-// "sys", "dia", "temp", "acvpu", "carbs", "insulin") or by its code. An alias
+// Lookup finds a code by its short name ("cgm", "hr", "rr", "spo2",
+// "o2flow", "fio2", "bp", "sys", "dia", "temp", "acvpu", "carbs", "insulin")
+// or by its code. An alias
 // (105272-9, 2708-6) yields the canonical entry, so Lookup(x).Code may
 // differ from x.
 //
@@ -115,6 +118,15 @@ func Lookup(key string) (Code, bool) {
 		// (ISO 80601-2-61); below 50 % a reading is an artefact.
 		return Code{Name: "spo2", System: LOINC, Code: CodeSpO2, Display: "Oxygen saturation in Arterial blood by Pulse oximetry",
 			Resource: "Observation", Units: []Unit{{UCUM: "%", Scale: 1}}, Min: 50, Max: 100}, true
+	case "o2flow", CodeO2Flow:
+		// Supplemental oxygen (NEWS2 "air or oxygen"): 0 is breathing air;
+		// high-flow nasal cannulae deliver up to 60-70 L/min.
+		return Code{Name: "o2flow", System: LOINC, Code: CodeO2Flow, Display: "Inhaled oxygen flow rate",
+			Resource: "Observation", Units: []Unit{{UCUM: "L/min", Scale: 1}}, Min: 0, Max: 80}, true
+	case "fio2", CodeFiO2:
+		// 21 % is room air; no mixture holds more than 100 % oxygen.
+		return Code{Name: "fio2", System: LOINC, Code: CodeFiO2, Display: "Inhaled oxygen concentration",
+			Resource: "Observation", Units: []Unit{{UCUM: "%", Scale: 1}}, Min: 21, Max: 100}, true
 	case "bp", CodeBPPanel:
 		return Code{Name: "bp", System: LOINC, Code: CodeBPPanel, Display: "Blood pressure panel with all children optional",
 			Resource: "Observation", Components: []string{CodeSystolic, CodeDiastolic}}, true

@@ -35,7 +35,11 @@ type Options struct {
 	Now func() time.Time // the clock; required
 	// Glucose returns the setup of a patient's diabetes twin; nil means
 	// DefaultGlucose for every patient.
-	Glucose   func(patient string) (GlucoseSetup, error)
+	Glucose func(patient string) (GlucoseSetup, error)
+	// Scale2 reports whether SpO2 scale 2 (target 88-92 %, hypercapnic
+	// respiratory failure) is prescribed for a patient at a time; it is
+	// asked for every scored vitals set. Nil means scale 1 for everyone.
+	Scale2    func(patient string, at time.Time) (bool, error)
 	Sink      Sink      // optional
 	Snapshots Snapshots // optional
 	// Seed seeds each twin's random source together with its patient id,
@@ -185,7 +189,7 @@ func (m *Manager) Observe(ctx context.Context, o clinical.Observation) error {
 	case clinical.CodeGlucoseCGM, clinical.CodeInsulin, clinical.CodeCarbIntake:
 		events, err = m.diabetes(p, o)
 	case clinical.CodeRespRate, clinical.CodeSpO2, clinical.CodeBPPanel, clinical.CodeHeartRate,
-		clinical.CodeBodyTemp, clinical.CodeConsciousness:
+		clinical.CodeBodyTemp, clinical.CodeConsciousness, clinical.CodeO2Flow, clinical.CodeFiO2:
 		events, err = m.vitals(p, o)
 	}
 	if err != nil {

@@ -34,6 +34,7 @@ type wardSnap struct {
 	Samples  []score.Sample `json:"samples"`
 	Response score.Response `json:"response"`
 	Last     *NEWS2         `json:"last,omitempty"`
+	Oxygen   *oxygen        `json:"oxygen,omitempty"`
 }
 
 // Snapshot writes the patient's twin state through Options.Snapshots. A
@@ -103,6 +104,9 @@ func (p *patientTwin) snapshot() ([]byte, error) {
 	}
 	if w := p.ward; w != nil {
 		s.Ward = &wardSnap{Origin: w.origin, Samples: w.samples, Response: w.resp, Last: w.last}
+		if !w.oxygen.At.IsZero() {
+			s.Ward.Oxygen = &w.oxygen
+		}
 	}
 	return json.Marshal(s)
 }
@@ -142,6 +146,9 @@ func (m *Manager) restore(ctx context.Context, p *patientTwin) error {
 	}
 	if ws := s.Ward; ws != nil {
 		p.ward = &wardTwin{origin: ws.Origin, samples: ws.Samples, resp: ws.Response, last: ws.Last}
+		if ws.Oxygen != nil {
+			p.ward.oxygen = *ws.Oxygen
+		}
 	}
 	return nil
 }

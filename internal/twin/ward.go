@@ -22,8 +22,39 @@ type vital struct {
 	Fresh bool // arrived since the last scored set
 }
 
+// oxygen is what the latest supplemental-oxygen readings say: those at
+// the latest time At (a flow rate, LOINC 3151-8, and an inspired
+// concentration, 3150-0, may come together).
+type oxygen struct {
+	At  time.Time
+	On  bool                   // a flow above 0 L/min or a concentration above 21 %
+	Obs []clinical.Observation // the readings, for an event's data
+}
+
+// observe takes an oxygen reading: a newer one replaces what was known,
+// one at the same time adds to it, an older one is ignored.
+func (x *oxygen) observe(o clinical.Observation) {
+	switch {
+	case o.Value == nil || o.Effective.Before(x.At):
+		return
+	case o.Effective.After(x.At):
+		*x = oxygen{At: o.Effective}
+	}
+	x.Obs = append(x.Obs, o)
+	switch o.Code {
+	case clinical.CodeO2Flow:
+		x.On = x.On || o.Value.Value > 0
+	case clinical.CodeFiO2:
+		x.On = x.On || o.Value.Value > airFiO2
+	}
+}
+
+// airFiO2 is the oxygen concentration of air, %.
+const airFiO2 = 21
+
 type wardTwin struct {
 	latest  [len(vitalCodes)]vital
+	oxygen  oxygen
 	origin  time.Time
 	samples []score.Sample // T: hours since origin
 	resp    score.Response // response to the last scored set
@@ -35,6 +66,10 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 		p.ward = &wardTwin{}
 	}
 	w := p.ward
+	if o.Code == clinical.CodeO2Flow || o.Code == clinical.CodeFiO2 {
+		w.oxygen.observe(o)
+		return nil, nil
+	}
 	for i, c := range vitalCodes {
 		if c == o.Code {
 			if w.latest[i].Fresh && o.Effective.Before(w.latest[i].Obs.Effective) {
@@ -56,6 +91,11 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 	vs, err := w.set()
 	if err != nil {
 		return nil, err
+	}
+	if m.opt.Scale2 != nil {
+		if vs.Scale2, err = m.opt.Scale2(p.id, last); err != nil {
+			return nil, fmt.Errorf("twin: SpO2 scale 2: %w", err)
+		}
 	}
 	res, err := score.NEWS2(vs)
 	if err != nil {
@@ -85,10 +125,11 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 		n.Escalate = &h
 	}
 	w.last = n
-	data := make([]clinical.Observation, len(w.latest))
+	data := make([]clinical.Observation, len(w.latest), len(w.latest)+len(w.oxygen.Obs))
 	for i, v := range w.latest {
 		data[i] = v.Obs
 	}
+	data = append(data, w.oxygen.Obs...)
 	events := []Event{{Patient: p.id, Kind: KindNEWS2, Time: last, NEWS2: n, Data: data}}
 	if res.Response >= score.UrgentWardBased && res.Response > w.resp {
 		events = append(events, Event{Patient: p.id, Kind: KindAlert, Time: last, Data: data, Alert: &Alert{
@@ -100,10 +141,11 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 	return events, nil
 }
 
-// set builds the NEWS2 vitals from the latest values (air, SpO2 scale 1:
-// the stream says nothing of oxygen or of a prescribed scale 2).
+// set builds the NEWS2 vitals from the latest values, on oxygen if the
+// latest oxygen readings say so (whatever their age: a device reports
+// when oxygen is turned off), else on air.
 func (w *wardTwin) set() (score.Vitals, error) {
-	var vs score.Vitals
+	vs := score.Vitals{OnOxygen: w.oxygen.On}
 	q := func(i int) (float64, error) {
 		if w.latest[i].Obs.Value == nil {
 			return 0, fmt.Errorf("twin: %s observation without a value", vitalCodes[i])

@@ -41,6 +41,11 @@ const (
 // Options adjust the filter. The zero value gives the defaults.
 type Options struct {
 	Particles int // ensemble size; 0 means 64
+	// PriorMean is the mean of the log multipliers at the start, per
+	// adapted parameter: 0 (the default) is the population value; a twin
+	// that follows an earlier one starts from the earlier one's estimate.
+	// Each entry must lie within ±1.5, the bound of the random walk.
+	PriorMean [NumParams]float64
 	// PriorSD is the SD of the log multipliers at the start, per adapted
 	// parameter; a zero entry means the default 0.4, 0.3, 0.1.
 	PriorSD [NumParams]float64
@@ -82,6 +87,9 @@ func (o *Options) defaults() error {
 		}
 		if !(o.PriorSD[i] > 0 && o.PriorSD[i] < 3) || !(o.DriftSD[i] > 0 && o.DriftSD[i] < 1) {
 			return fmt.Errorf("glucose: Options.PriorSD[%d] = %v, DriftSD[%d] = %v, want (0, 3) and (0, 1)", i, o.PriorSD[i], i, o.DriftSD[i])
+		}
+		if !(math.Abs(o.PriorMean[i]) <= maxLogMultiplier) {
+			return fmt.Errorf("glucose: Options.PriorMean[%d] = %v, want a log multiplier within ±%v", i, o.PriorMean[i], maxLogMultiplier)
 		}
 	}
 	if o.GlucoseSD == 0 {
@@ -300,7 +308,7 @@ func (f *Filter) start(cgm float64) error {
 	n := float64(len(f.models))
 	for i, m := range f.models {
 		for k := range NumParams {
-			f.theta[i][k] = f.opt.PriorSD[k] * f.rng.NormFloat64()
+			f.theta[i][k] = min(max(f.opt.PriorMean[k]+f.opt.PriorSD[k]*f.rng.NormFloat64(), -maxLogMultiplier), maxLogMultiplier)
 		}
 		if err := m.SetParams(f.personal(f.theta[i])); err != nil {
 			return fmt.Errorf("glucose: %w", err)

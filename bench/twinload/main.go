@@ -28,6 +28,7 @@ import (
 
 type config struct {
 	base, token, mqtt, nats, keyFile, prefix, label string
+	namespace                                       string
 	diabetes, ward, conns, sample                   int
 	interval, wardInterval, duration                time.Duration
 	speedup                                         float64
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&c.nats, "nats", "", "publish with the NATS protocol to JetStream at `URL` (subject doppel.devices.{device}.obs) instead of MQTT, over -conns connections")
 	flag.StringVar(&c.keyFile, "key-file", "", "device key `FILE` of serve --device-key-file: one connection per device, each logged in as itself")
 	flag.StringVar(&c.prefix, "prefix", "tl-", "prefix of the patient and device ids")
+	flag.StringVar(&c.namespace, "namespace", "", "serve's --nats-namespace `NAME`: subjects start with NAME. (MQTT topics with NAME/), streams end in _NAME")
 	flag.IntVar(&c.diabetes, "diabetes", 1000, "diabetes patients with a CGM")
 	flag.IntVar(&c.ward, "ward", 100, "ward patients with a vitals monitor")
 	flag.IntVar(&c.conns, "conns", 16, "MQTT connections carrying the devices (without -key-file)")
@@ -54,10 +56,10 @@ func main() {
 	flag.BoolVar(&c.skipSetup, "skip-setup", false, "the patients and devices exist already")
 	flag.StringVar(&c.label, "label", "embedded NATS, SQLite", "first column of the result row")
 	flag.BoolVar(&c.header, "header", false, "print the table header before the row")
-	purge := flag.String("purge-nats", "", "delete the streams DEVICES and OBS (and their consumers) of serve --nats on the NATS server at `URL` and exit: run it before serve starts, so that a run does not inherit the backlog of an earlier one")
+	purge := flag.String("purge-nats", "", "delete the streams DEVICES and OBS (with -namespace: DEVICES_NAME, OBS_NAME) and their consumers of serve --nats on the NATS server at `URL` and exit")
 	flag.Parse()
 	if *purge != "" {
-		if err := purgeNATS(context.Background(), *purge); err != nil {
+		if err := purgeNATS(context.Background(), *purge, c.namespace); err != nil {
 			fmt.Fprintln(os.Stderr, "twinload:", err)
 			os.Exit(1)
 		}
@@ -139,10 +141,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 	}
 
+	t0 := time.Now()
 	conns, err := dialAll(c, devs)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "twinload: %d connections open in %v\n", len(conns), time.Since(t0).Round(time.Millisecond))
 	start := time.Now()
 	simEnd := start.Add(c.duration) // simulated time = simEnd - (wall end - wall now) x speedup
 	simAt := func(wall time.Time) time.Time {
@@ -355,6 +359,7 @@ type conn struct {
 	obs    atomic.Int64
 	done   chan struct{} // closed when the reader stops
 	err    error
+	ns     string // serve's --nats-namespace, "" for none
 }
 
 const maxInflight = 512
@@ -388,7 +393,7 @@ func dialAll(c config, devs []*dev) ([]*conn, error) {
 				closeAll(conns[:i])
 				return nil, fmt.Errorf("connection %d: %w", i, err)
 			}
-			cn.devs = g
+			cn.devs, cn.ns = g, c.namespace
 			conns[i] = cn
 			continue
 		}
@@ -403,14 +408,14 @@ func dialAll(c config, devs []*dev) ([]*conn, error) {
 			closeAll(conns[:i])
 			return nil, fmt.Errorf("connection %d: %w", i, err)
 		}
-		cn.devs = g
+		cn.devs, cn.ns = g, c.namespace
 		conns[i] = cn
 	}
 	return conns, nil
 }
 
-// purgeNATS deletes serve's streams (no namespace) on the server at url.
-func purgeNATS(ctx context.Context, url string) error {
+// purgeNATS deletes serve's streams in namespace ns on the server at url.
+func purgeNATS(ctx context.Context, url, ns string) error {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return err
@@ -421,6 +426,9 @@ func purgeNATS(ctx context.Context, url string) error {
 		return err
 	}
 	for _, name := range []string{"DEVICES", "OBS"} {
+		if ns != "" {
+			name += "_" + ns
+		}
 		if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("delete stream %s: %w", name, err)
 		}
@@ -604,7 +612,11 @@ func (cn *conn) drive(ctx context.Context, start time.Time, d time.Duration, sim
 // publish sends msg of device id without waiting for its acknowledgement.
 func (cn *conn) publish(id string, msg []byte) error {
 	if cn.js != nil {
-		f, err := cn.js.PublishAsync("doppel.devices."+id+".obs", msg)
+		subject := "doppel.devices." + id + ".obs"
+		if cn.ns != "" {
+			subject = cn.ns + "." + subject
+		}
+		f, err := cn.js.PublishAsync(subject, msg)
 		if err != nil {
 			<-cn.window
 			return err
@@ -613,7 +625,11 @@ func (cn *conn) publish(id string, msg []byte) error {
 		return nil
 	}
 	cn.pid = cn.pid%65535 + 1
-	body := append(mqttString("doppel/devices/"+id+"/obs"), byte(cn.pid>>8), byte(cn.pid))
+	topic := "doppel/devices/" + id + "/obs"
+	if cn.ns != "" {
+		topic = cn.ns + "/" + topic
+	}
+	body := append(mqttString(topic), byte(cn.pid>>8), byte(cn.pid))
 	_, err := cn.w.Write(mqttPacket(0x32, append(body, msg...)))
 	return err
 }

@@ -38,6 +38,11 @@ type twinFlags struct {
 	nats     string  // --nats: external NATS URL
 	mqttAddr string  // --mqtt-addr of the embedded server
 	keyFile  string  // --device-key-file: key of the device secrets
+
+	natsNamespace string        // --nats-namespace: subject prefix and stream-name suffix
+	ackWait       time.Duration // --nats-ack-wait: redelivery delay of unacknowledged messages
+	deviceRate    float64       // --device-rate: messages a second per device; 0 no limit
+	deviceBurst   int           // --device-burst
 }
 
 func (f *twinFlags) register(c *cobra.Command) {
@@ -46,6 +51,10 @@ func (f *twinFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "127.0.0.1:1883", "with --twins: MQTT 3.1.1 listener of the embedded server, `HOST:PORT` (port 0: any free port)")
 	c.Flags().BoolVar(&f.demo, "demo", false, "with live twins (implies --twins): create virtual patients (type-1 diabetes with noisy CGM, ward patients, one deteriorating) and stream their data in simulated time")
 	c.Flags().Float64Var(&f.speed, "demo-speed", 5, "with --demo: simulated `MINUTES` per second of wall time (the twins' clock follows the simulation)")
+	c.Flags().StringVar(&f.natsNamespace, "nats-namespace", "", "with --twins: prefix of every NATS subject (`NAME.`) and suffix of the stream names (DEVICES_NAME, OBS_NAME), so several servers share one NATS cluster; MQTT topics then start with NAME/")
+	c.Flags().DurationVar(&f.ackWait, "nats-ack-wait", 30*time.Second, "with --twins: a message taken from the stream and not acknowledged within `D` (a crashed consumer) is delivered again")
+	c.Flags().Float64Var(&f.deviceRate, "device-rate", 10, "with --twins: messages a second one device may send on average over MQTT, NATS or HTTP (`N`); more are refused (HTTP 429, MQTT a rate-limited notice); 0: no limit; with --demo at least --demo-speed")
+	c.Flags().IntVar(&f.deviceBurst, "device-burst", 100, "with --device-rate: messages one device may send at once after a pause (`N`)")
 	c.Flags().StringVar(&f.keyFile, "device-key-file", "", "with --twins: devices log in to the embedded server with their id and the secret HMAC-SHA256(key in `FILE`, id) in hex; none: no device authentication (loopback only)")
 }
 
@@ -82,6 +91,7 @@ type liveTwins struct {
 	stream  *stream.Stream
 	svc     *fhirops.Service
 	devAuth func(device, secret string) bool // nil without --device-key-file
+	limit   *device.Limiter                  // nil without --device-rate
 	now     func() time.Time                 // the twins' and the decoders' clock
 	met     twinMetrics
 	logger  *slog.Logger
@@ -120,7 +130,14 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 	}
 	met := newTwinMetrics(deps.mreg)
 	var devAuth func(device, secret string) bool
-	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger}
+	if f.ackWait != 0 && f.ackWait < time.Second { // 0: the stream's default
+		return nil, usageError(fmt.Errorf("--nats-ack-wait %v: want 1s or more", f.ackWait))
+	}
+	limit, err := deviceLimiter(f)
+	if err != nil {
+		return nil, err
+	}
+	so := stream.Options{URL: f.nats, Dir: dir, Logger: logger, Namespace: f.natsNamespace, AckWait: f.ackWait}
 	if f.nats == "" {
 		if storeKey != nil { // the stream store is encrypted with the store (SEC-24)
 			so.EncryptionKey = streamKey(storeKey)
@@ -180,10 +197,10 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, now: deps.now, met: met, logger: logger, ctx: rctx, cancel: cancel}
+	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, limit: limit, now: deps.now, met: met, logger: logger, ctx: rctx, cancel: cancel}
 	in := make(chan twin.Delivery)
 	lt.run("ingest", func(rctx context.Context) error {
-		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{Now: deps.now}, Patient: devicePatient(rctx, svc),
+		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{Now: deps.now}, Patient: devicePatient(rctx, svc), Limit: limit,
 			Report: func(dev string, r device.Result, err error) {
 				met.report("stream", r, err)
 				if err != nil || len(r.Rejected) > 0 {
@@ -192,6 +209,7 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 			}})
 	})
 	lt.run("manager", func(rctx context.Context) error { return mgr.Run(rctx, in) })
+	lt.run("lag", lt.watchLag)
 	lt.run("consumer", func(rctx context.Context) error { return consume(rctx, cons, svc, deps.series, in, met, logger) })
 	lt.run("snapshots", func(rctx context.Context) error {
 		t := time.NewTicker(5 * time.Minute)
@@ -270,6 +288,9 @@ func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg 
 		var err error
 		if d, err = newDemo(dir, f.speed); err != nil {
 			return nil, err
+		}
+		if f.deviceRate > 0 { // a demo device sends about one message per 5 simulated minutes
+			f.deviceRate = max(f.deviceRate, f.speed)
 		}
 		deps.now, deps.glucose = d.clock.Now, d.glucose
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/doppelhealth/doppel/internal/httpapi"
 	"github.com/doppelhealth/doppel/internal/metrics"
 	"github.com/doppelhealth/doppel/internal/store"
+	"github.com/doppelhealth/doppel/internal/stream"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
 
@@ -21,26 +23,80 @@ type twinMetrics struct {
 	rejected *metrics.Counter   // source, reason
 	update   *metrics.Histogram // observation consumed -> twin done (events emitted)
 	alerts   *metrics.Counter   // kind
+	pending  *metrics.Gauge     // consumer: stored, not yet delivered
+	unacked  *metrics.Gauge     // consumer: delivered, not yet acknowledged
+	oldest   *metrics.Gauge     // consumer: age of the oldest unacknowledged message
 }
 
 func newTwinMetrics(reg *metrics.Registry) twinMetrics {
 	return twinMetrics{
 		accepted: reg.Counter("doppel_ingest_accepted_total", "Device readings accepted, by way in (stream: MQTT/NATS; http: POST /device/observations; fhir: Observations written through the FHIR API).", "source"),
-		rejected: reg.Counter("doppel_ingest_rejected_total", "Device readings refused (a message refused whole counts once), by way in and reason (malformed, unknown-code, bad-unit, out-of-range, bad-time, unknown-device).", "source", "reason"),
+		rejected: reg.Counter("doppel_ingest_rejected_total", "Device readings refused (a message refused whole counts once), by way in and reason (malformed, unknown-code, bad-unit, out-of-range, bad-time, unknown-device, rate-limited).", "source", "reason"),
 		update: reg.Histogram("doppel_twin_update_duration_seconds", "Time from an observation taken from the stream to its twin done with it (stored, assimilated, forecast and alerts emitted).",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
-		alerts: reg.Counter("doppel_twin_alerts_total", "Twin alerts raised, by kind.", "kind"),
+		alerts:  reg.Counter("doppel_twin_alerts_total", "Twin alerts raised, by kind.", "kind"),
+		pending: reg.Gauge("doppel_stream_pending_messages", "Messages stored in JetStream and not yet delivered to the consumer (ingest: device messages; twins: validated observations), read every "+lagEvery.String()+".", "consumer"),
+		unacked: reg.Gauge("doppel_stream_ack_pending_messages", "Messages delivered to the consumer and not yet acknowledged (being processed).", "consumer"),
+		oldest:  reg.Gauge("doppel_stream_oldest_unprocessed_age_seconds", "Age of the oldest message stored and not yet acknowledged by the consumer (0 when none): how far behind it is.", "consumer"),
 	}
+}
+
+// lagEvery is how often the stream lag gauges are read.
+const lagEvery = 5 * time.Second
+
+// watchLag sets the lag gauges of the ingest and twins consumers every
+// lagEvery until ctx is done.
+func (lt *liveTwins) watchLag(ctx context.Context) error {
+	t := time.NewTicker(lagEvery)
+	defer t.Stop()
+	for {
+		lt.recordLag(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// recordLag reads the lag of both consumers into the gauges; a consumer
+// not made yet (ingest, just after the start) is skipped.
+func (lt *liveTwins) recordLag(ctx context.Context) {
+	for _, c := range []struct {
+		src  stream.Source
+		name string
+	}{{stream.Devices, "ingest"}, {stream.Observations, "twins"}} {
+		l, err := lt.stream.Lag(ctx, c.src, c.name)
+		if err != nil {
+			continue
+		}
+		age := 0.0
+		if !l.Oldest.IsZero() {
+			age = max(0, time.Since(l.Oldest).Seconds())
+		}
+		lt.met.pending.Set(float64(l.Pending), c.name)
+		lt.met.unacked.Set(float64(l.AckPending), c.name)
+		lt.met.oldest.Set(age, c.name)
+	}
+}
+
+// deviceLimiter is the rate limit of --device-rate, or nil without one.
+func deviceLimiter(f twinFlags) (*device.Limiter, error) {
+	if f.deviceRate == 0 {
+		return nil, nil
+	}
+	l, err := device.NewLimiter(f.deviceRate, f.deviceBurst, time.Now)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--device-rate %v, --device-burst %d: want a rate > 0 (0: no limit) and a burst >= 1", f.deviceRate, f.deviceBurst))
+	}
+	return l, nil
 }
 
 // report counts the result of one device message.
 func (m twinMetrics) report(source string, r device.Result, err error) {
 	if err != nil {
-		kind := clinical.Malformed
-		if ce, ok := err.(*clinical.Error); ok {
-			kind = ce.Kind
-		}
-		m.rejected.Inc(source, kind.String())
+		kind, _ := device.WholeRefusal(err)
+		m.rejected.Inc(source, kind)
 		return
 	}
 	if len(r.Accepted) > 0 {
@@ -85,6 +141,7 @@ func (lt *liveTwins) deviceIngest() http.Handler {
 			return nil
 		},
 		Report: func(r device.Result, err error) { lt.met.report("http", r, err) },
+		Limit:  lt.limit,
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -35,10 +36,12 @@ const (
 )
 
 // mqttConn is a persistent MQTT 3.1.1 client connection that publishes
-// with QoS 1, one message in flight at a time.
+// with QoS 1, one message in flight at a time, and subscribes at QoS 0.
 type mqttConn struct {
-	c   net.Conn
-	pid uint16
+	c     net.Conn
+	r     *bufio.Reader
+	pid   uint16
+	inbox [][]byte // bodies of the PUBLISHes that arrived while waiting for an acknowledgement
 }
 
 // mqttDial connects to addr as client id, user name id and password
@@ -66,31 +69,106 @@ func mqttDial(addr, id, secret string) (*mqttConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("CONNACK % x", ack)
 	}
-	return &mqttConn{c: c}, nil
+	return &mqttConn{c: c, r: bufio.NewReader(c)}, nil
+}
+
+// read reads one control packet: its type (the high nibble of the first
+// byte) and body (§2.2).
+func (m *mqttConn) read() (byte, []byte, error) {
+	first, err := m.r.ReadByte()
+	if err != nil {
+		return 0, nil, err
+	}
+	n, mult := 0, 1
+	for range 4 { // the remaining length, a variable-length integer (§2.2.3)
+		d, err := m.r.ReadByte()
+		if err != nil {
+			return 0, nil, err
+		}
+		n += int(d&0x7f) * mult
+		mult *= 128
+		if d&0x80 == 0 {
+			break
+		}
+	}
+	body := make([]byte, n)
+	_, err = io.ReadFull(m.r, body)
+	return first >> 4, body, err
+}
+
+// ack sends a packet and waits for the acknowledgement of type typ (4
+// PUBACK, 9 SUBACK) with the packet id of m, keeping PUBLISHes that
+// arrive meanwhile; it returns the acknowledgement's body.
+func (m *mqttConn) ack(packet []byte, typ byte) ([]byte, error) {
+	_ = m.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := m.c.Write(packet); err != nil {
+		return nil, err
+	}
+	for {
+		t, body, err := m.read()
+		if err != nil {
+			return nil, err
+		}
+		if t == 3 {
+			m.inbox = append(m.inbox, body)
+			continue
+		}
+		if t != typ || len(body) < 2 || binary.BigEndian.Uint16(body) != m.pid {
+			return nil, fmt.Errorf("packet type %d % x, want type %d for packet %d", t, body, typ, m.pid)
+		}
+		return body, nil
+	}
+}
+
+func (m *mqttConn) nextID() {
+	m.pid++
+	if m.pid == 0 {
+		m.pid = 1 // packet id 0 is not allowed
+	}
 }
 
 // publish sends payload to topic with QoS 1 and returns once the PUBACK
 // with the same packet id has arrived (§3.3, §3.4); an error means the
 // message may or may not have been stored.
 func (m *mqttConn) publish(topic string, payload []byte) error {
-	m.pid++
-	if m.pid == 0 {
-		m.pid = 1 // packet id 0 is not allowed
-	}
+	m.nextID()
 	body := append(mqttString(topic), byte(m.pid>>8), byte(m.pid))
-	body = append(body, payload...)
-	_ = m.c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := m.c.Write(mqttPacket(0x32, body)); err != nil {
-		return err
+	_, err := m.ack(mqttPacket(0x32, append(body, payload...)), 4)
+	return err
+}
+
+// subscribe subscribes to topic at QoS 0 and returns the SUBACK return
+// code: 0 granted, 0x80 refused (§3.8, §3.9).
+func (m *mqttConn) subscribe(topic string) (byte, error) {
+	m.nextID()
+	body := append([]byte{byte(m.pid >> 8), byte(m.pid)}, mqttString(topic)...)
+	ack, err := m.ack(mqttPacket(0x82, append(body, 0)), 9)
+	if err != nil || len(ack) != 3 {
+		return 0, fmt.Errorf("SUBACK % x: %v", ack, err)
 	}
-	var ack [4]byte
-	if _, err := io.ReadFull(m.c, ack[:]); err != nil {
-		return err
+	return ack[2], nil
+}
+
+// next returns the topic and payload of the next PUBLISH (QoS 0: no
+// packet id), waiting up to d.
+func (m *mqttConn) next(d time.Duration) (string, []byte, error) {
+	_ = m.c.SetDeadline(time.Now().Add(d))
+	for len(m.inbox) == 0 {
+		t, body, err := m.read()
+		if err != nil {
+			return "", nil, err
+		}
+		if t == 3 {
+			m.inbox = append(m.inbox, body)
+		}
 	}
-	if ack[0] != 0x40 || ack[1] != 2 || binary.BigEndian.Uint16(ack[2:]) != m.pid {
-		return fmt.Errorf("PUBACK % x for packet %d", ack, m.pid)
+	body := m.inbox[0]
+	m.inbox = m.inbox[1:]
+	if len(body) < 2 || 2+int(binary.BigEndian.Uint16(body)) > len(body) {
+		return "", nil, fmt.Errorf("PUBLISH % x", body)
 	}
-	return nil
+	n := 2 + int(binary.BigEndian.Uint16(body))
+	return string(body[2:n]), body[n:], nil
 }
 
 // freeAddr is a loopback address with a port that was free a moment ago.
@@ -224,7 +302,8 @@ func TestTwinDurability(t *testing.T) {
 	}
 	serve := func() (*durServer, string) {
 		addr := freeAddr(t)
-		return startDurServer(t, "--data", dir, "--twins", "--mqtt-addr", addr, "--device-key-file", keyFile), addr
+		return startDurServer(t, "--data", dir, "--twins", "--mqtt-addr", addr, "--device-key-file", keyFile,
+			"--device-rate", "0"), addr // each device publishes every 20 ms, over the default limit
 	}
 	srv, mqttAddr := serve()
 	patients := make([]string, twinDurDevices)

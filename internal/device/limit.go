@@ -74,8 +74,9 @@ func (l *Limiter) sweep(now time.Time) {
 type Throttled struct{ RetryAfter time.Duration }
 
 func (e *Throttled) Error() string {
-	return fmt.Sprintf("device: rate limit exceeded; send again after %d s", retrySeconds(e.RetryAfter))
+	return fmt.Sprintf("device: rate limit exceeded; send again after %d s", e.Seconds())
 }
 
-// retrySeconds rounds d up to whole seconds, at least 1 (HTTP Retry-After).
-func retrySeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+// Seconds is RetryAfter rounded up to whole seconds, at least 1 (HTTP
+// Retry-After).
+func (e *Throttled) Seconds() int { return max(1, int(math.Ceil(e.RetryAfter.Seconds()))) }

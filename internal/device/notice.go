@@ -58,7 +58,7 @@ func Notice(id MessageID, r Result, err error) []byte {
 		out.Kind, out.Reason = WholeRefusal(err)
 		var th *Throttled
 		if errors.As(err, &th) {
-			out.RetryAfter = retrySeconds(th.RetryAfter)
+			out.RetryAfter = th.Seconds()
 		}
 	}
 	out.response = r.response()

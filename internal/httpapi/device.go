@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
@@ -38,6 +39,9 @@ type DeviceIngest struct {
 	Report func(r device.Result, err error)
 	// MaxBytes caps the body; 0 means 4 MiB.
 	MaxBytes int64
+	// Limit, if set, caps each device's messages: one over its limit is
+	// answered 429 with Retry-After (and reported as a *device.Throttled).
+	Limit *device.Limiter
 }
 
 // deviceError is the answer to a message refused whole.
@@ -59,6 +63,8 @@ func (d *DeviceIngest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if !clinical.ValidID(user) || !d.Authenticate(user, secret) {
 		d.unauthorized(w) // before reading the body
 		return
+	} else if !d.allow(w, user) {
+		return
 	}
 	max := d.MaxBytes
 	if max == 0 {
@@ -78,6 +84,9 @@ func (d *DeviceIngest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		if !basic && !d.Authenticate(res.Device, secret) {
 			d.unauthorized(w)
+			return
+		}
+		if !basic && !d.allow(w, res.Device) {
 			return
 		}
 		if basic && res.Device != user {
@@ -128,6 +137,26 @@ func (d *DeviceIngest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(res.Response())
+}
+
+// allow takes one message of the authenticated dev from its rate limit;
+// over the limit it answers 429 and returns false.
+func (d *DeviceIngest) allow(w http.ResponseWriter, dev string) bool {
+	if d.Limit == nil {
+		return true
+	}
+	ok, wait := d.Limit.Allow(dev)
+	if ok {
+		return true
+	}
+	err := &device.Throttled{RetryAfter: wait}
+	if d.Report != nil {
+		d.Report(device.Result{}, err)
+	}
+	kind, reason := device.WholeRefusal(err)
+	w.Header().Set("Retry-After", strconv.Itoa(err.Seconds()))
+	writeDeviceJSON(w, http.StatusTooManyRequests, deviceError{kind, reason})
+	return false
 }
 
 func (d *DeviceIngest) unauthorized(w http.ResponseWriter) {

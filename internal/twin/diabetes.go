@@ -55,6 +55,11 @@ func (m *Manager) newGlucose(p *patientTwin) (*glucoseTwin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("twin: %w", err)
 	}
+	return glucoseFrom(p, setup)
+}
+
+// glucoseFrom is a new diabetes twin of p with setup.
+func glucoseFrom(p *patientTwin, setup GlucoseSetup) (*glucoseTwin, error) {
 	f, err := glucose.New(setup.Pop, setup.Sensor, p.rng, setup.Options)
 	if err != nil {
 		return nil, fmt.Errorf("twin: %w", err)

@@ -1,7 +1,9 @@
 package twin
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -20,6 +22,11 @@ type snapshot struct {
 }
 
 type glucoseSnap struct {
+	// Setup is the twin's GlucoseSetup (gob), so that a restored twin
+	// goes on with the parameters it started from, whatever the record
+	// says now; a custom Options.Method.New (a function) is not saved.
+	// Absent in older snapshots: Options.Glucose gives it then.
+	Setup   []byte    `json:"setup,omitempty"`
 	Filter  []byte    `json:"filter"` // glucose.Filter.Snapshot
 	LastCGM time.Time `json:"lastCGM"`
 	Reading float64   `json:"reading"`
@@ -99,7 +106,11 @@ func (p *patientTwin) snapshot() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("twin: %w", err)
 		}
-		s.Glucose = &glucoseSnap{Filter: f, LastCGM: g.lastCGM, Reading: g.reading, Pending: g.pending,
+		var setup bytes.Buffer
+		if err := gob.NewEncoder(&setup).Encode(g.setup); err != nil {
+			return nil, fmt.Errorf("twin: snapshot of a setup: %w", err)
+		}
+		s.Glucose = &glucoseSnap{Setup: setup.Bytes(), Filter: f, LastCGM: g.lastCGM, Reading: g.reading, Pending: g.pending,
 			Last: g.last, Hypo: g.hypo, Lost: g.lost}
 	}
 	if w := p.ward; w != nil {
@@ -134,7 +145,16 @@ func (m *Manager) restore(ctx context.Context, p *patientTwin) error {
 		return fmt.Errorf("twin: snapshot of a twin: %w", err)
 	}
 	if gs := s.Glucose; gs != nil {
-		g, err := m.newGlucose(p)
+		var g *glucoseTwin
+		if gs.Setup != nil {
+			var setup GlucoseSetup
+			if err := gob.NewDecoder(bytes.NewReader(gs.Setup)).Decode(&setup); err != nil {
+				return fmt.Errorf("twin: snapshot of a setup: %w", err)
+			}
+			g, err = glucoseFrom(p, setup)
+		} else {
+			g, err = m.newGlucose(p)
+		}
 		if err != nil {
 			return err
 		}

@@ -257,8 +257,11 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	// system (httpapi.Metrics); every request is counted (httpapi.Instrument).
 	routes := http.NewServeMux()
 	routes.Handle("GET /metrics", httpapi.Metrics(mreg))
-	routes.Handle("/", api)
-	var handler http.Handler = serveHandler(authn, routes)
+	dash, err := dashboardRoutes(routes, api, authn) // the dashboard at /, serve_web.go
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = dash.Sessions(serveHandler(authn, routes))
 	if di := lt.deviceIngest(); di != nil { // devices log in with their own secrets, not tokens
 		outer := http.NewServeMux()
 		outer.Handle("POST /device/observations", di)
@@ -277,6 +280,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "doppel: listening on %s://%s/fhir\n", scheme, ln.Addr())
+	printSignInLink(e.stdout, dash, scheme, ln.Addr())
 
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()

@@ -43,6 +43,7 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 			return nil, err
 		}
 	}
+	params, after := s.cutAfter(typ, params) // series_search.go
 	q, issues, err := s.parseQuery(typ, params, strict)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 	if q.Summary == "count" {
 		q.Count = 1
 	}
-	page, err := s.searchPage(ctx, r, q, pid)
+	page, sp, err := s.observationPage(ctx, r, q, pid, after) // series_search.go: device samples merged in
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +68,8 @@ func (s *Service) search(ctx context.Context, r store.Reader, typ string, params
 		b.Total = &page.Total
 	}
 	q.Count, q.Snapshot = count, page.T
-	b.Link = searchLinks(path(base, typ), q, len(page.Matches), page.Total)
-	var outcome []fhir.Issue // warnings
+	b.Link = sp.links(path(base, typ), q, len(page.Matches), page.Total)
+	outcome := sp.warn // warnings
 	for _, is := range issues {
 		outcome = append(outcome, fhir.Issue{Severity: "warning", Code: "not-supported", Diagnostics: is.String()})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,7 +95,7 @@ func TestSamples(t *testing.T) {
 	}
 	first, _ := get(ctx, "code=99504-3&_count=1")
 	again, _ := get(ctx, "code=99504-3&_count=1")
-	if len(first) != 1 || first[0].Value.Value != 100 || first[0].Value.Code != "mg/dL" || first[0].Subject.Reference != "Patient/p1" || len(first[0].ID) != 19 || first[0].ID != again[0].ID {
+	if len(first) != 1 || first[0].Value.Value != 100 || first[0].Value.Code != "mg/dL" || first[0].Subject.Reference != "Patient/p1" || !strings.HasPrefix(first[0].ID, "ts-") || first[0].ID != again[0].ID {
 		t.Errorf("first Observation %+v, again %+v", first, again)
 	}
 	for _, bad := range []string{"", "date=ge2024-03-01", "code=99504-3&date=xx2024", "code=99504-3&_sort=value", "code=99504-3&foo=1", "code=99504-3&_count=0"} {

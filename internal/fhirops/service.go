@@ -36,6 +36,9 @@ type Options struct {
 	// Observations); past it the page ends with an OperationOutcome
 	// warning that the includes were truncated. Default 1000.
 	MaxIncludes int
+	// Series, when set, holds the device time series: Observation searches
+	// and reads answer from it too (series_search.go). Default none.
+	Series SampleReader
 }
 
 // Service runs FHIR interactions on a store. It holds no mutable state and
@@ -140,6 +143,9 @@ func (s *Service) Read(ctx context.Context, typ, id string) (store.Version, erro
 		return store.Version{}, err
 	}
 	v, err := s.st.Read(ctx, typ, id)
+	if errors.Is(err, store.ErrNotFound) && typ == "Observation" && s.opts.Series != nil {
+		return s.readSample(ctx, id) // series.go: an Observation made from samples
+	}
 	return v, s.readable(ctx, s.st, v, storeError(err, typ+"/"+id), typ+"/"+id)
 }
 

@@ -123,48 +123,146 @@ func Resource(o clinical.Observation, m Meta) (string, []byte, error) {
 		}{"MedicationAdministration", id, mt, ids, "completed", codingOf(c), subject, at, []reference{{"Device/" + o.Device}}, dosage{ucumQ(*o.Value)}})
 		return "MedicationAdministration", b, err
 	}
-	type component struct {
-		Code  concept   `json:"code"`
-		Value *quantity `json:"valueQuantity"`
-	}
-	var comps []component
+	obs := observation{ResourceType: "Observation", ID: id, Meta: mt, Identifier: ids, Status: "final", Code: codingOf(c), Subject: subject, Effective: at}
 	for _, k := range o.Components {
 		kc, ok := clinical.Lookup(k.Code)
 		if !ok {
 			return "", nil, fmt.Errorf("fhirobs: unknown component code %q", k.Code)
 		}
-		comps = append(comps, component{codingOf(kc), ucumQ(k.Value)})
+		obs.Component = append(obs.Component, component{codingOf(kc), ucumQ(k.Value)})
 	}
-	var value *quantity
 	if o.Value != nil {
-		value = ucumQ(*o.Value)
+		obs.Value = ucumQ(*o.Value)
 	}
-	var valueCode *concept
 	if o.ValueCode != "" {
-		valueCode = &concept{Text: o.ValueCode}
+		obs.ValueCode = &concept{Text: o.ValueCode}
 	}
-	var device *reference // a sample stored without a device has none
-	if o.Device != "" {
-		device = &reference{"Device/" + o.Device}
-	}
-	var category []concept
-	if cat := Category(o.Code); cat != "" {
-		category = []concept{{Coding: []coding{{System: CategorySystem, Code: cat}}}}
-	}
-	b, err := json.Marshal(struct {
-		ResourceType string       `json:"resourceType"`
-		ID           string       `json:"id,omitempty"`
-		Meta         *meta        `json:"meta,omitempty"`
-		Identifier   []identifier `json:"identifier"`
-		Status       string       `json:"status"`
-		Category     []concept    `json:"category,omitempty"`
-		Code         concept      `json:"code"`
-		Subject      reference    `json:"subject"`
-		Effective    string       `json:"effectiveDateTime"`
-		Device       *reference   `json:"device,omitempty"`
-		Value        *quantity    `json:"valueQuantity,omitempty"`
-		ValueCode    *concept     `json:"valueCodeableConcept,omitempty"`
-		Component    []component  `json:"component,omitempty"`
-	}{"Observation", id, mt, ids, "final", category, codingOf(c), subject, at, device, value, valueCode, comps})
+	obs.describe(o)
+	b, err := json.Marshal(obs)
 	return "Observation", b, err
+}
+
+type component struct {
+	Code  concept   `json:"code"`
+	Value *quantity `json:"valueQuantity"`
+}
+
+type period struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+type sampledData struct {
+	Origin     quantity `json:"origin"`
+	Period     float64  `json:"period"`
+	Dimensions int      `json:"dimensions"`
+	Data       string   `json:"data"`
+}
+
+// observation is the JSON of an Observation.
+type observation struct {
+	ResourceType    string       `json:"resourceType"`
+	ID              string       `json:"id,omitempty"`
+	Meta            *meta        `json:"meta,omitempty"`
+	Identifier      []identifier `json:"identifier,omitempty"`
+	Status          string       `json:"status"`
+	Category        []concept    `json:"category,omitempty"`
+	Code            concept      `json:"code"`
+	Subject         reference    `json:"subject"`
+	Effective       string       `json:"effectiveDateTime,omitempty"`
+	EffectivePeriod *period      `json:"effectivePeriod,omitempty"`
+	Device          *reference   `json:"device,omitempty"`
+	Value           *quantity    `json:"valueQuantity,omitempty"`
+	ValueCode       *concept     `json:"valueCodeableConcept,omitempty"`
+	ValueSampled    *sampledData `json:"valueSampledData,omitempty"`
+	Component       []component  `json:"component,omitempty"`
+}
+
+// describe sets what every Observation of o's code and device carries:
+// category and device.
+func (obs *observation) describe(o clinical.Observation) {
+	if o.Device != "" { // a sample stored without a device has none
+		obs.Device = &reference{"Device/" + o.Device}
+	}
+	if cat := Category(o.Code); cat != "" {
+		obs.Category = []concept{{Coding: []coding{{System: CategorySystem, Code: cat}}}}
+	}
+}
+
+// Grid is a run of samples of one series on a regular time grid, for
+// Observation.valueSampledData (R4 datatypes.html#SampledData): the first
+// point is at Start, point i at Start + i × PeriodMs milliseconds, and
+// Data holds one decimal (in Unit) or "E" (no sample: a gap) per point,
+// separated by single spaces; the origin is 0 in Unit and the factor 1.
+// End is the last point's time (effectivePeriod.end).
+type Grid struct {
+	Start, End time.Time
+	PeriodMs   float64
+	Unit       string
+	Data       string
+}
+
+// Sampled returns the Observation JSON of the samples of one series in g:
+// o gives patient, device and code (o.Effective, Value and Components are
+// not used). It has no identifier: it is no single reading.
+func Sampled(o clinical.Observation, g Grid, m Meta) ([]byte, error) {
+	c, ok := clinical.Lookup(o.Code)
+	if !ok {
+		return nil, fmt.Errorf("fhirobs: unknown code %q", o.Code)
+	}
+	obs := observation{ResourceType: "Observation", ID: m.ID, Status: "final", Code: codingOf(c), Subject: reference{"Patient/" + o.Patient},
+		EffectivePeriod: &period{g.Start.UTC().Format(time.RFC3339Nano), g.End.UTC().Format(time.RFC3339Nano)},
+		ValueSampled:    &sampledData{Origin: quantity{Value: 0, Unit: g.Unit, System: UCUM, Code: g.Unit}, Period: g.PeriodMs, Dimensions: 1, Data: g.Data}}
+	if m.ID != "" {
+		obs.Meta = &meta{"1", m.LastUpdated.UTC().Format(time.RFC3339Nano)}
+	}
+	obs.describe(o)
+	return json.Marshal(obs)
+}
+
+// Record is what a Provenance of device data says: the Device that sent
+// it (Agent, a Device id), the resources it made (Targets, references such
+// as "Observation/tsd-1-k3"), the period the data covers, when it was first
+// stored (Recorded) and the message that brought the first of it (Message,
+// its [Identifier]).
+type Record struct {
+	Agent      string
+	Targets    []string
+	Start, End time.Time
+	Recorded   time.Time
+	Message    string
+}
+
+// Provenance returns the JSON of the Provenance resource of r (R4
+// provenance.html): agent type "performer" (provenance-participant-type),
+// the message as a source entity, identified by its identifier.
+func Provenance(r Record) ([]byte, error) {
+	if r.Agent == "" || len(r.Targets) == 0 {
+		return nil, errors.New("fhirobs: a provenance needs an agent and a target")
+	}
+	type agent struct {
+		Type concept   `json:"type"`
+		Who  reference `json:"who"`
+	}
+	type what struct {
+		Identifier identifier `json:"identifier"`
+	}
+	type entity struct {
+		Role string `json:"role"`
+		What what   `json:"what"`
+	}
+	var targets []reference
+	for _, t := range r.Targets {
+		targets = append(targets, reference{t})
+	}
+	return json.Marshal(struct {
+		ResourceType string      `json:"resourceType"`
+		Target       []reference `json:"target"`
+		Occurred     period      `json:"occurredPeriod"`
+		Recorded     string      `json:"recorded"`
+		Agent        []agent     `json:"agent"`
+		Entity       []entity    `json:"entity"`
+	}{"Provenance", targets, period{r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano)}, r.Recorded.UTC().Format(time.RFC3339Nano),
+		[]agent{{concept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", Code: "performer", Display: "Performer"}}}, reference{"Device/" + r.Agent}}},
+		[]entity{{"source", what{identifier{IdentifierSystem, r.Message}}}}})
 }

@@ -197,8 +197,8 @@ func (s *Service) readSample(ctx context.Context, id string) (store.Version, err
 //     day (YYYY-MM-DD), as in an Observation date search;
 //   - sampled=true: one Observation per device and UTC day with
 //     valueSampledData (see grid) and effectivePeriod, instead of one per
-//     sample; date then selects the days that hold a sample in its range,
-//     and each Observation holds its whole day;
+//     sample; date then selects the UTC days it overlaps, and each
+//     Observation holds its whole day;
 //   - _sort: date (default, oldest first) or -date (newest first);
 //   - _count: the most Observations returned (default DefaultCount, at
 //     most MaxCount). There is no next link: ask again from the last time,

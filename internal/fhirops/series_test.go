@@ -1,14 +1,17 @@
 package fhirops_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/doppelhealth/doppel/internal/fhir"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
@@ -111,5 +114,95 @@ func TestSamples(t *testing.T) {
 	}
 	if got, err := get(as(access{kinds: []string{"search-type"}, compartment: "Patient/p1"}), "code=99504-3"); err != nil || len(got) != 6 {
 		t.Errorf("own compartment: %d, %v", len(got), err)
+	}
+}
+
+// TestSampledDays: $samples sampled=true gives one Observation per device
+// and UTC day with valueSampledData on a regular grid (gaps as "E",
+// irregular times at the nearest point), valid R4, read back by its id.
+func TestSampledDays(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fhir.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	s := func(device string, d time.Duration, v float64) store.Sample {
+		return store.Sample{Patient: "p1", Code: "99504-3", Device: device, Time: day.Add(d), Value: v, Unit: "mg/dL"}
+	}
+	in := []store.Sample{
+		// A gap at 00:10.
+		s("a", 0, 100), s("a", 5*time.Minute, 102.5), s("a", 15*time.Minute, 110),
+		// Steps of 4:59 and 5:01: the grid is 4:59, the third at point 2.
+		s("b", 0, 90), s("b", 4*time.Minute+59*time.Second, 91), s("b", 10*time.Minute, 92),
+		// One sample; and another day.
+		s("c", time.Hour, 80), s("a", 24*time.Hour+time.Minute, 120),
+	}
+	if _, err := st.AppendSamples(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	svc := fhirops.New(st, registry(t), fhirops.Options{Series: st})
+	type sampled struct {
+		ID     string
+		Device struct{ Reference string }
+		Period struct{ Start, End string } `json:"effectivePeriod"`
+		Data   struct {
+			Origin struct {
+				Value float64
+				Code  string
+			}
+			Period     float64
+			Dimensions int
+			Data       string
+		} `json:"valueSampledData"`
+	}
+	row := func(o sampled) string {
+		return fmt.Sprintf("%s %s..%s origin %g %s period %g dim %d [%s]", o.Device.Reference, o.Period.Start, o.Period.End, o.Data.Origin.Value, o.Data.Origin.Code, o.Data.Period, o.Data.Dimensions, o.Data.Data)
+	}
+	vals := url.Values{"code": {"99504-3"}, "sampled": {"true"}, "date": {"ge2024-03-01T00:04:00Z", "lt2024-03-01T23:00:00Z"}}
+	b, err := svc.Samples(ctx, st, "p1", vals, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct {
+		Entry []struct{ Resource json.RawMessage }
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range bundle.Entry {
+		var o sampled
+		if err := json.Unmarshal(e.Resource, &o); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, row(o))
+		r, err := fhir.Parse(e.Resource)
+		if err == nil {
+			err = fhir.Validate(r)
+		}
+		if err != nil {
+			t.Errorf("%s: not valid: %v", e.Resource, err)
+		}
+		v, err := svc.Read(ctx, "Observation", o.ID)
+		if err != nil || !bytes.Equal(v.Body, e.Resource) {
+			t.Errorf("read %s: %s, %v; want %s", o.ID, v.Body, err, e.Resource)
+		}
+	}
+	// The whole day of each device, though date starts at 00:04.
+	want := []string{
+		"Device/a 2024-03-01T00:00:00Z..2024-03-01T00:15:00Z origin 0 mg/dL period 300000 dim 1 [100 102.5 E 110]",
+		"Device/b 2024-03-01T00:00:00Z..2024-03-01T00:09:58Z origin 0 mg/dL period 299000 dim 1 [90 91 92]",
+		"Device/c 2024-03-01T01:00:00Z..2024-03-01T01:00:00Z origin 0 mg/dL period 0 dim 1 [80]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sampled (-want +got):\n%s", diff)
+	}
+	vals.Set("_sort", "-date")
+	vals.Set("_count", "1")
+	vals.Del("date")
+	if b, err = svc.Samples(ctx, st, "p1", vals, ""); err != nil || !strings.Contains(string(b), "2024-03-02T00:01:00Z") || strings.Count(string(b), `"valueSampledData"`) != 1 {
+		t.Errorf("newest day: %s, %v", b, err)
 	}
 }

@@ -33,7 +33,8 @@ type serveFlags struct {
 	rateLimit       float64 // requests a second per client; 0: no limit
 	deidKeyFile     string  // --deid-key-file: pseudonym key of $export?_deid=safe-harbor
 	auth            authFlags
-	twins           twinFlags // serve_twin.go
+	twins           twinFlags         // serve_twin.go
+	subs            subscriptionFlags // serve_subscription.go
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -112,6 +113,18 @@ embedded server authenticates nobody: keep --mqtt-addr on loopback. With
 gives each refused reading's index, kind and reason. /metrics counts
 accepted and refused readings, twin update time and alerts.
 
+FHIR Subscriptions (R4, Subscriptions R5 Backport IG): POST a Subscription
+whose criteria is the topic https://doppel.health/fhir/SubscriptionTopic/resource-write
+(filter criteria "Observation?patient=Patient/1&code=...", any type and
+search) or .../twin-event (filter "patient=Patient/1&kind=alert"); channel
+rest-hook (POST of each notification Bundle; only to the hosts listed in
+--subscription-allow, since the server would otherwise post wherever a
+client says) or websocket (token from
+POST /fhir/Subscription/ID/$get-ws-binding-token, then
+"bind-with-token TOKEN" on /subscriptions/websocket). A subscription may
+select only what its writer's token may search (a patient token: its own
+compartment). GET /fhir/Subscription/ID/$status gives its status.
+
 --demo creates virtual patients (6 of the UVA/Padova cohort with meals,
 basal-bolus insulin and a noisy CGM, one overdosed; 3 ward patients, one
 deteriorating) and streams their devices' data in simulated time,
@@ -136,6 +149,7 @@ deteriorating) and streams their devices' data in simulated time,
 	c.Flags().Float64Var(&f.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests a second one client may make on average (`N`, burst 2N); 0: no limit")
 	f.auth.register(c)
 	f.twins.register(c)
+	f.subs.register(c)
 	return c
 }
 
@@ -240,19 +254,31 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	opts.ClientKey = clientKey
 	// GET /metrics (below): requests, FHIR write latency (serve_metrics.go), twins.
 	mreg := metrics.NewRegistry()
-	lt, err := startTwinsIf(ctx, logger, st, reg, sf.data, f.twins, &opts, key, mreg) // serve_twin.go
-	if err != nil {
-		return err
-	}
-	defer lt.Close(context.WithoutCancel(ctx))
-	// Observations written through the API reach the twins too (lt.feed).
-	svc := fhirops.New(trail.log.Wrap(lt.feed(timeWrites(st, mreg))), reg, fhirops.Options{})
-	api := httpapi.New(logger, svc, st, reg, opts)
-
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return usageError(fmt.Errorf("--addr: %w", err))
 	}
+	defer ln.Close()
+	scheme := "http"
+	if tc != nil {
+		scheme = "https"
+	}
+	// FHIR Subscriptions (serve_subscription.go): writes of the API and
+	// of the twins reach the engine once committed.
+	subs, err := newSubscriptions(logger, st, reg, f.subs, scheme+"://"+ln.Addr().String()+"/fhir")
+	if err != nil {
+		return err
+	}
+	opts.Subscriptions = subs.engine
+	lt, err := startTwinsIf(ctx, logger, subs.wrap(st), reg, sf.data, f.twins, &opts, key, mreg) // serve_twin.go
+	if err != nil {
+		return err
+	}
+	defer lt.Close(context.WithoutCancel(ctx))
+	subs.attach(lt)
+	// Observations written through the API reach the twins too (lt.feed).
+	svc := fhirops.New(trail.log.Wrap(subs.engine.Wrap(lt.feed(timeWrites(st, mreg)))), reg, fhirops.Options{})
+	api := httpapi.New(logger, svc, st, reg, opts)
 	// GET /metrics: Prometheus text, for tokens that may search the whole
 	// system (httpapi.Metrics); every request is counted (httpapi.Instrument).
 	routes := http.NewServeMux()
@@ -261,7 +287,7 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	var handler http.Handler = dash.Sessions(serveHandler(authn, routes))
+	var handler http.Handler = subs.routes(dash.Sessions(serveHandler(authn, routes)))
 	if di := lt.deviceIngest(); di != nil { // devices log in with their own secrets, not tokens
 		outer := http.NewServeMux()
 		outer.Handle("POST /device/observations", di)
@@ -275,10 +301,6 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 		TLSConfig:         tc,
 	}
 	lt.onShutdown(hs)
-	scheme := "http"
-	if tc != nil {
-		scheme = "https"
-	}
 	fmt.Fprintf(e.stdout, "doppel: listening on %s://%s/fhir\n", scheme, ln.Addr())
 	printSignInLink(e.stdout, dash, scheme, ln.Addr())
 
@@ -286,6 +308,8 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	defer stopRun()
 	ran := make(chan error, 1)
 	go func() { ran <- api.Run(runCtx) }()
+	notified := make(chan error, 1)
+	go func() { notified <- subs.engine.Run(runCtx) }()
 	served := make(chan error, 1)
 	go func() {
 		if tc != nil {
@@ -308,6 +332,9 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	stopRun()
 	if rerr := <-ran; rerr != nil && err == nil {
 		err = rerr
+	}
+	if nerr := <-notified; nerr != nil && err == nil {
+		err = nerr
 	}
 	if aerr := trail.Close(); aerr != nil && err == nil { // flush the audit records
 		err = aerr

@@ -117,7 +117,9 @@ func TestServeSubscriptions(t *testing.T) {
 		t.Fatalf("create websocket Subscription: %d %s", code, body)
 	}
 	wsID := strings.Split(loc, "/")[len(strings.Split(loc, "/"))-3]
-	var tok struct{ Parameter []struct{ Name, ValueString string } }
+	var tok struct {
+		Parameter []struct{ Name, ValueString string }
+	}
 	for range 100 { // the subscription is active once its delivery has started
 		code, _, body = send(t, "POST", base+"/Subscription/"+wsID+"/$get-ws-binding-token", "", admin...)
 		if code == http.StatusOK {

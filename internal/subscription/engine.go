@@ -98,6 +98,7 @@ type Engine struct {
 	reg     *search.Registry
 	res     Resources
 	changes chan []store.Version
+	stopped chan struct{} // closed when Run returns: websocket clients are let go
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -161,6 +162,7 @@ func New(st store.Store, reg *search.Registry, res Resources, opts Options) (*En
 	return &Engine{
 		opts: opts, st: st, reg: reg, res: res,
 		changes: make(chan []store.Version, 4096),
+		stopped: make(chan struct{}),
 		workers: map[string]*worker{},
 		tokens:  map[string]binding{},
 		conns:   map[string]map[*wsConn]struct{}{},
@@ -171,7 +173,11 @@ func New(st store.Store, reg *search.Registry, res Resources, opts Options) (*En
 // writes Wrap reports until ctx is done; it then stops the deliveries
 // and saves each subscription's event count.
 func (e *Engine) Run(ctx context.Context) error {
+	defer close(e.stopped)
 	if err := e.load(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while loading
+		}
 		return err
 	}
 	for {

@@ -273,3 +273,19 @@ func TestWebSocket(t *testing.T) {
 		t.Errorf("bad token: %v, want a policy-violation close", err)
 	}
 }
+
+func TestHeartbeat(t *testing.T) {
+	h := newHook(t)
+	en := newEnv(t, "", subscription.Options{AllowHosts: []string{"127.0.0.1"}})
+	body := strings.Replace(string(subscriptionJSON(subscription.TopicResource, "Observation?patient=Patient/p1", "rest-hook", h.srv.URL, "empty")),
+		`"channel":{`, `"channel":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period","valueUnsignedInt":1}],`, 1)
+	if _, err := en.api.Create(context.Background(), "Subscription", []byte(body), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"handshake", "heartbeat"} {
+		n := h.next(t)
+		if got := n.body.param("type"); got != want || len(n.body.Entry) != 1 {
+			t.Errorf("got %s with %d entries, want %s with the status only", got, len(n.body.Entry), want)
+		}
+	}
+}

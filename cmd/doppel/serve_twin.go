@@ -176,20 +176,29 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
-	mgr, err := twin.New(twin.Options{Now: deps.now, Glucose: deps.glucose, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: snaps})
+	rec, err := newRecord(context.WithoutCancel(ctx), svc) // personal parameters, scale 2 (serve_twin_params.go)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	if deps.glucose == nil {
+		deps.glucose = rec.glucose
+	}
+	mgr, err := twin.New(twin.Options{Now: deps.now, Glucose: deps.glucose, Scale2: rec.scale2, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: rec.snapshots(snaps)})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	rec.mgr = mgr
 	if err := mgr.Load(ctx, snaps.patients()); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if n, err := replayCGM(ctx, mgr, svc, deps.series); err != nil {
+	if n, err := replayTwins(ctx, mgr, svc, deps.series); err != nil {
 		s.Close()
 		return nil, err
 	} else if n > 0 {
-		logger.Info("twins: replayed stored CGM readings newer than the snapshots", "readings", n)
+		logger.Info("twins: replayed the stored diabetes data newer than the snapshots", "entries", n)
 	}
 	cons, err := s.Consumer(ctx, stream.Observations, "twins", "")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doppelhealth/doppel/internal/clinical"
 	"github.com/doppelhealth/doppel/internal/fhir"
 )
 
@@ -256,7 +257,7 @@ func (s *Subscription) decodeFilters(filters []string) error {
 				case "patient":
 					for _, p := range v {
 						id, ok := strings.CutPrefix(p, "Patient/")
-						if !ok || !validID(id) || (s.Patient != "" && s.Patient != id) {
+						if !ok || !clinical.ValidID(id) || (s.Patient != "" && s.Patient != id) {
 							return bad("value", expr, "patient is one Patient/ID")
 						}
 						s.Patient = id
@@ -282,19 +283,6 @@ func (s *Subscription) decodeFilters(filters []string) error {
 		return bad("not-supported", expr, "unknown topic; this server offers %s and %s", TopicResource, TopicTwin)
 	}
 	return nil
-}
-
-// validID reports whether s is a FHIR id ([A-Za-z0-9\-\.]{1,64}).
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // jsonProblem describes a JSON error without quoting the input.

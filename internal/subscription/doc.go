@@ -27,7 +27,10 @@
 // delivery goroutine: events in order, batched up to max count, retried
 // with back-off; a notification that fails all its attempts sets the
 // status to error, and MaxFailures in a row turn the subscription off.
-// Status changes are written to the stored Subscription and event counts
-// to the store's job table, so both survive a restart. A subscription
+// Status changes are written to the stored Subscription, and the event
+// count to the store's job table before each notification goes out, so
+// both survive a restart, a crash included (after one, a notification
+// that was numbered but not delivered leaves a gap in the numbers, the
+// backport's sign of a missed event; no number is used twice). A subscription
 // keeps the rights its writer had when it was written.
 package subscription

@@ -182,6 +182,21 @@ func TestRestart(t *testing.T) {
 	if got := h.next(t).body.events(); len(got) != 1 || got[0][0] != "1" {
 		t.Fatalf("first event %q", got)
 	}
+	// The count is saved before the notification goes out, so a crash
+	// (no clean stop) could not number an event twice.
+	jobs, err := en.st.ListJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved []string
+	for _, j := range jobs {
+		if j.Kind == "subscription" {
+			saved = append(saved, string(j.Result))
+		}
+	}
+	if !cmp.Equal(saved, []string{`{"events":1}`}) {
+		t.Errorf("saved event counts %q before the stop, want one of 1", saved)
+	}
 	en.stop()
 
 	en = newEnv(t, dir, opts) // no handshake again: the next message is the event, numbered on

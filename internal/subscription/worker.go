@@ -195,6 +195,13 @@ func (w *worker) send(ctx context.Context, typ string, evs []Event) bool {
 		w.e.opts.Logger.Error("subscription: building a notification failed", "id", w.sub.ID, "err", err)
 		return true
 	}
+	if len(evs) > 0 {
+		// The count is saved before the events go out: after a crash
+		// the numbers go on from it (a gap, never a number used twice).
+		if err := w.e.saveCount(ctx, w); err != nil && ctx.Err() == nil {
+			w.e.opts.Logger.Warn("subscription: saving the event count failed", "id", w.sub.ID, "err", err)
+		}
+	}
 	if w.sub.Channel == WebSocket {
 		w.e.broadcast(w.sub.ID, body)
 		return true

@@ -105,7 +105,8 @@ type twinDeps struct {
 	series store.Series      // numeric readings as samples (see consume); nil: as Observations
 	mreg   *metrics.Registry // the twins' metrics; nil: not exported
 	now    func() time.Time  // nil: time.Now (the demo's simulated clock otherwise)
-	// glucose is the diabetes twins' setup (twin.Options.Glucose); nil: default.
+	// glucose is the diabetes twins' setup (twin.Options.Glucose); nil: from
+	// the patient's record (serve_twin_params.go).
 	glucose func(patient string) (twin.GlucoseSetup, error)
 }
 

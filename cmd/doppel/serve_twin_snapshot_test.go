@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/doppelhealth/doppel/internal/clinical"
 )
 
 // TestSnapshotFilesSealed: with a store key, a twin snapshot is stored
@@ -108,5 +113,55 @@ func TestSnapshotFilesSealed(t *testing.T) {
 				t.Errorf("error names the patient: %v", err)
 			}
 		})
+	}
+}
+
+// TestTwinSnapshotsSealedServe: serve's twins with a store key write
+// sealed snapshots (no clear JSON under DIR/twins) and, restarted with the
+// same key, resume from them.
+func TestTwinSnapshotsSealedServe(t *testing.T) {
+	dir := t.TempDir()
+	svc, series := twinStore(t, dir)
+	ctx := context.Background()
+	key := bytes.Repeat([]byte{0x33}, 32)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	flags := twinFlags{on: true, mqttAddr: "127.0.0.1:0"}
+	lt, err := startTwins(ctx, logger, svc, dir, flags, key, twinDeps{series: series})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+	for i := range 4 {
+		o := clinical.Observation{Patient: "p1", Device: "cgm-1", Code: clinical.CodeGlucoseCGM,
+			Value: &clinical.Quantity{Value: 140, Unit: "mg/dL"}, Effective: at.Add(time.Duration(5*i) * time.Minute)}
+		if err := lt.mgr.Observe(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _, err := lt.mgr.State(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "twins", "p1.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, sealedSnapMagic) || bytes.Contains(b, []byte(`"glucose"`)) || bytes.Contains(b, []byte(`"version"`)) {
+		t.Errorf("snapshot on disk is not sealed: %.80q", b)
+	}
+	lt, err = startTwins(ctx, logger, svc, dir, flags, key, twinDeps{series: series})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lt.Close(ctx)
+	got, ok, err := lt.mgr.State(ctx, "p1")
+	if err != nil || !ok {
+		t.Fatalf("twin after restart: %v %v", ok, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("twin restored from a sealed snapshot (-before +after):\n%s", diff)
 	}
 }

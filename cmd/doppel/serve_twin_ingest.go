@@ -35,7 +35,7 @@ func newTwinMetrics(reg *metrics.Registry) twinMetrics {
 		update: reg.Histogram("doppel_twin_update_duration_seconds", "Time from an observation taken from the stream to its twin done with it (stored, assimilated, forecast and alerts emitted).",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
 		alerts:  reg.Counter("doppel_twin_alerts_total", "Twin alerts raised, by kind.", "kind"),
-		pending: reg.Gauge("doppel_stream_pending_messages", "Messages stored in JetStream and not yet delivered to the consumer (ingest: device messages; twins: validated observations), read every "+lagEvery.String()+".", "consumer"),
+		pending: reg.Gauge("doppel_stream_pending_messages", "Messages stored in JetStream and not yet delivered to the consumer (ingest: device messages, ingest-mqtt: those published over MQTT to the embedded server; twins: validated observations), read every "+lagEvery.String()+".", "consumer"),
 		unacked: reg.Gauge("doppel_stream_ack_pending_messages", "Messages delivered to the consumer and not yet acknowledged (being processed).", "consumer"),
 		oldest:  reg.Gauge("doppel_stream_oldest_unprocessed_age_seconds", "Age of the oldest message stored and not yet acknowledged by the consumer (0 when none): how far behind it is.", "consumer"),
 	}
@@ -59,13 +59,15 @@ func (lt *liveTwins) watchLag(ctx context.Context) error {
 	}
 }
 
-// recordLag reads the lag of both consumers into the gauges; a consumer
-// not made yet (ingest, just after the start) is skipped.
+// recordLag reads the lag of the consumers into the gauges: ingest (of
+// DEVICES), ingest-mqtt (of the embedded server's MQTT message store, see
+// stream.Stream.Ingest) and twins (of OBS); one not made yet or absent
+// (no MQTT) is skipped.
 func (lt *liveTwins) recordLag(ctx context.Context) {
 	for _, c := range []struct {
-		src  stream.Source
-		name string
-	}{{stream.Devices, "ingest"}, {stream.Observations, "twins"}} {
+		src         stream.Source
+		name, label string
+	}{{stream.Devices, "ingest", "ingest"}, {stream.MQTTDevices, "ingest", "ingest-mqtt"}, {stream.Observations, "twins", "twins"}} {
 		l, err := lt.stream.Lag(ctx, c.src, c.name)
 		if err != nil {
 			continue
@@ -74,9 +76,9 @@ func (lt *liveTwins) recordLag(ctx context.Context) {
 		if !l.Oldest.IsZero() {
 			age = max(0, time.Since(l.Oldest).Seconds())
 		}
-		lt.met.pending.Set(float64(l.Pending), c.name)
-		lt.met.unacked.Set(float64(l.AckPending), c.name)
-		lt.met.oldest.Set(age, c.name)
+		lt.met.pending.Set(float64(l.Pending), c.label)
+		lt.met.unacked.Set(float64(l.AckPending), c.label)
+		lt.met.oldest.Set(age, c.label)
 	}
 }
 

@@ -271,6 +271,7 @@ func TestServeDeviceLimitsAndNotices(t *testing.T) {
 		`doppel_ingest_rejected_total{source="http",reason="rate-limited"} 1`,
 		`doppel_ingest_accepted_total{source="http"} 1`,
 		`doppel_stream_pending_messages{consumer="ingest"} 0`,
+		`doppel_stream_pending_messages{consumer="ingest-mqtt"} 0`,
 		`doppel_stream_pending_messages{consumer="twins"} 0`,
 		`doppel_stream_oldest_unprocessed_age_seconds{consumer="twins"} 0`,
 	}

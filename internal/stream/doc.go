@@ -45,8 +45,13 @@
 // PUBACK only says that the message is stored.
 //
 // An MQTT QoS 1 PUBACK means stored: nats-server v2.15 sends it once
-// JetStream has acknowledged the store (server/mqtt.go, mqttProcessPub), so a
-// device may forget a reading once acknowledged. The embedded file store
+// JetStream has stored the message in its MQTT message store $MQTT_msgs
+// (server/mqtt.go, mqttProcessPub), so a device may forget a reading once
+// acknowledged. DEVICES takes its own copy a moment later, from a queue in
+// memory, so on the embedded server [Stream.Ingest] reads MQTT readings
+// from $MQTT_msgs, where a durable consumer made before the MQTT listener
+// first opens keeps them until ingested, and skips their DEVICES copies.
+// The embedded file store
 // syncs every message to disk before that acknowledgement
 // (server.Options.SyncAlways), so an acknowledged reading survives kill -9
 // and a power loss; an external server's durability is its own

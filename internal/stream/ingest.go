@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
@@ -21,7 +22,9 @@ type Ingest struct {
 	// metrics and for answering the device. It must not block for long.
 	Report func(device string, r device.Result, err error)
 	// Consumer is the durable consumer name; "" means "ingest". Replicas
-	// that share a name share the work.
+	// that share a name share the work. With another name than "ingest",
+	// readings published over MQTT to an embedded server before the first
+	// Ingest under that name are not kept for it.
 	Consumer string
 	// Limit, if set, caps each device's messages: one over the limit is
 	// refused whole with a *device.Throttled. Replicas each keep their own.
@@ -36,21 +39,51 @@ type Ingest struct {
 // when OBS refuses a publish the message is left for redelivery and the
 // failure logged. It returns nil when ctx is done, or the error that kept
 // it from starting.
+//
+// On the embedded server with MQTT, readings published over MQTT are taken
+// from the server's MQTT message store, whose store is what an MQTT PUBACK
+// confirms, and their copies in DEVICES are skipped (see mqttIngest); a
+// NATS client that sets the header Nmqtt-Pub on its own publish has it
+// skipped too.
 func (s *Stream) Ingest(ctx context.Context, in Ingest) error {
-	name := cmpOr(in.Consumer, "ingest")
+	name := cmpOr(in.Consumer, ingestConsumer)
 	c, err := s.Consumer(ctx, Devices, name, "")
 	if err != nil {
 		return err
 	}
+	if !s.mqttIngest() {
+		s.ingestFrom(ctx, in, c, false)
+		return nil
+	}
+	mc, err := s.Consumer(ctx, MQTTDevices, name, "")
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.ingestFrom(ctx, in, mc, false) })
+	s.ingestFrom(ctx, in, c, true)
+	wg.Wait()
+	return nil
+}
+
+// ingestFrom ingests the messages of c until ctx is done; skipMQTT
+// acknowledges those published over MQTT unread.
+func (s *Stream) ingestFrom(ctx context.Context, in Ingest, c *Consumer, skipMQTT bool) {
 	defer c.Stop()
 	for {
 		m, err := c.Next(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if err != nil {
 			s.log.Warn("ingest: next message", "err", err)
 			sleep(ctx, time.Second)
+			continue
+		}
+		if skipMQTT && m.fromMQTT() {
+			if err := m.Ack(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("ingest: ack failed", "err", err)
+			}
 			continue
 		}
 		if err := s.ingestOne(ctx, in, m); err != nil && ctx.Err() == nil {
@@ -60,7 +93,7 @@ func (s *Stream) Ingest(ctx context.Context, in Ingest) error {
 }
 
 func (s *Stream) ingestOne(ctx context.Context, in Ingest, m Msg) error {
-	subject := strings.TrimPrefix(m.Subject, s.prefix())
+	subject := strings.TrimPrefix(strings.TrimPrefix(m.Subject, mqttSubjectPrefix), s.prefix())
 	dev, known := device.DeviceFromSubject(subject)
 	var r device.Result
 	var err error

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,31 +103,107 @@ func Open(ctx context.Context, opts Options) (*Stream, error) {
 				return nil, fmt.Errorf("stream: %w", err)
 			}
 		}
-		err = s.startServer(auth)
+		if s.mqttIngest() && !exists(filepath.Join(opts.Dir, "nats", "jetstream", server.DEFAULT_GLOBAL_ACCOUNT, "streams", mqttStream)) {
+			// First start: the MQTT message store and the ingest consumer
+			// must exist before a device can publish (see mqttIngest).
+			err = s.bootstrap(ctx, auth)
+		}
 		if err == nil {
-			copts := []nats.Option{nats.InProcessServer(s.srv), nats.Name("doppel")}
-			if auth != nil {
-				copts = append(copts, nats.UserInfo(internalUser, auth.secret))
-			}
-			s.nc, err = nats.Connect("", copts...)
+			err = s.startEmbedded(auth, !opts.NoMQTT)
 		}
 	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("stream: connect: %w", err)
 	}
-	if s.js, err = jetstream.New(s.nc); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("stream: %w", err)
-	}
-	if err := s.createStreams(ctx); err != nil {
+	if err := s.setUp(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Stream) startServer(auth *deviceAuth) error {
+// startEmbedded starts the embedded server (with or without its MQTT
+// listener) and connects to it in-process.
+func (s *Stream) startEmbedded(auth *deviceAuth, mqtt bool) error {
+	if err := s.startServer(auth, mqtt); err != nil {
+		return err
+	}
+	copts := []nats.Option{nats.InProcessServer(s.srv), nats.Name("doppel")}
+	if auth != nil {
+		copts = append(copts, nats.UserInfo(internalUser, auth.secret))
+	}
+	var err error
+	s.nc, err = nats.Connect("", copts...)
+	return err
+}
+
+// setUp makes the JetStream context, the streams and, when MQTT readings
+// are ingested from the MQTT message store, that store and the ingest
+// consumer on it.
+func (s *Stream) setUp(ctx context.Context) error {
+	var err error
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	if err := s.createStreams(ctx); err != nil {
+		return err
+	}
+	if !s.mqttIngest() {
+		return nil
+	}
+	if _, err := s.js.Stream(ctx, mqttStream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		// The configuration nats-server gives it (server/mqtt.go): it finds
+		// the stream made and uses it.
+		_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: mqttStream, Subjects: []string{mqttSubjectPrefix + ">"},
+			Storage: jetstream.FileStorage, Retention: jetstream.InterestPolicy, Replicas: 1})
+		if err != nil {
+			return fmt.Errorf("stream: create stream %s: %w", mqttStream, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("stream: stream %s: %w", mqttStream, err)
+	}
+	_, err = s.Consumer(ctx, MQTTDevices, ingestConsumer, "")
+	return err
+}
+
+// bootstrap runs the embedded server once without MQTT to set it up.
+func (s *Stream) bootstrap(ctx context.Context, auth *deviceAuth) error {
+	if err := s.startEmbedded(auth, false); err != nil {
+		return err
+	}
+	err := s.setUp(ctx)
+	s.Close()
+	s.srv, s.so, s.nc, s.js = nil, nil, nil, nil
+	return err
+}
+
+// mqttIngest reports whether device readings published over MQTT are
+// taken from the embedded server's MQTT message store ($MQTT_msgs) rather
+// than from DEVICES. nats-server sends an MQTT QoS 1 PUBACK once the
+// message is stored there (server/mqtt.go, mqttProcessPub and its ack
+// pipeline), while DEVICES takes its copy from a queue of its own a moment
+// later: a kill -9 in between would lose a reading the device was told is
+// stored. The store keeps a message while a consumer has yet to
+// acknowledge it (interest retention), so Doppel's durable ingest consumer
+// on it, made before the MQTT listener first opens, keeps every
+// acknowledged reading until it has been ingested.
+func (s *Stream) mqttIngest() bool { return s.opts.URL == "" && !s.opts.NoMQTT }
+
+// The MQTT message store of nats-server and the subjects in it.
+const (
+	mqttStream        = "$MQTT_msgs"
+	mqttSubjectPrefix = "$MQTT.msgs."
+	mqttHeader        = "Nmqtt-Pub" // set by nats-server on a message published over MQTT
+	ingestConsumer    = "ingest"
+)
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func (s *Stream) startServer(auth *deviceAuth, mqtt bool) error {
 	o := s.opts
 	if o.Dir == "" {
 		return errors.New("stream: Options.Dir is required for the embedded server")
@@ -155,7 +232,7 @@ func (s *Stream) startServer(auth *deviceAuth) error {
 	if auth != nil {
 		so.CustomClientAuthentication = auth
 	}
-	if !o.NoMQTT {
+	if mqtt {
 		so.MQTT = server.MQTTOpts{Host: cmpOr(o.MQTTHost, "127.0.0.1"), Port: o.MQTTPort}
 		if o.MQTTPort == 0 {
 			so.MQTT.Port = 1883
@@ -288,7 +365,20 @@ type Source int
 const (
 	Devices Source = iota
 	Observations
+	// MQTTDevices is the embedded server's MQTT message store, where
+	// readings published over MQTT are ingested from (see Stream.Ingest).
+	MQTTDevices
 )
+
+func (s *Stream) streamOf(src Source) string {
+	switch src {
+	case Observations:
+		return s.obs
+	case MQTTDevices:
+		return mqttStream
+	}
+	return s.devices
+}
 
 // Consumer is a durable pull consumer. Use it from one goroutine.
 type Consumer struct {
@@ -300,9 +390,9 @@ type Consumer struct {
 // subject within it (from DeviceSubject or ObservationSubject, or "" for
 // all). A durable consumer remembers what was acknowledged across restarts.
 func (s *Stream) Consumer(ctx context.Context, src Source, name, filter string) (*Consumer, error) {
-	stream := s.devices
-	if src == Observations {
-		stream = s.obs
+	stream := s.streamOf(src)
+	if src == MQTTDevices && filter == "" {
+		filter = mqttSubjectPrefix + s.DeviceSubject("*")
 	}
 	wait := s.opts.AckWait
 	if wait == 0 {
@@ -330,10 +420,7 @@ type Lag struct {
 
 // Lag reports the lag of the durable consumer name on src.
 func (s *Stream) Lag(ctx context.Context, src Source, name string) (Lag, error) {
-	stream := s.devices
-	if src == Observations {
-		stream = s.obs
-	}
+	stream := s.streamOf(src)
 	c, err := s.js.Consumer(ctx, stream, name)
 	if err != nil {
 		return Lag{}, fmt.Errorf("stream: consumer %s: %w", name, err)
@@ -365,6 +452,11 @@ type Msg struct {
 	m       jetstream.Msg
 }
 
+func newMsg(m jetstream.Msg) Msg { return Msg{Subject: m.Subject(), Data: m.Data(), m: m} }
+
+// fromMQTT reports whether m was published over MQTT.
+func (m Msg) fromMQTT() bool { return m.m.Headers().Get(mqttHeader) != "" }
+
 // Ack acknowledges m and waits for the server to confirm, so an acknowledged
 // message is not redelivered.
 func (m Msg) Ack(ctx context.Context) error { return m.m.DoubleAck(ctx) }
@@ -393,7 +485,7 @@ func (c *Consumer) Fetch(ctx context.Context, n int) ([]Msg, error) {
 	}
 	var out []Msg
 	for m := range batch.Messages() {
-		out = append(out, Msg{Subject: m.Subject(), Data: m.Data(), m: m})
+		out = append(out, newMsg(m))
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
 		return out, fmt.Errorf("stream: fetch: %w", err)
@@ -420,7 +512,7 @@ func (c *Consumer) Next(ctx context.Context) (Msg, error) {
 		}
 		return Msg{}, fmt.Errorf("stream: next: %w", err)
 	}
-	return Msg{Subject: m.Subject(), Data: m.Data(), m: m}, nil
+	return newMsg(m), nil
 }
 
 // Stop ends the pull requests of Next. Buffered messages not yet returned

@@ -53,7 +53,9 @@ type (
 		Display string `json:"display,omitempty"`
 	}
 	capResource struct {
+		Extension         []capExtension   `json:"extension,omitempty"`
 		Type              string           `json:"type"`
+		SupportedProfile  []string         `json:"supportedProfile,omitempty"`
 		Interaction       []capInteraction `json:"interaction"`
 		Versioning        string           `json:"versioning"`
 		ReadHistory       bool             `json:"readHistory"`
@@ -67,6 +69,10 @@ type (
 	}
 	capInteraction struct {
 		Code string `json:"code"`
+	}
+	capExtension struct {
+		URL            string `json:"url"`
+		ValueCanonical string `json:"valueCanonical"`
 	}
 	capSearchParam struct {
 		Name       string `json:"name"`
@@ -170,6 +176,9 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 			res.Interaction = slices.DeleteFunc(slices.Clone(typeLevel), func(in capInteraction) bool { return isWrite(in.Code) })
 			res.UpdateCreate, res.ConditionalCreate, res.ConditionalUpdate = false, false, false
 		}
+		if t == "Subscription" {
+			s.subscriptionCapability(&res) // subscription.go
+		}
 		for _, p := range s.reg.Params(t) {
 			if p.Supported() {
 				res.SearchParam = append(res.SearchParam, capSearchParam{Name: p.Code, Definition: p.URL, Type: string(p.Type)})
@@ -191,6 +200,9 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 	}
 	if len(ops[""]) > 0 {
 		cs.Instantiates = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
+	}
+	if s.opts.Subscriptions != nil {
+		cs.Instantiates = append(cs.Instantiates, backportServer)
 	}
 	return cs
 }

@@ -12,6 +12,31 @@ import (
 type Subscriptions interface {
 	Status(ctx context.Context, id string, stored []byte) ([]byte, error)
 	BindingToken(id string) (body []byte, ok bool, err error)
+	// Topics are the canonical URLs of the topics offered.
+	Topics() []string
+}
+
+// The backport IG's canonical URLs the CapabilityStatement names.
+const (
+	backportIG     = "http://hl7.org/fhir/uv/subscriptions-backport/"
+	backportServer = backportIG + "CapabilityStatement/backport-subscription-server-r4"
+)
+
+// subscriptionCapability describes Subscription support in the
+// CapabilityStatement as the backport IG asks of an R4 server: the
+// backport profile, the topics (capabilitystatement-subscriptiontopic-
+// canonical extensions) and the two operations.
+func (s *Server) subscriptionCapability(res *capResource) {
+	if s.opts.Subscriptions == nil {
+		return
+	}
+	res.SupportedProfile = []string{backportIG + "StructureDefinition/backport-subscription"}
+	for _, t := range s.opts.Subscriptions.Topics() {
+		res.Extension = append(res.Extension, capExtension{URL: backportIG + "StructureDefinition/capabilitystatement-subscriptiontopic-canonical", ValueCanonical: t})
+	}
+	res.Operation = append(res.Operation,
+		capOperation{Name: "status", Definition: backportIG + "OperationDefinition/backport-subscription-status"},
+		capOperation{Name: "get-ws-binding-token", Definition: backportIG + "OperationDefinition/backport-subscription-get-ws-binding-token"})
 }
 
 // subscriptionRoutes are the routes of Options.Subscriptions; none

@@ -455,3 +455,7 @@ func (e *Engine) Status(ctx context.Context, id string, stored []byte) ([]byte, 
 	}
 	return statusBundle(st, e.opts.Now())
 }
+
+// Topics are the canonical URLs of the topics the engine offers, for the
+// CapabilityStatement.
+func (e *Engine) Topics() []string { return []string{TopicResource, TopicTwin} }

@@ -48,6 +48,16 @@ func TestNormalize(t *testing.T) {
 		{name: "FiO2 room air", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(21, "%")}, want: q(21, "%")},
 		{name: "FiO2 below air", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(15, "%")}, kind: OutOfRange},
 		{name: "FiO2 above 100", in: Observation{Device: "o2-1", Code: "3150-0", Value: q(101, "%")}, kind: OutOfRange},
+		{name: "SpO2 on 2 L/min (US Core pulse oximetry)", in: Observation{Device: "w-1", Code: "59408-5", Value: q(95, "%"), Components: []Component{
+			{Code: "3151-8", Value: Quantity{2, "L/min"}}, {Code: "3150-0", Value: Quantity{28, "%"}}}}, want: q(95, "%")},
+		{name: "SpO2 with a negative oxygen flow", in: Observation{Device: "w-1", Code: "59408-5", Value: q(95, "%"), Components: []Component{
+			{Code: "3151-8", Value: Quantity{-2, "L/min"}}}}, kind: OutOfRange},
+		{name: "SpO2 with a blood pressure component", in: Observation{Device: "w-1", Code: "59408-5", Value: q(95, "%"), Components: []Component{
+			{Code: "8480-6", Value: Quantity{120, "mm[Hg]"}}}}, kind: Malformed},
+		{name: "SpO2 with two oxygen flows", in: Observation{Device: "w-1", Code: "59408-5", Value: q(95, "%"), Components: []Component{
+			{Code: "3151-8", Value: Quantity{2, "L/min"}}, {Code: "3151-8", Value: Quantity{4, "L/min"}}}}, kind: Malformed},
+		{name: "heart rate with an oxygen flow", in: Observation{Device: "w-1", Code: "8867-4", Value: q(72, "/min"), Components: []Component{
+			{Code: "3151-8", Value: Quantity{2, "L/min"}}}}, kind: Malformed},
 		{name: "carbs", in: Observation{Device: "app-1", Code: "9059-7", Value: q(45, "g")}, want: q(45, "g")},
 		{name: "negative insulin", in: Observation{Device: "pump-1", Code: "A10A", Value: q(-2, "[IU]")}, kind: OutOfRange},
 		{name: "insulin", in: Observation{Device: "pump-1", Code: "A10A", Value: q(2.5, "[IU]")}, want: q(2.5, "[IU]")},

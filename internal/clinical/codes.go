@@ -51,7 +51,9 @@ type Unit struct {
 // that records it, and what a valid value is.
 //
 // A quantity code has Units (the first is canonical) and the plausible range
-// [Min, Max] in the canonical unit; a coded one has Values; a panel has
+// [Min, Max] in the canonical unit, and may carry the Optional components
+// (SpO2: the inhaled oxygen flow and concentration, as the US Core pulse
+// oximetry profile records them); a coded one has Values; a panel has
 // Components (codes of their own, looked up with [Lookup]).
 type Code struct {
 	Name       string
@@ -63,6 +65,7 @@ type Code struct {
 	Min, Max   float64
 	Values     []string
 	Components []string
+	Optional   []string
 }
 
 // Unit returns the canonical UCUM unit of c, or "" for a coded or panel code.
@@ -117,7 +120,7 @@ func Lookup(key string) (Code, bool) {
 		// Pulse oximeters are specified for accuracy over 70-100 %
 		// (ISO 80601-2-61); below 50 % a reading is an artefact.
 		return Code{Name: "spo2", System: LOINC, Code: CodeSpO2, Display: "Oxygen saturation in Arterial blood by Pulse oximetry",
-			Resource: "Observation", Units: []Unit{{UCUM: "%", Scale: 1}}, Min: 50, Max: 100}, true
+			Resource: "Observation", Units: []Unit{{UCUM: "%", Scale: 1}}, Min: 50, Max: 100, Optional: []string{CodeO2Flow, CodeFiO2}}, true
 	case "o2flow", CodeO2Flow:
 		// Supplemental oxygen (NEWS2 "air or oxygen"): 0 is breathing air;
 		// high-flow nasal cannulae deliver up to 60-70 L/min.
@@ -210,7 +213,7 @@ func Normalize(o Observation) (Observation, error) {
 	out := Observation{Patient: o.Patient, Device: o.Device, Code: c.Code, Effective: o.Effective.UTC()}
 	switch {
 	case len(c.Units) > 0:
-		if o.Value == nil || o.ValueCode != "" || len(o.Components) > 0 {
+		if o.Value == nil || o.ValueCode != "" {
 			return Observation{}, &Error{Kind: Malformed, Field: "value", Reason: "code " + c.Code + " needs a quantity value only"}
 		}
 		q, err := c.Normalize("value", *o.Value)
@@ -218,6 +221,17 @@ func Normalize(o Observation) (Observation, error) {
 			return Observation{}, err
 		}
 		out.Value = &q
+		for i, k := range o.Components {
+			if !slices.Contains(c.Optional, k.Code) || slices.ContainsFunc(o.Components[:i], func(p Component) bool { return p.Code == k.Code }) {
+				return Observation{}, &Error{Kind: Malformed, Field: "component", Reason: "code " + c.Code + " takes at most one of each of the components " + strings.Join(c.Optional, ", ")}
+			}
+			kc, _ := Lookup(k.Code)
+			kq, err := kc.Normalize("component["+k.Code+"]", k.Value)
+			if err != nil {
+				return Observation{}, err
+			}
+			out.Components = append(out.Components, Component{Code: k.Code, Value: kq})
+		}
 	case len(c.Values) > 0:
 		if o.Value != nil || len(o.Components) > 0 || !slices.Contains(c.Values, o.ValueCode) {
 			return Observation{}, &Error{Kind: OutOfRange, Field: "valueCode", Reason: "code " + c.Code + " needs one of the values " + strings.Join(c.Values, ", ")}

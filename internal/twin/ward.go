@@ -70,6 +70,11 @@ func (m *Manager) vitals(p *patientTwin, o clinical.Observation) ([]Event, error
 		w.oxygen.observe(o)
 		return nil, nil
 	}
+	if o.Code == clinical.CodeSpO2 { // US Core pulse oximetry: the oxygen as components
+		for _, k := range o.Components {
+			w.oxygen.observe(clinical.Observation{Patient: o.Patient, Device: o.Device, Code: k.Code, Value: &k.Value, Effective: o.Effective})
+		}
+	}
 	for i, c := range vitalCodes {
 		if c == o.Code {
 			if w.latest[i].Fresh && o.Effective.Before(w.latest[i].Obs.Effective) {

@@ -182,3 +182,31 @@ func TestOxygenSnapshot(t *testing.T) {
 		t.Errorf("NEWS2 after a restart on oxygen: %+v, want one set scoring 5", ev)
 	}
 }
+
+// TestOxygenInSpO2: an SpO2 reading that carries the inhaled oxygen flow
+// as a component (US Core pulse oximetry) puts the patient on oxygen.
+// Case N03 of the reference: 11 on oxygen, 9 on air.
+func TestOxygenInSpO2(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		flow float64
+		want int
+	}{{2, 11}, {0, 9}} {
+		rec := &recorder{}
+		m, err := New(Options{Now: func() time.Time { return t0 }, Sink: rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range vitalsSet(t0, 9, 91, 95, 115, 38.5, "A") {
+			if o.Code == clinical.CodeSpO2 {
+				o.Components = []clinical.Component{{Code: clinical.CodeO2Flow, Value: clinical.Quantity{Value: tc.flow, Unit: "L/min"}}}
+			}
+			if err := m.Observe(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ev := rec.kinds(KindNEWS2, ""); len(ev) != 1 || ev[0].NEWS2.Total != tc.want {
+			t.Errorf("SpO2 with an oxygen flow of %v L/min: %+v, want one set scoring %d", tc.flow, ev, tc.want)
+		}
+	}
+}

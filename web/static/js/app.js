@@ -26,6 +26,13 @@ function errorBox(e) {
   return h("p", { class: "error", role: "alert" }, text);
 }
 
+// partial notes a part of a page that could not be loaded and lets the
+// rest show.
+function partial(e) {
+  main.append(h("p", { class: "error", role: "alert" }, `Part of this page could not be loaded: ${e.message}`));
+  return [];
+}
+
 function setNav(name) {
   for (const a of document.querySelectorAll("[data-nav]")) {
     if (a.dataset.nav === name) a.setAttribute("aria-current", "page");
@@ -198,7 +205,7 @@ async function patientPage(id) {
     if (kind === "news2" && w) w.onNEWS2(ev.news2);
     if (kind === "alert") {
       const a = { t: Date.parse(ev.time), kind: ev.alert.kind, text: ev.alert.message };
-      alerts.push(a);
+      if (!alerts.some((x) => x.t === a.t && x.kind === a.kind)) alerts.push(a);
       renderAlerts();
       if (g) g.redraw();
       if (w) w.redraw();
@@ -212,10 +219,10 @@ async function patientPage(id) {
 }
 
 async function glucoseSection(id, state, since, alertsOf) {
-  const [cgm, insulin, meals] = await Promise.all([
-    api.samples(id, api.CODES.cgm, since).catch(() => []),
-    api.insulin(id, since).catch(() => []),
-    api.meals(id, since).catch(() => []),
+  let [cgm, insulin, meals] = await Promise.all([
+    api.samples(id, api.CODES.cgm, since).catch(partial),
+    api.insulin(id, since).catch(partial),
+    api.meals(id, since).catch(partial),
   ]);
   let forecast = state.forecast || null;
   const chartEl = h("div", { class: "chart", id: "glucose-chart" });
@@ -226,7 +233,11 @@ async function glucoseSection(id, state, since, alertsOf) {
     modelNote("The dashed line and shaded bands are the twin's model forecast (median, 80 % and 95 % prediction intervals), not measurements. Dots are measured CGM values."),
     h("figure", {}, chartEl, h("figcaption", {}, "CGM glucose (measured) and the twin's model forecast; green: target range 70–180 mg/dL; vertical markers: alerts.")),
     summary,
-    h("figure", {}, dosesEl, h("figcaption", {}, "Insulin doses (U) and carbohydrate (g) recorded.")));
+    h("figure", {}, dosesEl, h("figcaption", { id: "doses-caption" })));
+  const dosesCaption = () => {
+    const sum = (l) => l.reduce((s, x) => s + x.v, 0);
+    section.querySelector("#doses-caption").textContent = `Recorded in the window: ${insulin.length} insulin dose(s), ${num(sum(insulin), 1)} U in all; ${meals.length} meal(s), ${num(sum(meals))} g carbohydrate.`;
+  };
   main.append(section);
   const view = () => ({ cgm, forecast, alerts: alertsOf() });
   const gc = charts.glucoseChart(chartEl, view());
@@ -235,6 +246,7 @@ async function glucoseSection(id, state, since, alertsOf) {
     return xs.length ? [Math.min(...xs) / 1000, Math.max(...xs) / 1000] : [since / 1000, Date.now() / 1000];
   };
   const dc = charts.dosesChart(dosesEl, insulin, meals, range);
+  dosesCaption();
   main.append(whatIfPanel(id));
   return {
     onForecast(f) {
@@ -242,8 +254,13 @@ async function glucoseSection(id, state, since, alertsOf) {
       const t = Date.parse(f.at);
       if (!cgm.length || cgm[cgm.length - 1].t < t) cgm.push({ t, v: f.reading });
       gc.update(view());
-      dc.update(insulin, meals);
       summary.textContent = forecastSummary(f);
+      Promise.all([api.insulin(id, since), api.meals(id, since)]).then(([i, m]) => {
+        insulin = i;
+        meals = m;
+        dc.update(insulin, meals);
+        dosesCaption();
+      }).catch(() => {});
     },
     redraw() { gc.update(view()); },
     destroy() { gc.destroy(); dc.destroy(); },
@@ -251,7 +268,7 @@ async function glucoseSection(id, state, since, alertsOf) {
 }
 
 async function wardSection(id, state, since, alertsOf) {
-  const series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(() => [])));
+  const series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)));
   const scores = [{ t: Date.parse(state.at), v: state.total }];
   const now = h("p", { class: "summary", id: "news2-summary" });
   const show = (n) => {
@@ -278,7 +295,7 @@ async function wardSection(id, state, since, alertsOf) {
       scores.push({ t: Date.parse(n.at), v: n.total });
       nc.update(scores);
       show(n);
-      Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(() => [])))
+      Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)))
         .then((ss) => ss.forEach((s, i) => vcs[i].update(s)));
     },
     redraw() { nc.update(scores); },

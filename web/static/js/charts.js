@@ -69,7 +69,7 @@ function hline(u, y, colour, text, scale = "y") {
 }
 
 // vline draws a vertical marker at x (seconds) with a label at the top.
-function vline(u, x, colour, text, dash) {
+function vline(u, x, colour, text, dash, row = 0) {
   const { ctx, bbox } = u;
   const px = u.valToPos(x, "x", true);
   if (px < bbox.left || px > bbox.left + bbox.width) return;
@@ -84,7 +84,7 @@ function vline(u, x, colour, text, dash) {
   if (text) {
     ctx.fillStyle = colour;
     ctx.font = `bold ${12 * devicePixelRatio}px system-ui, sans-serif`;
-    ctx.fillText(text, px + 3 * devicePixelRatio, bbox.top + 14 * devicePixelRatio);
+    ctx.fillText(text, px + 3 * devicePixelRatio, bbox.top + (14 + 16 * row) * devicePixelRatio);
   }
   ctx.restore();
 }
@@ -133,7 +133,7 @@ function glucoseData(view) {
 const ALERT_LABEL = { "hypoglycaemia-predicted": "hypo predicted", "news2-response": "NEWS2", "data-stream-lost": "data lost" };
 
 function alertMarkers(u, alerts) {
-  for (const a of alerts) vline(u, sec(a.t), OKABE_ITO.vermillion, "⚠ " + (ALERT_LABEL[a.kind] || a.kind), [6, 3]);
+  for (const a of alerts) vline(u, sec(a.t), OKABE_ITO.vermillion, "⚠ " + (ALERT_LABEL[a.kind] || a.kind), [6, 3], 1);
 }
 
 // glucoseChart draws measured CGM (points), the model's forecast median
@@ -195,6 +195,7 @@ export function dosesChart(el, insulin, meals, range) {
   const bars = uPlot.paths.bars({ size: [0.6, 12, 4] });
   const opts = {
     height: 150,
+    padding: [8, 24, 0, 0],
     cursor: { sync: { key: "twin" } },
     scales: { x: { time: true, range: () => range() }, y: { range: (u, lo, hi) => [0, Math.max(5, hi ?? 5)] }, y2: { range: (u, lo, hi) => [0, Math.max(20, hi ?? 20)] } },
     axes: [xTimeAxis(), yAxis("Insulin (U)"), yAxis("Carbohydrate (g)", 1)],

@@ -141,6 +141,9 @@ func (w *worker) run(ctx context.Context, handshake bool) {
 // subscription's filter, evaluated by the store on the snapshot of its
 // commit, and numbers it as the next event if so.
 func (w *worker) match(ctx context.Context, v store.Version) (Event, bool) {
+	if !mayMatch(w.e.reg, w.sub.Filter, v) {
+		return Event{}, false
+	}
 	vals := url.Values{}
 	for k, vs := range w.sub.Filter {
 		vals[k] = slices.Clone(vs)
@@ -162,6 +165,71 @@ func (w *worker) match(ctx context.Context, v store.Version) (Event, bool) {
 		return Event{}, false
 	}
 	return w.number(Event{Time: v.LastUpdated, Focus: v.Type + "/" + v.ID, Body: v.Body, Created: v.VersionID == 1}), true
+}
+
+// mayMatch is a necessary condition of the filter on v, from v's index
+// entries, that spares the store a search for most versions: each plain
+// reference parameter (patient=Patient/1) must have an entry that refers
+// to one of its values, each plain token parameter (code=sys|c) an entry
+// with one of its codes. A value it cannot judge (a URL, a modifier, a
+// chain) leaves the decision to the search.
+func mayMatch(reg *search.Registry, filter url.Values, v store.Version) bool {
+	if v.Index == nil {
+		return true
+	}
+	for k, vals := range filter {
+		if strings.ContainsAny(k, ":.") {
+			continue
+		}
+		prm, ok := reg.Param(v.Type, k)
+		if !ok || (prm.Type != search.Reference && prm.Type != search.Token) {
+			continue
+		}
+		for _, val := range vals {
+			if !anyEntry(prm.Type, k, strings.Split(val, ","), v.Index) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// anyEntry reports whether an entry of param matches one of values, or
+// whether a value cannot be judged here.
+func anyEntry(typ search.ParamType, param string, values []string, index []search.Entry) bool {
+	for _, val := range values {
+		var refType, id, code string
+		switch typ {
+		case search.Reference:
+			if strings.Contains(val, "://") || strings.Count(val, "/") > 1 {
+				return true
+			}
+			refType, id, _ = strings.Cut(val, "/")
+			if id == "" {
+				refType, id = "", refType
+			}
+		default:
+			code = val
+			if i := strings.LastIndexByte(val, '|'); i >= 0 {
+				code = val[i+1:]
+			}
+			if code == "" || strings.Contains(val, `\`) { // escaped: left to the search
+				return true
+			}
+		}
+		for _, e := range index {
+			if e.Param != param {
+				continue
+			}
+			if typ == search.Reference && e.RefID == id && (refType == "" || e.RefType == refType) {
+				return true
+			}
+			if typ == search.Token && strings.EqualFold(e.Code, code) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // twinEvent turns e into the subscription's next event if its kind is

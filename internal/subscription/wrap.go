@@ -59,7 +59,7 @@ func (r *recorder) Put(ctx context.Context, v store.Version) (store.Version, err
 	if err == nil {
 		n := out
 		n.Body, n.LastUpdated, n.VersionID = v.Body, v.LastUpdated, v.VersionID
-		n.Type, n.ID = v.Type, v.ID
+		n.Type, n.ID, n.Index = v.Type, v.ID, v.Index
 		*r.written = append(*r.written, n)
 	}
 	return out, err

@@ -88,14 +88,7 @@ func TestServeTwinsHTTPIngest(t *testing.T) {
 	base, stop := startServe(t, dir, "--twins", "--mqtt-addr", mqttAddr, "--device-key-file", keyFile)
 	root := strings.TrimSuffix(base, "/fhir")
 	admin := "Bearer " + adminToken(t, dir)
-	for _, r := range []struct{ path, body string }{
-		{"/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
-		{"/Device/cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
-	} {
-		if code, _, b := send(t, "PUT", base+r.path, r.body, "Authorization", admin); code != 201 {
-			t.Fatalf("PUT %s: %d %s", r.path, code, b)
-		}
-	}
+	putCGMPatient(t, base, admin)
 	events := sseEvents(t, root+"/twin/p1/events", mintToken(t, dir, auth.Grant{Role: "patient", Patient: "p1"}))
 	at := time.Now().UTC().Truncate(time.Second).Add(-10 * time.Minute)
 	ts := func(d time.Duration) string { return at.Add(d).Format(time.RFC3339) }

@@ -87,6 +87,20 @@ func mqttPublish(t *testing.T, addr, id, secret, topic string, payload []byte) b
 	return 0
 }
 
+// putCGMPatient creates Patient p1 and its CGM Device cgm-1 on the FHIR
+// base with the admin authorization.
+func putCGMPatient(t *testing.T, base, admin string) {
+	t.Helper()
+	for _, r := range []struct{ path, body string }{
+		{"/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
+		{"/Device/cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
+	} {
+		if code, _, b := send(t, "PUT", base+r.path, r.body, "Authorization", admin); code != 201 {
+			t.Fatalf("PUT %s: %d %s", r.path, code, b)
+		}
+	}
+}
+
 // TestServeTwinsMQTT: end to end through doppel serve --twins
 // --device-key-file: a CGM device logs in with its secret (a wrong one is
 // refused: CONNACK 5, not authorized, from nats-server; 4 would do too)
@@ -109,14 +123,7 @@ func TestServeTwinsMQTT(t *testing.T) {
 	base, stop := startServe(t, dir, "--twins", "--mqtt-addr", mqttAddr, "--device-key-file", keyFile)
 	root := strings.TrimSuffix(base, "/fhir")
 	admin := "Bearer " + adminToken(t, dir)
-	for _, r := range []struct{ path, body string }{
-		{"/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
-		{"/Device/cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
-	} {
-		if code, _, b := send(t, "PUT", base+r.path, r.body, "Authorization", admin); code != 201 {
-			t.Fatalf("PUT %s: %d %s", r.path, code, b)
-		}
-	}
+	putCGMPatient(t, base, admin)
 	req, err := http.NewRequest("GET", root+"/twin/p1/events", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +190,7 @@ func TestServeDeviceLimitsAndNotices(t *testing.T) {
 		"--device-rate", "0.01", "--device-burst", "2")
 	root := strings.TrimSuffix(base, "/fhir")
 	admin := "Bearer " + adminToken(t, dir)
-	for _, r := range []struct{ path, body string }{
-		{"/Patient/p1", `{"resourceType":"Patient","id":"p1"}`},
-		{"/Device/cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
-	} {
-		if code, _, b := send(t, "PUT", base+r.path, r.body, "Authorization", admin); code != 201 {
-			t.Fatalf("PUT %s: %d %s", r.path, code, b)
-		}
-	}
+	putCGMPatient(t, base, admin)
 	// HMAC-SHA256 of "cgm-1" under the key, by openssl (see TestServeTwinsMQTT).
 	secret := "8d5bbf3f3453790822648479d1f2ccb5ecb813565026ec921edd3fe4988f6d56"
 	m, err := mqttDial(mqttAddr, "cgm-1", secret)

@@ -21,7 +21,9 @@
 // keeping up to 512 messages unacknowledged; without -key-file any
 // connection may publish for any device (serve without --device-key-file).
 // With -key-file every device has its own connection and logs in as
-// itself, so -conns is ignored.
+// itself, so -conns is ignored. With -namespace (serve's --nats-namespace)
+// topics and subjects start with the namespace, and -purge-nats deletes
+// that namespace's streams.
 //
 // Latency: the -sample first diabetes patients are followed over
 // Server-Sent Events (GET /twin/{patient}/events); for each forecast event

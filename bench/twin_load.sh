@@ -16,7 +16,8 @@
 # connections each carry a share of the devices) unless --auth: then serve gets a device key
 # (--device-key-file) and every device has its own MQTT connection and login; see bench/twin.md.
 # After each step the script prints serve's resident memory (now and peak) and the most TCP
-# connections to the MQTT port it saw (sampled every 2 s). The open-file limit is raised to the
+# connections to the MQTT port and the largest stream lag gauges of /metrics it saw (sampled
+# every 2 s). The open-file limit is raised to the
 # hard limit (each connection is a file descriptor in serve and in twinload).
 #
 # Usage: bench/twin_load.sh [--diabetes N] [--ward M] [--duration D] [--speedup S[,S...]]
@@ -109,9 +110,12 @@ run_setup() {
 	for s in ${SPEEDUPS//,/ }; do
 		(
 			most=0
+			: >"$WORK/lag"
 			while kill -0 "$SERVER" 2>/dev/null; do
 				n=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
 				[ "$n" -le "$most" ] || { most=$n; echo "$most" >"$WORK/sessions"; }
+				curl -s -H "Authorization: Bearer $(cat "$WORK/token")" "${base%/fhir}/metrics" |
+					grep -E '^doppel_stream_(pending_messages|oldest_unprocessed_age_seconds)' >>"$WORK/lag" || true
 				sleep 2
 			done
 		) &
@@ -126,6 +130,8 @@ run_setup() {
 		kill "$sampler" 2>/dev/null || true
 		wait "$sampler" 2>/dev/null || true
 		echo "twin_load.sh: speedup $s: serve $(grep -E '^Vm(RSS|HWM)' /proc/$SERVER/status | tr -s ' \t' ' ' | paste -sd,), at most $(cat "$WORK/sessions") MQTT connections" >&2
+		# The most of each stream lag gauge seen during the step (/metrics, every 2 s).
+		echo "twin_load.sh: speedup $s: most lag: $(sort -k1,1 -k2,2gr "$WORK/lag" | awk '!seen[$1]++ {printf "%s %s; ", $1, $2}')" >&2
 	done
 	kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 	SERVER=""

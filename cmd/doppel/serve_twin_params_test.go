@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/doppelhealth/doppel/assim/glucose"
 	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/clinical/fhirobs"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
@@ -23,17 +25,14 @@ import (
 func putAll(t *testing.T, svc *fhirops.Service, resources ...string) {
 	t.Helper()
 	for _, body := range resources {
-		var typ, id string
-		for _, kv := range strings.Split(strings.Trim(body, "{}"), ",") {
-			k, v, _ := strings.Cut(kv, ":")
-			switch strings.TrimSpace(k) {
-			case `"resourceType"`:
-				typ = strings.Trim(v, ` "`)
-			case `"id"`:
-				id = strings.Trim(v, ` "`)
-			}
+		var r struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
 		}
-		if _, err := svc.Update(context.Background(), typ, id, []byte(body), ""); err != nil {
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if _, err := svc.Update(context.Background(), r.ResourceType, r.ID, []byte(body), ""); err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
 	}
@@ -261,4 +260,42 @@ func TestParamsWritten(t *testing.T) {
 	if diff := cmp.Diff(want, setup.Options.PriorMean, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
 		t.Errorf("prior of a new twin vs the written parameters (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzMedicationRequest: any MedicationRequest JSON gives a basal rate
+// without panicking; what basal would accept is finite and positive.
+func FuzzMedicationRequest(f *testing.F) {
+	f.Add([]byte(insulinRequest("m1", "active", "2026-05-01", aspart, `{"doseAndRate":[{"rateQuantity":{"value":0.9,"code":"[IU]/h"}}]}`)))
+	f.Add([]byte(insulinRequest("m1", "active", "2026-05-01", glargine, `{"timing":{"repeat":{"frequency":1,"period":0,"periodUnit":"d"}},"doseAndRate":[{"doseQuantity":{"value":24,"code":"[IU]"}}]}`)))
+	f.Add([]byte(insulinRequest("m1", "active", "2026-05-01", aspart, `{"doseAndRate":[{"rateRatio":{"numerator":{"value":0,"code":"[IU]"},"denominator":{"value":0,"code":"h"}}}]}`)))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var m medicationRequest
+		if json.Unmarshal(body, &m) != nil {
+			return
+		}
+		if u := m.basalRate(); u >= minBasalUh && u <= maxBasalUh && (math.IsInf(u, 0) || math.IsNaN(u)) {
+			t.Errorf("basal %v U/h accepted", u)
+		}
+	})
+}
+
+// FuzzInsulinFromFHIR: any MedicationAdministration JSON maps to a dose
+// that clinical.Normalize leaves as it is, or to none, without panicking.
+func FuzzInsulinFromFHIR(f *testing.F) {
+	o := clinical.Observation{Patient: "p1", Device: "pump-1", Code: clinical.CodeInsulin, Effective: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
+		Value: &clinical.Quantity{Value: 2, Unit: "[IU]"}}
+	typ, body, err := fhirobs.Resource(o, fhirobs.Meta{})
+	if err != nil || typ != "MedicationAdministration" {
+		f.Fatal(typ, err)
+	}
+	f.Add(body)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := insulinFromFHIR(body)
+		if !ok {
+			return
+		}
+		if n, err := clinical.Normalize(got); err != nil || !cmp.Equal(n, got) || got.Patient == "" {
+			t.Errorf("dose %+v: normalised %+v, %v", got, n, err)
+		}
+	})
 }

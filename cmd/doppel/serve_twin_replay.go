@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/clinical/fhirobs"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/twin"
@@ -20,7 +21,7 @@ import (
 // since its twin's last CGM reading (all of it when it has no twin yet),
 // in time order: CGM samples of series, FHIR Observations of CGM (99504-3)
 // and carbohydrate (9059-7), and the insulin MedicationAdministrations the
-// device stream wrote (identifier system deviceObsSystem; the live twins
+// device stream wrote (identifier system fhirobs.IdentifierSystem; the live twins
 // see no others). Every reading is stored before its stream message is
 // acknowledged, but a twin's state is saved only every few minutes: after a
 // kill -9 these are the data the twin had seen and forgotten (issue 7,
@@ -123,7 +124,7 @@ func deviceOf(body []byte) (string, bool) {
 }
 
 // insulinFromFHIR maps a MedicationAdministration that the device stream
-// wrote (storeObservation: identifier of deviceObsSystem, ATC A10A, a
+// wrote (storeObservation: identifier of fhirobs.IdentifierSystem, ATC A10A, a
 // Patient subject, effectiveDateTime, the Device, dosage.dose in [IU])
 // back to the dose the twin was handed; false for any other.
 func insulinFromFHIR(body []byte) (clinical.Observation, bool) {
@@ -145,7 +146,7 @@ func insulinFromFHIR(body []byte) (clinical.Observation, bool) {
 		} `json:"dosage"`
 	}
 	if json.Unmarshal(body, &r) != nil || r.Status != "completed" || len(r.Device) != 1 || r.Dosage.Dose == nil || r.Dosage.Dose.Value == nil ||
-		!slices.ContainsFunc(r.Identifier, func(i identifier) bool { return i.System == deviceObsSystem }) ||
+		!slices.ContainsFunc(r.Identifier, func(i identifier) bool { return i.System == fhirobs.IdentifierSystem }) ||
 		!slices.ContainsFunc(r.Medication.Coding, func(c struct{ System, Code string }) bool {
 			return c.System == clinical.ATC && c.Code == clinical.CodeInsulin
 		}) {

@@ -74,16 +74,10 @@ func TestReplayDoses(t *testing.T) {
 	dir := t.TempDir()
 	svc, series := twinStore(t, dir)
 	ctx := context.Background()
-	for _, r := range []struct{ typ, id, body string }{
-		{"Patient", "p1", `{"resourceType":"Patient","id":"p1"}`},
-		{"Device", "cgm-1", `{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`},
-		{"Device", "pump-1", `{"resourceType":"Device","id":"pump-1","patient":{"reference":"Patient/p1"}}`},
-		{"Device", "app-1", `{"resourceType":"Device","id":"app-1","patient":{"reference":"Patient/p1"}}`},
-	} {
-		if _, err := svc.Update(ctx, r.typ, r.id, []byte(r.body), ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(t, svc, `{"resourceType":"Patient","id":"p1"}`,
+		`{"resourceType":"Device","id":"cgm-1","patient":{"reference":"Patient/p1"}}`,
+		`{"resourceType":"Device","id":"pump-1","patient":{"reference":"Patient/p1"}}`,
+		`{"resourceType":"Device","id":"app-1","patient":{"reference":"Patient/p1"}}`)
 	start := time.Now().UTC().Truncate(time.Minute).Add(-7 * time.Hour)
 	at := func(min int) time.Time { return start.Add(time.Duration(min) * time.Minute) }
 	cgm := func(min int) clinical.Observation {

@@ -165,3 +165,41 @@ func TestTwinSnapshotsSealedServe(t *testing.T) {
 		t.Errorf("twin restored from a sealed snapshot (-before +after):\n%s", diff)
 	}
 }
+
+// FuzzSnapshotFile: whatever a snapshot file holds, Load returns it or an
+// error, without panicking; with a key, only a sealed file that opens is
+// returned.
+func FuzzSnapshotFile(f *testing.F) {
+	key := bytes.Repeat([]byte{0x44}, 32)
+	dir := f.TempDir()
+	sealedSnaps, err := newFileSnapshots(dir, key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := sealedSnaps.Save(context.Background(), "p1", []byte(`{"version":1}`)); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, "p1.snap"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"version":1}`))
+	f.Add(append([]byte(nil), sealedSnapMagic...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, "p1.snap"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range [][]byte{nil, key} {
+			s, err := newFileSnapshots(d, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Load(context.Background(), "p1")
+			if k != nil && err == nil && !bytes.Equal(data, good) && bytes.Equal(got, data) {
+				t.Errorf("with a key, Load returned the file as it is: %q", data)
+			}
+		}
+	})
+}

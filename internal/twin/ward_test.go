@@ -44,28 +44,20 @@ func news2Cases(t *testing.T) []news2Case {
 		if c.total, err = strconv.Atoi(r[4]); err != nil {
 			t.Fatal(err)
 		}
+		numbers := map[string]*float64{"RR": &c.rr, "SpO2": &c.spo2, "SBP": &c.sbp, "HR": &c.hr, "T": &c.temp}
 		for _, kv := range strings.Split(r[2], ";") {
 			k, v, _ := strings.Cut(kv, "=")
-			x, _ := strconv.ParseFloat(v, 64)
-			switch k {
-			case "RR":
-				c.rr = x
-			case "SpO2":
-				c.spo2 = x
-			case "SBP":
-				c.sbp = x
-			case "HR":
-				c.hr = x
-			case "T":
-				c.temp = x
-			case "ACVPU":
+			switch x, err := strconv.ParseFloat(v, 64); {
+			case numbers[k] != nil && err == nil:
+				*numbers[k] = x
+			case k == "ACVPU":
 				c.acvpu = v
-			case "scale":
+			case k == "scale":
 				c.scale2 = v == "2"
-			case "O2":
+			case k == "O2":
 				c.onO2 = v == "True"
 			default:
-				t.Fatalf("%s: unknown input %q", c.id, k)
+				t.Fatalf("%s: unknown input %q", c.id, kv)
 			}
 		}
 		out = append(out, c)

@@ -154,8 +154,15 @@ func TestDashboard(t *testing.T) {
 	defer stopBrowser()
 	b := newBrowserLog(t, ctx)
 
+	// shot saves a full-page PNG; notices of live alerts are dismissed
+	// first except in patient-glucose.png, which shows one.
 	shot := func(t *testing.T, ctx context.Context, name string) {
 		t.Helper()
+		if name != "patient-glucose.png" {
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("#live .toast button").forEach((b) => b.click())`)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)

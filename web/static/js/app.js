@@ -15,8 +15,11 @@ function leave() {
   cleanup = [];
 }
 
+// announce shows a notice for 15 s (read out by screen readers: the
+// region is aria-live); it can be dismissed earlier.
 function announce(text, urgent) {
-  const item = h("p", { class: urgent ? "toast urgent" : "toast" }, text);
+  const item = h("div", { class: urgent ? "toast urgent" : "toast" }, h("p", {}, text),
+    h("button", { type: "button", class: "quiet", onclick: () => item.remove() }, "Dismiss"));
   live.append(item);
   setTimeout(() => item.remove(), 15000);
 }
@@ -142,11 +145,11 @@ async function patientList() {
 const HOUR = 3600000;
 
 const VITALS = [
-  { key: "hr", label: "Heart rate", unit: "beats/min", colour: charts.OKABE_ITO.vermillion },
-  { key: "rr", label: "Respiratory rate", unit: "breaths/min", colour: charts.OKABE_ITO.blue },
-  { key: "spo2", label: "SpO₂", unit: "%", colour: charts.OKABE_ITO.sky },
-  { key: "sys", label: "Systolic blood pressure", unit: "mmHg", colour: charts.OKABE_ITO.purple },
-  { key: "temp", label: "Temperature", unit: "°C", colour: charts.OKABE_ITO.green },
+  { key: "hr", label: "Heart rate", short: "HR", unit: "beats/min", colour: charts.OKABE_ITO.vermillion },
+  { key: "rr", label: "Respiratory rate", short: "RR", unit: "breaths/min", colour: charts.OKABE_ITO.blue },
+  { key: "spo2", label: "SpO₂", short: "SpO₂", unit: "%", colour: charts.OKABE_ITO.sky },
+  { key: "sys", label: "Systolic blood pressure", short: "Systolic BP", unit: "mmHg", colour: charts.OKABE_ITO.purple },
+  { key: "temp", label: "Temperature", short: "Temp.", unit: "°C", colour: charts.OKABE_ITO.green },
 ];
 
 function forecastSummary(f) {
@@ -268,7 +271,7 @@ async function glucoseSection(id, state, since, alertsOf) {
 }
 
 async function wardSection(id, state, since, alertsOf) {
-  const series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)));
+  let series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)));
   const scores = [{ t: Date.parse(state.at), v: state.total }];
   const now = h("p", { class: "summary", id: "news2-summary" });
   const show = (n) => {
@@ -284,11 +287,17 @@ async function wardSection(id, state, since, alertsOf) {
     h("figure", {}, newsEl, h("figcaption", {}, "NEWS2 score of each complete set of measured vitals (the last stored score and those received live); dashed lines: RCP response thresholds.")),
     grid);
   main.append(section);
-  const nc = charts.news2Chart(newsEl, scores, alertsOf);
+  // Every chart of the section spans the same window: the measured
+  // vitals and the scores.
+  const range = () => {
+    const ts = [...series.flat().map((x) => x.t), ...scores.map((x) => x.t)];
+    return ts.length ? [Math.min(...ts) / 1000 - 300, Math.max(...ts) / 1000 + 300] : [since / 1000, Date.now() / 1000];
+  };
+  const nc = charts.news2Chart(newsEl, scores, alertsOf, range);
   const vcs = VITALS.map((v, i) => {
     const el = h("div", { class: "chart", id: "vital-" + v.key });
     grid.append(h("figure", {}, el, h("figcaption", {}, `${v.label} (${v.unit}), measured.`)));
-    return charts.seriesChart(el, { label: v.label, unit: v.unit, colour: v.colour, data: series[i] });
+    return charts.seriesChart(el, { ...v, data: series[i], range });
   });
   return {
     onNEWS2(n) {
@@ -296,7 +305,10 @@ async function wardSection(id, state, since, alertsOf) {
       nc.update(scores);
       show(n);
       Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)))
-        .then((ss) => ss.forEach((s, i) => vcs[i].update(s)));
+        .then((ss) => {
+          series = ss;
+          ss.forEach((s, i) => vcs[i].update(s));
+        });
     },
     redraw() { nc.update(scores); },
     destroy() { nc.destroy(); vcs.forEach((c) => c.destroy()); },
@@ -436,6 +448,10 @@ function showTrial(out, s) {
 
 // ---- audit ----
 
+// The codes of AuditEvent.action and .outcome (FHIR R4 value sets).
+const ACTIONS = { C: "create", R: "read", U: "update", D: "delete", E: "execute" };
+const OUTCOMES = { 4: "minor failure", 8: "serious failure", 12: "major failure" };
+
 function auditPage() {
   setNav("audit");
   const field = (id, label, attrs) => h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, ...attrs }));
@@ -457,8 +473,10 @@ function auditPage() {
         const who = agent.who ? (agent.who.display || (agent.who.identifier || {}).value || agent.who.reference) : "–";
         const what = (e.entity || []).map((x) => (x.what && x.what.reference) || "").filter(Boolean).join(", ");
         const sub = (e.subtype || []).map((c) => c.display || c.code).join(", ");
-        return h("tr", {}, h("td", {}, when(e.recorded)), h("td", {}, sub || "–"), h("td", {}, e.action || "–"),
-          h("td", {}, e.outcome === "0" ? "success" : `failure (${e.outcome})`), h("td", {}, who), h("td", {}, what || "–"));
+        const from = agent.network ? agent.network.address : "–";
+        return h("tr", {}, h("td", {}, when(e.recorded, "seconds")), h("td", {}, [sub, e.outcomeDesc].filter(Boolean).join(" ") || "–"),
+          h("td", {}, ACTIONS[e.action] || e.action || "–"),
+          h("td", {}, e.outcome === "0" ? "success" : `failure (${OUTCOMES[e.outcome] || e.outcome})`), h("td", {}, who), h("td", {}, from), h("td", {}, what || "–"));
       });
       if (page) body.append(...rows); else body.replaceChildren(...rows);
       status.textContent = `${res.total ?? body.children.length} event(s)`;
@@ -476,7 +494,7 @@ function auditPage() {
     status,
     h("div", { class: "table-wrap" }, h("table", { class: "audit" },
       h("caption", {}, "AuditEvents, newest first (times in your time zone)."),
-      h("thead", {}, h("tr", {}, ["Recorded", "Interaction", "Action", "Outcome", "Who", "What"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["Recorded", "Interaction", "Action", "Outcome", "Who", "From", "What"].map((c) => h("th", { scope: "col" }, c)))),
       body)),
     more);
   show(false);

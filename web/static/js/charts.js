@@ -62,8 +62,10 @@ function hline(u, y, colour, text, scale = "y") {
   ctx.stroke();
   if (text) {
     ctx.fillStyle = colour;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
     ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
-    ctx.fillText(text, bbox.left + 4 * devicePixelRatio, py - 4 * devicePixelRatio);
+    ctx.fillText(text, bbox.left + 6 * devicePixelRatio, py - 4 * devicePixelRatio);
   }
   ctx.restore();
 }
@@ -83,6 +85,8 @@ function vline(u, x, colour, text, dash, row = 0) {
   ctx.stroke();
   if (text) {
     ctx.fillStyle = colour;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
     ctx.font = `bold ${12 * devicePixelRatio}px system-ui, sans-serif`;
     ctx.fillText(text, px + 3 * devicePixelRatio, bbox.top + (14 + 16 * row) * devicePixelRatio);
   }
@@ -198,7 +202,7 @@ export function dosesChart(el, insulin, meals, range) {
     padding: [8, 24, 0, 0],
     cursor: { sync: { key: "twin" } },
     scales: { x: { time: true, range: () => range() }, y: { range: (u, lo, hi) => [0, Math.max(5, hi ?? 5)] }, y2: { range: (u, lo, hi) => [0, Math.max(20, hi ?? 20)] } },
-    axes: [xTimeAxis(), yAxis("Insulin (U)"), yAxis("Carbohydrate (g)", 1)],
+    axes: [xTimeAxis(), yAxis("Insulin (U)"), yAxis("Carbs (g)", 1)],
     series: [
       {},
       { label: "Insulin given (U)", stroke: OKABE_ITO.blue, fill: alpha(OKABE_ITO.blue, 0.7), paths: bars, points: { show: false }, value: fmt(1) },
@@ -209,15 +213,15 @@ export function dosesChart(el, insulin, meals, range) {
   return { destroy: c.destroy, update(i, m) { c.u.setData(unionSeries([i, m])); } };
 }
 
-// seriesChart draws one measured vital sign (points joined by a line).
-export function seriesChart(el, { label, unit, colour, data, lines }) {
+// seriesChart draws one measured vital sign (points joined by a line) on
+// the time range range() gives (seconds).
+export function seriesChart(el, { label, short, unit, colour, data, range }) {
   const opts = {
-    height: 170,
+    height: 190,
     cursor: { sync: { key: "twin" } },
-    scales: { x: { time: true } },
-    axes: [xTimeAxis(), yAxis(`${label} (${unit})`)],
+    scales: { x: { time: true, range: () => range() } },
+    axes: [xTimeAxis(), yAxis(`${short} (${unit})`)],
     series: [{}, { label: `${label}, measured (${unit})`, stroke: colour, width: 1.5, points: { show: true, size: 4, fill: colour }, spanGaps: true, value: fmt(1) }],
-    hooks: { draw: [(u) => { for (const l of lines || []) hline(u, l.y, l.colour, l.text); }] },
   };
   const c = mount(el, opts, unionSeries([data]));
   return { destroy: c.destroy, update(d) { c.u.setData(unionSeries([d])); } };
@@ -225,11 +229,11 @@ export function seriesChart(el, { label, unit, colour, data, lines }) {
 
 // news2Chart draws NEWS2 scores (steps) with the RCP thresholds 5 (urgent
 // response) and 7 (emergency response), and alert markers.
-export function news2Chart(el, scores, alertsOf) {
+export function news2Chart(el, scores, alertsOf, range) {
   const opts = {
     height: 190,
     cursor: { sync: { key: "twin" } },
-    scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(12, (hi ?? 0) + 1)] } },
+    scales: { x: { time: true, range: () => range() }, y: { range: (u, lo, hi) => [0, Math.max(12, (hi ?? 0) + 1)] } },
     axes: [xTimeAxis(), yAxis("NEWS2 score (points)")],
     series: [{}, { label: "NEWS2 score from measured vitals (points)", stroke: OKABE_ITO.purple, width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: true, size: 6, fill: OKABE_ITO.purple }, value: fmt(0) }],
     hooks: { draw: [(u) => {
@@ -295,13 +299,15 @@ export function trialChart(el, arms, metric) {
   });
   const [min, q1, med, q3, max] = ["min", "q1", "median", "q3", "max"].map(stat);
   const unit = metric.unit ? ` (${metric.unit})` : "";
+  // A long label stays in the caption; the axis keeps the unit.
+  const axisLabel = (metric.label + unit).length > 24 && metric.unit ? `Value (${metric.unit})` : metric.label + unit;
   const opts = {
     height: 220,
     legend: { show: false },
     scales: { x: { time: false, range: () => [-0.5, arms.length - 0.5] } },
     axes: [
       { label: "Arm", labelSize: 20, stroke: "#222", splits: () => xs, values: (u, v) => v.map((i) => (arms[i] ? arms[i].name : "")), grid: { show: false } },
-      yAxis(metric.label + unit),
+      yAxis(axisLabel),
     ],
     series: [{}, { label: "median" + unit, stroke: OKABE_ITO.black, paths: () => null, points: { show: false } }],
     hooks: { draw: [(u) => {

@@ -182,7 +182,7 @@ export async function auditEvents({ patient, from, to, next }) {
   const url = next || "/fhir/AuditEvent?" + qs({
     patient: patient ? "Patient/" + patient : "",
     date: [from ? "ge" + from : "", to ? "le" + to : ""],
-    _sort: "-date", _count: 50,
+    _sort: "-date", _count: 25,
   });
   const b = await get(url);
   const link = (b.link || []).find((l) => l.relation === "next");

@@ -24,13 +24,14 @@ function append(el, children) {
 }
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const withSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
-// when formats a time (ms or ISO text) in the browser's time zone.
-export function when(t, short) {
+// when formats a time (ms or ISO text) in the browser's time zone, to the
+// minute or, with precision "seconds", to the second.
+export function when(t, precision) {
   const ms = typeof t === "number" ? t : Date.parse(t);
   if (!Number.isFinite(ms)) return "–";
-  return (short ? timeOnly : dateTime).format(new Date(ms));
+  return (precision === "seconds" ? withSeconds : dateTime).format(new Date(ms));
 }
 
 export const pct = (p) => (Number.isFinite(p) ? `${Math.round(p * 100)} %` : "–");

@@ -177,7 +177,7 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 		s.Close()
 		return nil, err
 	}
-	rec, err := newRecord(context.WithoutCancel(ctx), svc) // personal parameters, scale 2 (serve_twin_params.go)
+	rec, err := newRecord(context.WithoutCancel(ctx), svc, logger) // personal parameters, scale 2 (serve_twin_params.go)
 	if err != nil {
 		s.Close()
 		return nil, err

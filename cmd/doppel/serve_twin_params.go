@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"slices"
@@ -90,6 +91,7 @@ const (
 type record struct {
 	ctx    context.Context // of the reads made for a twin (twin.Options' functions take none)
 	svc    *fhirops.Service
+	logger *slog.Logger
 	def    twin.GlucoseSetup
 	adults []string // the population Population averages
 
@@ -98,7 +100,7 @@ type record struct {
 	written map[string]time.Time // per patient: the last reading of the parameters written
 }
 
-func newRecord(ctx context.Context, svc *fhirops.Service) (*record, error) {
+func newRecord(ctx context.Context, svc *fhirops.Service, logger *slog.Logger) (*record, error) {
 	def, err := twin.DefaultGlucose()
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func newRecord(ctx context.Context, svc *fhirops.Service) (*record, error) {
 			adults = append(adults, n)
 		}
 	}
-	return &record{ctx: ctx, svc: svc, def: def, adults: adults, written: map[string]time.Time{}}, nil
+	return &record{ctx: ctx, svc: svc, logger: logger, def: def, adults: adults, written: map[string]time.Time{}}, nil
 }
 
 // personal is what a patient's record says, each nil if nothing.
@@ -436,11 +438,17 @@ type paramSnapshots struct {
 	r *record
 }
 
+// Save saves the snapshot, then writes the parameters; a failed write is
+// logged, not returned, so that it cannot stop the other twins'
+// snapshots (Manager.SaveAll stops at the first error).
 func (s paramSnapshots) Save(ctx context.Context, patient string, data []byte) error {
 	if err := s.Snapshots.Save(ctx, patient, data); err != nil {
 		return err
 	}
-	return s.r.writeParams(ctx, patient)
+	if err := s.r.writeParams(ctx, patient); err != nil {
+		s.r.logger.Warn("twins: writing a twin's personal parameters to the record failed", "err", err)
+	}
+	return nil
 }
 
 // paramsID is the id of the patient's parameters Observation: a hash, so

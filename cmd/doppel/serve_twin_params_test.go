@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/doppelhealth/doppel/internal/clinical"
 	"github.com/doppelhealth/doppel/internal/clinical/fhirobs"
 	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/search"
+	"github.com/doppelhealth/doppel/internal/store/sqlite"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
 
@@ -117,7 +120,7 @@ func TestRecordGlucose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := twinService(t, t.TempDir())
 			putAll(t, svc, append([]string{`{"resourceType":"Patient","id":"p1"}`}, tc.resources...)...)
-			rec, err := newRecord(context.Background(), svc)
+			rec, err := newRecord(context.Background(), svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +166,7 @@ func TestScale2Flag(t *testing.T) {
 		flag("f3", "p3", "active", "something-else", ""),
 		flag("f4", "p4", "active", "spo2-scale-2", ""),
 	)
-	rec, err := newRecord(context.Background(), svc)
+	rec, err := newRecord(context.Background(), svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +248,7 @@ func TestParamsWritten(t *testing.T) {
 	if err != nil || st.Glucose == nil {
 		t.Fatal(st, err)
 	}
-	rec, err := newRecord(ctx, svc)
+	rec, err := newRecord(ctx, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,4 +301,45 @@ func FuzzInsulinFromFHIR(f *testing.F) {
 			t.Errorf("dose %+v: normalised %+v, %v", got, n, err)
 		}
 	})
+}
+
+// TestParamsWriteFailsQuietly: a snapshot is saved, and reported saved,
+// even when writing the parameters to the record fails (here: the store
+// is closed), so one failed write cannot stop the other twins' snapshots.
+func TestParamsWriteFailsQuietly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := newRecord(ctx, fhirops.New(st, reg, fhirops.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.mgr, err = twin.New(twin.Options{Now: time.Now}); err != nil {
+		t.Fatal(err)
+	}
+	o := clinical.Observation{Patient: "p1", Device: "cgm-1", Code: clinical.CodeGlucoseCGM, Effective: time.Now().UTC(), Value: &clinical.Quantity{Value: 120, Unit: "mg/dL"}}
+	if err := rec.mgr.Observe(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := rec.writeParams(ctx, "p1"); err == nil {
+		t.Fatal("writing to a closed store succeeded; the test shows nothing")
+	}
+	files, err := newFileSnapshots(filepath.Join(dir, "twins"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.snapshots(files).Save(ctx, "p1", []byte(`{"version":1}`)); err != nil {
+		t.Errorf("Save = %v, want nil", err)
+	}
+	if got, err := files.Load(ctx, "p1"); err != nil || string(got) != `{"version":1}` {
+		t.Errorf("snapshot after a failed parameters write: %q, %v", got, err)
+	}
 }

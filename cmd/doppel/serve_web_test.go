@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,11 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/doppelhealth/doppel/internal/auth"
 )
@@ -191,7 +195,7 @@ func TestDashboard(t *testing.T) {
 	}
 	eval := func(t *testing.T, ctx context.Context, expr string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
@@ -214,6 +218,19 @@ func TestDashboard(t *testing.T) {
 	t.Run("patient list", func(t *testing.T) {
 		wait(t, ctx, "urgency and badges", `[...document.querySelectorAll("tr[data-patient] .badge")].some(b => b.textContent !== "No alert") || document.querySelectorAll("tr[data-patient] strong").length >= 8`, 30*time.Second)
 		shot(t, ctx, "patients.png")
+	})
+	t.Run("search box", func(t *testing.T) {
+		do(t, ctx, "search for ward", chromedp.SendKeys(chromedp.CSS("#patient-search"), "ward"))
+		wait(t, ctx, "three ward patients", `document.querySelectorAll("tr[data-patient]").length === 3 && [...document.querySelectorAll("tr[data-patient]")].every(r => r.dataset.patient.startsWith("demo-ward-"))`, 30*time.Second)
+		// The most urgent first: the deteriorating patient leads once it has
+		// a score above the others'.
+		wait(t, ctx, "deteriorating patient first", `document.querySelector("tr[data-patient]").dataset.patient === "demo-ward-3"`, 60*time.Second)
+		do(t, ctx, "clear the search", chromedp.Evaluate[chromedp.Void](`(() => {
+			const s = document.querySelector("#patient-search");
+			s.value = "";
+			s.dispatchEvent(new Event("input"));
+		})()`))
+		wait(t, ctx, "all patients again", `document.querySelectorAll("tr[data-patient]").length >= 10`, 30*time.Second)
 	})
 	t.Run("a script-named patient is text", func(t *testing.T) {
 		got := eval(t, ctx, `document.querySelector('tr[data-patient="xss-test"] .patient-link').textContent`)
@@ -243,6 +260,28 @@ func TestDashboard(t *testing.T) {
 		wait(t, ctx, "live alert", `[...document.querySelectorAll("#live .toast.urgent")].some(e => e.textContent.includes("glucose"))`, 120*time.Second)
 		wait(t, ctx, "alert listed", `document.querySelector("#alert-list").textContent.includes("hypoglycaemia-predicted")`, 5*time.Second)
 		shot(t, ctx, "patient-glucose.png")
+	})
+	t.Run("what-if statistics", func(t *testing.T) {
+		// A band with quantiles 60, 80, 100, 120, 140 mg/dL at 2.5, 10, 50,
+		// 90 and 97.5 %: P(< 70) = 0.025 + 0.075 × 10/20 = 0.0625 by linear
+		// interpolation, P(< 180) = 1 (extrapolated past 140 with slope
+		// 0.075/20 per mg/dL: 0.975 + 0.15, clamped), so P(70-180) = 0.9375.
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`import("/static/js/stats.js").then((m) => {
+			const b = {Minutes: 30, Lo95: 60, Lo80: 80, Median: 100, Hi80: 120, Hi95: 140, PBelow70: 0.05};
+			const low = {Minutes: 60, Lo95: 40, Lo80: 50, Median: 60, Hi80: 70, Hi95: 80, PBelow70: 0.9};
+			const s = m.planSummary({bands: [b, low]});
+			return [m.cdf(b, 70), m.inRange(b), m.cdf(b, 30), m.inRange(low), s.tir, s.hypo];
+		})`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// low: P(< 70) = 0.9, P(< 180) = 1, so P(70-180) = 0.1; the mean of
+		// the two horizons is (0.9375 + 0.1) / 2; the hypoglycaemia risk the
+		// larger PBelow70.
+		want := []float64{0.0625, 0.9375, 0, 0.1, (0.9375 + 0.1) / 2, 0.9}
+		if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+			t.Errorf("stats.js (-want +got):\n%s", diff)
+		}
 	})
 	t.Run("what-if: a second curve", func(t *testing.T) {
 		do(t, ctx, "fill two plans",
@@ -283,11 +322,36 @@ func TestDashboard(t *testing.T) {
 		wait(t, ctx, "audit rows", `document.querySelectorAll("table.audit tbody tr").length > 0 && document.querySelector("table.audit tbody").textContent.includes("demo-t1d-1")`, 30*time.Second)
 		shot(t, ctx, "audit.png")
 	})
-	t.Run("tablet width", func(t *testing.T) {
-		do(t, ctx, "tablet", chromedp.EmulateViewport(768, 1024), chromedp.Navigate(root+"/#/patient/demo-t1d-2"))
+	t.Run("tablet width, another time zone", func(t *testing.T) {
+		tz := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Chicago"})
+			return err
+		})
+		do(t, ctx, "tablet", chromedp.EmulateViewport(768, 1024), tz, chromedp.Navigate(root+"/#/patient/demo-t1d-2"), chromedp.Reload())
 		wait(t, ctx, "chart at tablet width", `document.querySelector("#glucose-chart canvas") !== null`, 60*time.Second)
 		if w := eval(t, ctx, `String(document.documentElement.scrollWidth)`); w != "768" {
 			t.Errorf("page is %s px wide at a 768 px viewport: it scrolls sideways", w)
+		}
+		if got := eval(t, ctx, `document.querySelector("#tz").textContent`); !strings.Contains(got, "America/Chicago") {
+			t.Errorf("time zone note %q, want America/Chicago", got)
+		}
+		// Times on the page are Chicago's: the last reading's, as the twin
+		// gives it in UTC, shows 6 h earlier (CST, UTC-6, in November).
+		// (A new reading may come between the two looks: then look again.)
+		var summary, want string
+		for range 3 {
+			at := eval(t, ctx, `fetch("/twin/demo-t1d-2").then((r) => r.json()).then((s) => s.glucose.forecast.at)`)
+			utc, err := time.Parse(time.RFC3339, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = utc.Add(-6 * time.Hour).Format("3:04 PM")
+			if summary = eval(t, ctx, `document.querySelector("#forecast-summary").textContent`); strings.Contains(summary, want) {
+				break
+			}
+		}
+		if !strings.Contains(summary, want) {
+			t.Errorf("forecast summary %q lacks the Chicago time %s", summary, want)
 		}
 		shot(t, ctx, "patient-tablet.png")
 		do(t, ctx, "laptop", chromedp.EmulateViewport(1280, 900))
@@ -299,8 +363,14 @@ func TestDashboard(t *testing.T) {
 		if got := eval(t, ctx, `document.activeElement.id`); got != "patient-search" {
 			t.Errorf("Tab from the page's start focuses #%q, want #patient-search", got)
 		}
-		// A patient link opens with Enter.
-		do(t, ctx, "enter on a patient", chromedp.Focus(chromedp.CSS(`tr[data-patient="demo-ward-1"] a`)), chromedp.KeyEvent("\r"))
+		// A patient link keeps the focus through the list's refreshes (every
+		// 5 s) and opens with Enter.
+		do(t, ctx, "focus a patient", chromedp.Evaluate[chromedp.Void](`document.querySelector('tr[data-patient="demo-ward-1"] a').focus()`))
+		time.Sleep(6 * time.Second)
+		if got := eval(t, ctx, `document.activeElement.closest("tr") ? document.activeElement.closest("tr").dataset.patient : ""`); got != "demo-ward-1" {
+			t.Errorf("after a refresh the focus is on %q, want demo-ward-1's link", got)
+		}
+		do(t, ctx, "enter on a patient", chromedp.KeyEvent("\r"))
 		wait(t, ctx, "opened by keyboard", `location.hash === "#/patient/demo-ward-1"`, 10*time.Second)
 	})
 	t.Run("a patient-level session sees one patient", func(t *testing.T) {
@@ -434,6 +504,38 @@ func copyScreenshots(t *testing.T, src, dst string) {
 		}
 		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+func TestPrintSignInLink(t *testing.T) {
+	key, err := auth.LoadKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(key, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "http://127.0.0.1:8080/signin?code="},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 9000}, "http://127.0.0.1:9000/signin?code="},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 9001}, "http://127.0.0.1:9001/signin?code="},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9002}, "http://[::1]:9002/signin?code="},
+	}
+	for _, tc := range tests {
+		routes := http.NewServeMux()
+		d, err := dashboardRoutes(routes, http.NotFoundHandler(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		printSignInLink(&out, d, "http", tc.addr)
+		if got := out.String(); !strings.HasPrefix(got, "doppel: dashboard: "+tc.want) || !strings.HasSuffix(got, "valid 15m0s)\n") {
+			t.Errorf("%v: printed %q, want the link %s...", tc.addr, got, tc.want)
 		}
 	}
 }

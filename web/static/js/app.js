@@ -96,6 +96,9 @@ async function patientList() {
   let gen = 0;
 
   function render() {
+    // A refresh keeps the keyboard focus on the patient link it was on.
+    const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("tr[data-patient]");
+    const refocus = focused && document.activeElement.classList.contains("patient-link") ? focused.dataset.patient : null;
     const rows = list.map((p) => ({ p, st: states.get(p.id) })).sort((a, b) => urgency(b.st) - urgency(a.st) || a.p.name.localeCompare(b.p.name));
     body.replaceChildren(...rows.map(({ p, st }) => {
       const g = st && st.glucose, n = st && st.news2;
@@ -107,6 +110,10 @@ async function patientList() {
         h("td", {}, st ? (g ? "glucose" : "") + (g && n ? ", " : "") + (n ? "ward vitals" : "") : "no twin"));
     }));
     status.textContent = `${list.length} patient${list.length === 1 ? "" : "s"}`;
+    if (refocus) {
+      const link = [...body.querySelectorAll("tr[data-patient]")].find((r) => r.dataset.patient === refocus);
+      if (link) link.querySelector(".patient-link").focus();
+    }
   }
 
   async function refreshStates() {
@@ -506,13 +513,15 @@ async function route() {
   leave();
   const hash = location.hash.replace(/^#/, "") || "/";
   const m = hash.match(/^\/patient\/([^/]+)$/);
+  document.body.dataset.page = m ? "patient" : hash.slice(1) || "patients";
+  // The focus moves to the new page's content at once, not when it has
+  // loaded, so that it never jumps away from where the user has gone since.
+  main.focus({ preventScroll: true });
   if (m) await patientPage(decodeURIComponent(m[1]));
   else if (hash === "/trial") trialPage();
   else if (hash === "/audit" && me.audit) auditPage();
   else if (me.patient) location.replace("#/patient/" + encodeURIComponent(me.patient));
   else await patientList();
-  main.focus({ preventScroll: true });
-  document.body.dataset.page = m ? "patient" : hash.slice(1) || "patients";
 }
 
 async function start() {

@@ -88,9 +88,17 @@ export function patientName(p) {
   return n.text || [].concat(n.given || [], n.family || []).join(" ") || p.id;
 }
 
-// patients searches Patients by name (all when name is empty).
+// patients searches Patients whose name contains name (all when it is
+// empty). An encrypted store cannot search inside names (400): the search
+// then matches the start of a name part, as FHIR's plain string search does.
 export async function patients(name) {
-  const b = await get("/fhir/Patient?" + qs({ name, _count: 100 }));
+  let b;
+  try {
+    b = await get("/fhir/Patient?" + qs({ "name:contains": name, _count: 100 }));
+  } catch (e) {
+    if (e.status !== 400 || !name) throw e;
+    b = await get("/fhir/Patient?" + qs({ name, _count: 100 }));
+  }
   return resources(b).map((p) => ({ id: p.id, name: patientName(p), resource: p }));
 }
 

@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"cmp"
 	"context"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,12 @@ type Ingest struct {
 	// Limit, if set, caps each device's messages: one over the limit is
 	// refused whole with a *device.Throttled. Replicas each keep their own.
 	Limit *device.Limiter
+	// Workers is how many device messages are ingested at once; 0 means
+	// 8. A device's messages all go to one worker, so they reach OBS in
+	// order. Each message waits for its observations to be stored (synced
+	// to disk on the embedded server) and for its own acknowledgement, so
+	// one worker would leave the disk and the CPU idle in turn.
+	Workers int
 }
 
 // Ingest moves device messages from DEVICES to OBS until ctx is done:
@@ -66,10 +74,32 @@ func (s *Stream) Ingest(ctx context.Context, in Ingest) error {
 	return nil
 }
 
-// ingestFrom ingests the messages of c until ctx is done; skipMQTT
-// acknowledges those published over MQTT unread.
+// ingestFrom ingests the messages of c until ctx is done, handing each to
+// the worker of its subject (its device); skipMQTT acknowledges those
+// published over MQTT unread.
 func (s *Stream) ingestFrom(ctx context.Context, in Ingest, c *Consumer, skipMQTT bool) {
 	defer c.Stop()
+	work := make([]chan Msg, cmp.Or(in.Workers, 8))
+	var wg sync.WaitGroup
+	for i := range work {
+		work[i] = make(chan Msg, 64)
+		wg.Go(func() {
+			for m := range work[i] {
+				if ctx.Err() != nil {
+					continue // left for redelivery
+				}
+				if err := s.ingestOne(ctx, in, m); err != nil && ctx.Err() == nil {
+					s.log.Warn("ingest: publish failed; message left for redelivery", "err", err)
+				}
+			}
+		})
+	}
+	defer func() {
+		for _, w := range work {
+			close(w)
+		}
+		wg.Wait()
+	}()
 	for {
 		m, err := c.Next(ctx)
 		if ctx.Err() != nil {
@@ -81,13 +111,15 @@ func (s *Stream) ingestFrom(ctx context.Context, in Ingest, c *Consumer, skipMQT
 			continue
 		}
 		if skipMQTT && m.fromMQTT() {
-			if err := m.Ack(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("ingest: ack failed", "err", err)
-			}
+			_ = m.m.Ack() // not waiting: a copy acknowledged twice or redelivered is skipped again
 			continue
 		}
-		if err := s.ingestOne(ctx, in, m); err != nil && ctx.Err() == nil {
-			s.log.Warn("ingest: publish failed; message left for redelivery", "err", err)
+		h := fnv.New32a()
+		h.Write([]byte(m.Subject))
+		select {
+		case work[h.Sum32()%uint32(len(work))] <- m:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,5 +81,55 @@ func TestMQTTKeptUntilIngested(t *testing.T) {
 	}
 	if n := len(fetchAll(t, all)); n != 1 {
 		t.Errorf("%d observations, want 1", n)
+	}
+}
+
+// TestIngestOrderPerDevice: with several workers, each device's messages
+// reach its patient's observations in the order they were sent.
+func TestIngestOrderPerDevice(t *testing.T) {
+	s := openEmbedded(t, t.TempDir())
+	const devices, each = 6, 30
+	for i := range each {
+		for d := range devices {
+			msg := fmt.Appendf(nil, `{"device":"cgm-%d","observations":[{"code":"cgm","t":"2026-11-25T%02d:%02d:00Z","v":100,"unit":"mg/dL"}]}`, d, 8+i/60, i%60)
+			if err := s.PublishDevice(ctxT(t), fmt.Sprintf("cgm-%d", d), msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Ingest(ctx, Ingest{Decoder: device.Decoder{Now: func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }},
+			Patient: func(dev string) (string, bool) { return "p-" + dev, true }, Workers: 4})
+	}()
+	c, err := s.Consumer(ctxT(t), Observations, "check", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]time.Time{}
+	for n := 0; n < devices*each; n++ {
+		nctx, ncancel := context.WithTimeout(t.Context(), 10*time.Second)
+		m, err := c.Next(nctx)
+		ncancel()
+		if err != nil {
+			t.Fatalf("after %d observations: %v", n, err)
+		}
+		o, err := m.Observation()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Effective.After(last[o.Patient]) {
+			t.Errorf("%s: %v after %v", o.Patient, o.Effective, last[o.Patient])
+		}
+		last[o.Patient] = o.Effective
+		if err := m.Ack(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Stop()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Ingest = %v", err)
 	}
 }

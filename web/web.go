@@ -147,27 +147,30 @@ func (d *Dashboard) page(w http.ResponseWriter, r *http.Request, name string, st
 		http.Error(w, "web: page missing from the build", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(b)
+	if r.Method == http.MethodHead {
+		b = nil
 	}
+	send(w, status, "text/html; charset=utf-8", b)
 }
 
-// writeJSON sends v as JSON, not to be stored.
+// writeJSON sends v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, "web: cannot encode the answer", http.StatusInternalServerError)
 		return
 	}
+	send(w, status, "application/json", b)
+}
+
+// send sends a body that no browser or proxy may store: every page and
+// answer of the dashboard is about a signed-in person or patient.
+func send(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(body)
 }
 
 // problem is the JSON body of an error of the sign-in endpoints.

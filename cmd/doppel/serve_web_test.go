@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -63,35 +61,67 @@ func findBrowser(t *testing.T) string {
 func dashboardServer(t *testing.T, dir string, args ...string) (root, link string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
+	out := &lineWriter{lines: make(chan string, 16)}
 	var errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, args...), pw, &errb)
-		pw.Close()
+		done <- run(ctx, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, args...), out, &errb)
 	}()
+	exited := false
 	t.Cleanup(func() {
 		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exit %d, stderr:\n%s", code, errb.String())
+		if !exited {
+			if code := <-done; code != 0 {
+				t.Errorf("serve exit %d, stderr:\n%s", code, errb.String())
+			}
 		}
 	})
-	lines := bufio.NewScanner(pr)
-	for lines.Scan() {
-		l := lines.Text()
-		if base, ok := strings.CutPrefix(l, "doppel: listening on "); ok {
-			root = strings.TrimSuffix(base, "/fhir")
-		}
-		if rest, ok := strings.CutPrefix(l, "doppel: dashboard: "); ok {
-			link, _, _ = strings.Cut(rest, " ")
-			break
+	timeout := time.After(30 * time.Second)
+	for link == "" {
+		select {
+		case l := <-out.lines:
+			if base, ok := strings.CutPrefix(l, "doppel: listening on "); ok {
+				root = strings.TrimSuffix(base, "/fhir")
+			}
+			if rest, ok := strings.CutPrefix(l, "doppel: dashboard: "); ok {
+				link, _, _ = strings.Cut(rest, " ")
+			}
+		case code := <-done:
+			exited = true
+			t.Fatalf("serve exit %d before printing the dashboard link, stderr:\n%s", code, errb.String())
+		case <-timeout:
+			t.Fatal("serve printed no dashboard link in 30 s")
 		}
 	}
-	go io.Copy(io.Discard, pr)
 	if root == "" || !strings.HasPrefix(link, root+"/signin?code=") {
-		t.Fatalf("serve printed no dashboard link under %q (got %q)", root, link)
+		t.Fatalf("dashboard link %q is not under %q", link, root)
 	}
 	return root, link
+}
+
+// lineWriter hands each complete line written to it to lines, dropping
+// those no one waits for.
+type lineWriter struct {
+	mu    sync.Mutex
+	part  []byte
+	lines chan string
+}
+
+func (lw *lineWriter) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.part = append(lw.part, p...)
+	for {
+		i := bytes.IndexByte(lw.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		select {
+		case lw.lines <- string(lw.part[:i]):
+		default:
+		}
+		lw.part = lw.part[i+1:]
+	}
 }
 
 // trialJSON writes the output of doppel trial --json for an example file.
@@ -127,13 +157,7 @@ func TestDashboard(t *testing.T) {
 	}
 	browser := findBrowser(t)
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mqttAddr := l.Addr().String()
-	l.Close()
-	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "5", "--mqtt-addr", mqttAddr, "--rate-limit", "0")
+	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "5", "--mqtt-addr", freeAddr(t), "--rate-limit", "0") // twin_durability_test.go
 	admin := adminToken(t, dir)
 	xss := fmt.Sprintf(`{"resourceType":"Patient","id":"xss-test","name":[{"text":%q}]}`, xssName)
 	if code, _, b := send(t, "PUT", root+"/fhir/Patient/xss-test", xss, "Authorization", "Bearer "+admin); code != 201 {

@@ -129,7 +129,15 @@ compartment). GET /fhir/Subscription/ID/$status gives its status.
 basal-bolus insulin and a noisy CGM, one overdosed; 3 ward patients, one
 deteriorating) and streams their devices' data in simulated time,
 --demo-speed minutes a second: forecasts and alerts show within seconds on
-/twin/demo-t1d-1/events and /twin/demo-ward-3/events.`,
+/twin/demo-t1d-1/events and /twin/demo-ward-3/events.
+
+Every other path is the clinician dashboard (embedded; no network needed):
+patients by urgency, each twin's data, forecast and alerts live, what-if
+plans, trial results (doppel trial --json files) and, for administrators,
+the audit trail. At start serve prints a one-time sign-in link for the
+local administrator (valid 15 minutes, once); anyone else signs in with a
+token (doppel token) and sees what its scopes allow. The session cookie
+lasts 12 hours at most, never past the token.`,
 		Example: `  doppel serve
   doppel serve --data /srv/doppel --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   doppel serve --addr 10.0.0.5:8080 --insecure-http   # behind a TLS proxy

@@ -21,10 +21,14 @@
 // Write queues a request for the single writer goroutine. The writer takes
 // every request queued at that moment and runs them in one database
 // transaction: BEGIN; for each request SAVEPOINT, the request's function,
-// and ROLLBACK TO SAVEPOINT if it failed; the counter update; COMMIT. Only
-// then does it answer the requests, so one fsync covers the whole batch and
-// an answered request is durable (given the driver's durability settings,
-// documented in the sqlite and postgres packages).
+// and ROLLBACK TO SAVEPOINT if it failed; the counter update; COMMIT. (Until
+// a request of the batch has succeeded there is nothing to keep: such a
+// request runs without a savepoint, and its failure rolls back the
+// transaction, which begins again.) Only then does it answer the requests,
+// so one fsync covers the whole batch and an answered request is durable
+// (given the driver's durability settings, documented in the sqlite and
+// postgres packages). The writer assigns the rid of each version itself
+// (the next after the largest stored), so an INSERT needs no RETURNING.
 //
 // # Search semantics
 //
@@ -120,8 +124,9 @@ type Store struct {
 	// Prepared statements of each pool (the same when the pools are).
 	wst, rst *statements
 
-	reqs chan *request
-	done chan struct{} // closed when the writer goroutine has returned
+	reqs    chan *request
+	done    chan struct{} // closed when the writer goroutine has returned
+	inserts insertTexts   // the writer's
 
 	mu     sync.RWMutex // guards closed against Write's send
 	closed bool

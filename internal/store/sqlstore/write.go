@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,12 @@ func (s *Store) writer() {
 }
 
 // commit runs a batch in one transaction and answers every request.
+//
+// Until a request of the batch has succeeded, the transaction holds
+// nothing worth keeping: a request then runs without a savepoint (whose
+// sub-journal copies every page the request first changes), and its
+// failure rolls the transaction back and begins another. A batch of one
+// request takes no savepoint.
 func (s *Store) commit(batch []*request) {
 	// The batch's statements run under a context of their own: a request's
 	// context ending must not break the transaction of the others.
@@ -78,22 +85,9 @@ func (s *Store) commit(batch []*request) {
 			r.done <- err
 		}
 	}
-	tx, err := s.wdb.BeginTx(ctx, nil)
+	tx, t, rid, err := s.begin(ctx)
 	if err != nil {
-		fail(wrap("begin", err))
-		return
-	}
-	if s.d.Lock != "" {
-		if _, err := tx.ExecContext(ctx, s.d.Lock); err != nil {
-			tx.Rollback()
-			fail(wrap("lock", err))
-			return
-		}
-	}
-	var t int64
-	if err := tx.QueryRowContext(ctx, "SELECT t FROM counter WHERE id = 1").Scan(&t); err != nil {
-		tx.Rollback()
-		fail(wrap("counter", err))
+		fail(err)
 		return
 	}
 	t0 := t
@@ -102,28 +96,46 @@ func (s *Store) commit(batch []*request) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
-			tx.Rollback()
-			fail(wrap("savepoint", err))
-			return
+		savepoint := t != t0
+		if savepoint {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+				tx.Rollback()
+				fail(wrap("savepoint", err))
+				return
+			}
 		}
-		w := &txWriter{reader: reader{q: prepared{c: s.wst, tx: tx}, d: s.d, at: t + 1}, t: t + 1}
+		rid0 := rid
+		w := &txWriter{reader: reader{q: prepared{c: s.wst, tx: tx}, d: s.d, at: t + 1}, t: t + 1, rid: &rid, inserts: &s.inserts}
 		if errs[i] = run(r.fn, w); errs[i] == nil {
 			errs[i] = w.flush(ctx)
 		}
-		if errs[i] != nil {
+		switch {
+		case errs[i] == nil:
+			t++
+		case savepoint:
+			rid = rid0
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT req"); err != nil {
 				tx.Rollback()
 				fail(wrap("rollback to savepoint", err))
 				return
 			}
-		} else {
-			t++
+		default:
+			if err := tx.Rollback(); err != nil {
+				fail(wrap("rollback", err))
+				return
+			}
+			if tx, t, rid, err = s.begin(ctx); err != nil {
+				fail(err)
+				return
+			}
+			t0 = t
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT req"); err != nil {
-			tx.Rollback()
-			fail(wrap("release savepoint", err))
-			return
+		if savepoint {
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT req"); err != nil {
+				tx.Rollback()
+				fail(wrap("release savepoint", err))
+				return
+			}
 		}
 	}
 	if t != t0 {
@@ -140,6 +152,33 @@ func (s *Store) commit(batch []*request) {
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
+}
+
+// begin starts a write transaction (taking the dialect's lock) and returns
+// it with the counter and the largest rid stored. The writer assigns rids
+// itself, the next after the largest, so that inserting a version needs
+// no RETURNING: on SQLite such a statement takes a statement journal,
+// whose end costs a walk of the request's whole sub-journal.
+func (s *Store) begin(ctx context.Context) (tx *sql.Tx, t, rid int64, err error) {
+	tx, err = s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, 0, wrap("begin", err)
+	}
+	if s.d.Lock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.Lock); err != nil {
+			tx.Rollback()
+			return nil, 0, 0, wrap("lock", err)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT t FROM counter WHERE id = 1").Scan(&t); err != nil {
+		tx.Rollback()
+		return nil, 0, 0, wrap("counter", err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(rid), 0) FROM resources").Scan(&rid); err != nil {
+		tx.Rollback()
+		return nil, 0, 0, wrap("rid", err)
+	}
+	return tx, t, rid, nil
 }
 
 // Analyze updates the database's planner statistics (ANALYZE), in a write
@@ -175,7 +214,9 @@ func run(fn func(store.Writer) error, w store.Writer) (err error) {
 type txWriter struct {
 	reader
 	t       int64
-	pending map[string][][]any // index rows by table, all columns
+	rid     *int64 // the last rid assigned in the transaction
+	inserts *insertTexts
+	pending [nTables][]any // index rows by table, all columns
 }
 
 // Search implements store.Reader: it sees the request's index entries.
@@ -226,9 +267,6 @@ func (w *txWriter) current(ctx context.Context, typ, id string) (head, error) {
 	h.deleted = del != 0
 	return h, nil
 }
-
-// indexTables lists the index tables, for closing a superseded version.
-var indexTables = [...]string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri"}
 
 // put writes version v. A first version (VersionID 1, a create) skips the
 // look-up of the current one: its INSERT does nothing when the resource
@@ -281,15 +319,20 @@ func (w *txWriter) put(ctx context.Context, v store.Version) (store.Version, err
 		v.Body = nil
 	}
 	v.Hash = sha256.Sum256(body)
-	var rid int64
-	err := w.q.QueryRowContext(ctx, w.d.bind("INSERT INTO resources (type, id, version_id, t, last_updated, deleted, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING rid"),
-		v.Type, v.ID, v.VersionID, v.T, v.LastUpdated.UnixNano(), boolInt(v.Deleted), body, v.Hash[:]).Scan(&rid)
-	if errors.Is(err, sql.ErrNoRows) {
-		return conflict()
-	}
+	rid := *w.rid + 1
+	res, err := w.q.ExecContext(ctx, w.d.bind(w.d.Insert+" resources (rid, type, id, version_id, t, last_updated, deleted, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"+w.d.Ignore),
+		rid, v.Type, v.ID, v.VersionID, v.T, v.LastUpdated.UnixNano(), boolInt(v.Deleted), body, v.Hash[:])
 	if err != nil {
 		return store.Version{}, wrap("put", err)
 	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Version{}, wrap("put", err)
+	}
+	if n == 0 {
+		return conflict()
+	}
+	*w.rid = rid
 	if !v.Deleted {
 		w.addIndex(v, rid)
 	}
@@ -301,29 +344,6 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
-}
-
-// indexRows groups the entries' column values by table.
-func indexRows(entries []search.Entry) map[string][][]any {
-	rows := make(map[string][][]any)
-	for _, e := range entries {
-		switch e.Type {
-		case search.String:
-			rows["idx_string"] = append(rows["idx_string"], []any{e.Param, clip(e.Norm), clip(e.Text)})
-		case search.Token:
-			rows["idx_token"] = append(rows["idx_token"], []any{e.Param, clip(e.System), clip(e.Code), clip(e.Text), clip(e.Norm)})
-		case search.Reference:
-			rows["idx_reference"] = append(rows["idx_reference"], []any{e.Param, e.RefType, clip(e.RefID), clip(e.Text)})
-		case search.Date:
-			rows["idx_date"] = append(rows["idx_date"], []any{e.Param, e.Lo, e.Hi})
-		case search.Number, search.Quantity:
-			rows["idx_number"] = append(rows["idx_number"], []any{e.Param, e.Lo, e.Hi, clip(e.System), clip(e.Code), clip(e.Text)})
-		case search.URI:
-			rows["idx_uri"] = append(rows["idx_uri"], []any{e.Param, clip(e.Text)})
-		}
-		// Composite and special parameters are not indexed.
-	}
-	return rows
 }
 
 // maxIndexText is the most bytes of a text kept in an index column:
@@ -344,44 +364,74 @@ func clip(s string) string {
 	return s[:n]
 }
 
-// indexColumns are each table's value columns, after type and before rid, t.
-func indexColumns(tbl string) string {
-	switch tbl {
-	case "idx_string":
-		return "param, norm, text"
-	case "idx_token":
-		return "param, system, code, text, norm"
-	case "idx_reference":
-		return "param, ref_type, ref_id, text"
-	case "idx_date":
-		return "param, lo, hi"
-	case "idx_number":
-		return "param, lo, hi, system, code, text"
-	default:
-		return "param, text"
-	}
+// Index tables, in indexTables' order.
+const (
+	tString = iota
+	tToken
+	tReference
+	tDate
+	tNumber
+	tURI
+	nTables
+)
+
+// indexTables names the index tables.
+var indexTables = [nTables]string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_uri"}
+
+// indexColumns are each table's columns, in the order addIndex appends
+// their values.
+var indexColumns = [nTables]string{
+	"type, param, norm, text, rid, t",
+	"type, param, system, code, text, norm, rid, t",
+	"type, param, ref_type, ref_id, text, rid, t",
+	"type, param, lo, hi, rid, t",
+	"type, param, lo, hi, system, code, text, rid, t",
+	"type, param, text, rid, t",
 }
+
+// indexWidth is the number of columns of each table.
+var indexWidth = [nTables]int{6, 8, 7, 6, 9, 5}
 
 // maxArgs keeps a statement within every driver's limit on parameters
 // (SQLite 32766, PostgreSQL 65535).
 const maxArgs = 30000
 
-// addIndex queues the index rows of version v, stored as rid.
+// addIndex queues the index rows of version v, stored as rid: the values
+// of each table's rows one after the other.
 func (w *txWriter) addIndex(v store.Version, rid int64) {
-	if w.pending == nil {
-		w.pending = make(map[string][][]any)
-	}
-	for tbl, rows := range indexRows(v.Index) {
-		for _, row := range rows {
-			w.pending[tbl] = append(w.pending[tbl], append(append([]any{v.Type}, row...), rid, v.T))
+	for _, e := range v.Index {
+		p := &w.pending
+		switch e.Type {
+		case search.String:
+			p[tString] = append(p[tString], v.Type, e.Param, clip(e.Norm), clip(e.Text), rid, v.T)
+		case search.Token:
+			p[tToken] = append(p[tToken], v.Type, e.Param, clip(e.System), clip(e.Code), clip(e.Text), clip(e.Norm), rid, v.T)
+		case search.Reference:
+			p[tReference] = append(p[tReference], v.Type, e.Param, e.RefType, clip(e.RefID), clip(e.Text), rid, v.T)
+		case search.Date:
+			p[tDate] = append(p[tDate], v.Type, e.Param, e.Lo, e.Hi, rid, v.T)
+		case search.Number, search.Quantity:
+			p[tNumber] = append(p[tNumber], v.Type, e.Param, e.Lo, e.Hi, clip(e.System), clip(e.Code), clip(e.Text), rid, v.T)
+		case search.URI:
+			p[tURI] = append(p[tURI], v.Type, e.Param, clip(e.Text), rid, v.T)
 		}
+		// Composite and special parameters are not indexed.
 	}
 }
 
-// flush inserts the pending index rows: one multi-row INSERT per table
-// (several if the rows have more than maxArgs values); with
-// Dialect.Combine, the INSERTs are joined into one statement (WITH x1 AS
-// (INSERT ...), ... INSERT ...), one round trip.
+// maxRows is the most rows of one index INSERT when statements are
+// prepared (Dialect.Prepare).
+const maxRows = 128
+
+// flush inserts the pending index rows with multi-row INSERTs.
+//
+// With Dialect.Prepare, a table's rows go in INSERTs of maxRows rows and
+// then, for the rest, of 64, 32, ..., 1 rows as its binary digits say: a
+// few statement texts per table, each prepared once, instead of one text
+// per row count, each parsed again. Otherwise one INSERT per table
+// (several past maxArgs values), and with Dialect.Combine the INSERTs are
+// joined into one statement (WITH x1 AS (INSERT ...), ... INSERT ...), one
+// round trip.
 func (w *txWriter) flush(ctx context.Context) error {
 	var stmts []string
 	var args []any
@@ -405,31 +455,59 @@ func (w *txWriter) flush(ctx context.Context) error {
 		stmts, args = stmts[:0], args[:0]
 		return wrap("put index", err)
 	}
-	for _, tbl := range indexTables {
-		rows := w.pending[tbl]
-		for len(rows) > 0 {
-			per := len(rows[0])
-			n := min(len(rows), maxArgs/per)
+	for tbl := range nTables {
+		vals, per := w.pending[tbl], indexWidth[tbl]
+		for len(vals) > 0 {
+			n := min(len(vals)/per, maxArgs/per)
+			if w.d.Prepare {
+				n = min(n, maxRows)
+				for n&(n-1) != 0 {
+					n &= n - 1 // down to the highest binary digit
+				}
+			}
 			if len(stmts) > 0 && (!w.d.Combine || len(args)+n*per > maxArgs) {
 				if err := exec(); err != nil {
 					return err
 				}
 			}
-			var b strings.Builder
-			b.WriteString(w.d.Insert + " " + tbl + " (type, " + indexColumns(tbl) + ", rid, t) VALUES ")
-			row := "(?" + strings.Repeat(", ?", per-1) + ")"
-			for i, r := range rows[:n] {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(row)
-				args = append(args, r...)
-			}
-			b.WriteString(w.d.Ignore)
-			stmts = append(stmts, b.String())
-			rows = rows[n:]
+			stmts = append(stmts, w.inserts.sql(w.d, tbl, n))
+			args = append(args, vals[:n*per]...)
+			vals = vals[n*per:]
 		}
+		w.pending[tbl] = w.pending[tbl][:0]
 	}
-	clear(w.pending)
 	return exec()
+}
+
+// insertTexts keeps the text of the index INSERTs of the row counts
+// flush uses with Dialect.Prepare (powers of two up to maxRows), so
+// that it is not written again for every statement. Only the writer
+// goroutine uses it.
+type insertTexts [nTables][8]string
+
+// sql returns the INSERT of n rows into index table tbl.
+func (c *insertTexts) sql(d Dialect, tbl, n int) string {
+	k := bits.TrailingZeros(uint(n))
+	if !d.Prepare || n != 1<<k {
+		return insertSQL(d, tbl, n)
+	}
+	if c[tbl][k] == "" {
+		c[tbl][k] = insertSQL(d, tbl, n)
+	}
+	return c[tbl][k]
+}
+
+func insertSQL(d Dialect, tbl, n int) string {
+	var b strings.Builder
+	row := "(?" + strings.Repeat(", ?", indexWidth[tbl]-1) + ")"
+	b.Grow(64 + n*(len(row)+2))
+	b.WriteString(d.Insert + " " + indexTables[tbl] + " (" + indexColumns[tbl] + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(d.Ignore)
+	return b.String()
 }

@@ -285,7 +285,8 @@ func runServe(ctx context.Context, e *env, sf storeFlags, f serveFlags) error {
 	defer lt.Close(context.WithoutCancel(ctx))
 	subs.attach(lt)
 	// Observations written through the API reach the twins too (lt.feed).
-	svc := fhirops.New(trail.log.Wrap(subs.engine.Wrap(lt.feed(timeWrites(st, mreg)))), reg, fhirops.Options{})
+	// Observation searches and reads answer from the series too (opts.Series).
+	svc := fhirops.New(trail.log.Wrap(subs.engine.Wrap(lt.feed(timeWrites(st, mreg)))), reg, fhirops.Options{Series: opts.Series})
 	api := httpapi.New(logger, svc, st, reg, opts)
 	// GET /metrics: Prometheus text, for tokens that may search the whole
 	// system (httpapi.Metrics); every request is counted (httpapi.Instrument).

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/doppelhealth/doppel/internal/clinical"
+	"github.com/doppelhealth/doppel/internal/clinical/fhirobs"
 	"github.com/doppelhealth/doppel/internal/device"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/httpapi"
@@ -69,7 +70,7 @@ func deviceSecret(key []byte, device string) string {
 
 // Identifier systems of what the twins write to the store.
 const (
-	deviceObsSystem = "urn:doppel:device-observation" // value: hash of the duplicate key
+	deviceObsSystem = fhirobs.IdentifierSystem // value: hash of the duplicate key
 	twinAlertSystem = "urn:doppel:twin-alert"
 	twinTagSystem   = "urn:doppel:twin"
 )

@@ -47,6 +47,11 @@ func dayID(sid, day int64) string {
 	return dayPrefix + strconv.FormatInt(sid, 36) + "-" + strconv.FormatInt(day, 36)
 }
 
+// SampledID is the id of the valueSampledData Observation of series sid
+// on the UTC day of t (GET /fhir/Observation/{id} reads it): what a
+// Provenance of a day's samples targets.
+func SampledID(sid int64, t time.Time) string { return dayID(sid, floorDay(t)) }
+
 // parseVirtual splits an id made by sampleID or dayID into its series and
 // number (nanoseconds or day); ok is false for any other id.
 func parseVirtual(id, prefix string) (sid, n int64, ok bool) {

@@ -226,6 +226,7 @@ func Sampled(o clinical.Observation, g Grid, m Meta) ([]byte, error) {
 // stored (Recorded) and the message that brought the first of it (Message,
 // its [Identifier]).
 type Record struct {
+	ID         string // the Provenance's id
 	Agent      string
 	Targets    []string
 	Start, End time.Time
@@ -257,12 +258,13 @@ func Provenance(r Record) ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		ResourceType string      `json:"resourceType"`
+		ID           string      `json:"id,omitempty"`
 		Target       []reference `json:"target"`
 		Occurred     period      `json:"occurredPeriod"`
 		Recorded     string      `json:"recorded"`
 		Agent        []agent     `json:"agent"`
 		Entity       []entity    `json:"entity"`
-	}{"Provenance", targets, period{r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano)}, r.Recorded.UTC().Format(time.RFC3339Nano),
+	}{"Provenance", r.ID, targets, period{r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano)}, r.Recorded.UTC().Format(time.RFC3339Nano),
 		[]agent{{concept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", Code: "performer", Display: "Performer"}}}, reference{"Device/" + r.Agent}}},
 		[]entity{{"source", what{identifier{IdentifierSystem, r.Message}}}}})
 }

@@ -84,3 +84,25 @@ func TestIdentifier(t *testing.T) {
 		t.Errorf("identifier %q: want 32 hex digits", fhirobs.Identifier(a))
 	}
 }
+
+func TestProvenance(t *testing.T) {
+	r := fhirobs.Record{ID: "prov-1", Agent: "cgm-1", Targets: []string{"Observation/tsd-1-k"}, Start: at, End: at.Add(time.Hour), Recorded: at.Add(time.Minute), Message: "abc"}
+	b, err := fhirobs.Provenance(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	json.Unmarshal(b, &got)
+	json.Unmarshal([]byte(`{"resourceType":"Provenance","id":"prov-1","target":[{"reference":"Observation/tsd-1-k"}],
+		"occurredPeriod":{"start":"2026-11-25T10:05:00Z","end":"2026-11-25T11:05:00Z"},"recorded":"2026-11-25T10:06:00Z",
+		"agent":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/provenance-participant-type","code":"performer","display":"Performer"}]},"who":{"reference":"Device/cgm-1"}}],
+		"entity":[{"role":"source","what":{"identifier":{"system":"urn:doppel:device-observation","value":"abc"}}}]}`), &want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, bad := range []fhirobs.Record{{Targets: r.Targets}, {Agent: "x"}} {
+		if _, err := fhirobs.Provenance(bad); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

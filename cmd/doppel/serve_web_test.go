@@ -157,7 +157,8 @@ func TestDashboard(t *testing.T) {
 	}
 	browser := findBrowser(t)
 	dir := t.TempDir()
-	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "5", "--mqtt-addr", freeAddr(t), "--rate-limit", "0") // twin_durability_test.go
+	started := time.Now()
+	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "4", "--mqtt-addr", freeAddr(t), "--rate-limit", "0") // twin_durability_test.go
 	admin := adminToken(t, dir)
 	xss := fmt.Sprintf(`{"resourceType":"Patient","id":"xss-test","name":[{"text":%q}]}`, xssName)
 	if code, _, b := send(t, "PUT", root+"/fhir/Patient/xss-test", xss, "Authorization", "Bearer "+admin); code != 201 {
@@ -266,8 +267,14 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 	t.Run("patient twin: chart, forecast band, live alert", func(t *testing.T) {
+		// The alert must come after the page opens, to be seen arriving.
+		if code, _, body := send(t, "GET", root+"/fhir/RiskAssessment?patient=Patient/demo-t1d-1&_summary=count", "", "Authorization", "Bearer "+admin); code != 200 || !strings.Contains(string(body), `"total":0`) {
+			t.Fatalf("the hypoglycaemia alert came before the page opened (%v after the server started; the machine is slow?): %d %s", time.Since(started), code, body)
+		}
+		start := time.Now()
 		do(t, ctx, "open demo-t1d-1", chromedp.Navigate(root+"/#/patient/demo-t1d-1"))
 		wait(t, ctx, "glucose chart", `document.querySelector("#glucose-chart canvas") !== null && document.querySelector("#forecast-summary").textContent.startsWith("Model forecast from")`, 60*time.Second)
+		t.Logf("patient page with its charts drawn %v after the click", time.Since(start).Round(time.Millisecond))
 		legend := eval(t, ctx, `document.querySelector("#glucose-chart .u-legend").textContent`)
 		for _, want := range []string{"CGM glucose, measured", "Model forecast: median", "Model forecast: 80 % interval", "Model forecast: 95 % interval"} {
 			if !strings.Contains(legend, want) {
@@ -279,7 +286,7 @@ func TestDashboard(t *testing.T) {
 		}
 		wait(t, ctx, "event stream", `document.querySelector("#stream-state").dataset.state === "live"`, 30*time.Second)
 		// The overdosed patient's hypoglycaemia is predicted about 3 h into
-		// the demo, some 35 s at 5 simulated minutes a second: it arrives
+		// the demo, some 45 s at 4 simulated minutes a second: it arrives
 		// over the open event stream, as a notice and in the list.
 		wait(t, ctx, "live alert", `[...document.querySelectorAll("#live .toast.urgent")].some(e => e.textContent.includes("glucose"))`, 120*time.Second)
 		wait(t, ctx, "alert listed", `document.querySelector("#alert-list").textContent.includes("hypoglycaemia-predicted")`, 5*time.Second)

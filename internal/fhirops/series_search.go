@@ -162,9 +162,11 @@ func (s *Service) observationPage(ctx context.Context, r store.Reader, q *search
 	if err != nil {
 		return store.Page{}, samplePaging{}, err
 	}
-	keys, err := s.dateKeys(page.Matches, plan.desc)
-	if err != nil {
-		return store.Page{}, samplePaging{}, err
+	var keys []dateKey // needed only with samples to merge
+	if start < len(hits) {
+		if keys, err = s.dateKeys(page.Matches, plan.desc); err != nil {
+			return store.Page{}, samplePaging{}, err
+		}
 	}
 	stored := page.Matches
 	page.Matches = nil

@@ -39,7 +39,7 @@ func cgmSample(patient, device, d string, v float64) store.Sample {
 // every 5 min (100..105 mg/dL) and one of cgm2 at 00:02:30 (99), and
 // stored CGM Observations at 00:07 (107, device cgm1) and 00:12 (90) and
 // one without a time (80); for p2 one sample at 00:01 (150).
-func seriesService(t *testing.T) (*fhirops.Service, *sqlstore.Store) {
+func seriesService(t testing.TB) (*fhirops.Service, *sqlstore.Store) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fhir.db"))

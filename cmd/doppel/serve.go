@@ -95,8 +95,11 @@ MQTT 3.1.1 (topic doppel/devices/DEVICE/obs, on --mqtt-addr, loopback by
 default) or NATS to an embedded NATS JetStream server under DIR/nats, or
 to an external one (--nats URL). A device is a FHIR Device resource whose
 patient names the patient it measures. Each accepted reading is stored once
-(CGM and vital-sign values as compact time series, read as Observations
-with GET /fhir/Patient/PATIENT/$samples?code=99504-3; insulin as a
+(CGM and vital-sign values as compact time series, found by Observation
+searches that name the patient, GET /fhir/Observation?patient=PATIENT&code=99504-3,
+merged with the stored Observations, or one Observation per device and day
+with valueSampledData: GET /fhir/Patient/PATIENT/$samples?code=99504-3&sampled=true;
+with a Provenance per series and day; insulin as a
 MedicationAdministration, carbohydrate and ACVPU as Observations) and
 updates the patient's twin; so does an Observation with such a LOINC code
 created through the FHIR API (stored as written). The twins answer: GET /twin/PATIENT (estimate and last forecast), GET

@@ -247,25 +247,20 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 // from a FHIR Observation written through the API (storedAlready) is stored
 // already and only reaches the twin.
 func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, series store.Series, in chan<- twin.Delivery, met twinMetrics, logger *slog.Logger) error {
-	defer cons.Stop()
-	for {
-		msg, err := cons.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
+	// Eight patients at once, each patient's readings in order: a reading
+	// waits for its commit, and the store's writer commits those waiting
+	// together.
+	cons.Each(ctx, 8, logger, func(msg stream.Msg) {
 		o, err := msg.Observation()
 		if err != nil { // not ours to retry: drop it
 			logger.Warn("twins: undecodable observation dropped", "err", err)
 			_ = msg.Ack(ctx)
-			continue
+			return
 		}
 		received := time.Now()
 		if err := storeReading(ctx, svc, series, o); err != nil {
 			logger.Warn("twins: storing an observation failed; it will be redelivered", "err", err)
-			continue
+			return
 		}
 		select {
 		case in <- twin.Delivery{Obs: o, Done: func(err error) {
@@ -276,9 +271,9 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, s
 			_ = msg.Ack(ctx)
 		}}:
 		case <-ctx.Done():
-			return nil
 		}
-	}
+	})
+	return nil
 }
 
 // startTwinsIf starts the twins when --twins asks for them and serves

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"hash/fnv"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -74,22 +75,35 @@ func (s *Stream) Ingest(ctx context.Context, in Ingest) error {
 	return nil
 }
 
-// ingestFrom ingests the messages of c until ctx is done, handing each to
-// the worker of its subject (its device); skipMQTT acknowledges those
-// published over MQTT unread.
+// ingestFrom ingests the messages of c until ctx is done; skipMQTT
+// acknowledges those published over MQTT unread.
 func (s *Stream) ingestFrom(ctx context.Context, in Ingest, c *Consumer, skipMQTT bool) {
+	c.Each(ctx, cmp.Or(in.Workers, 8), s.log, func(m Msg) {
+		if skipMQTT && m.fromMQTT() {
+			_ = m.m.Ack() // not waiting: a copy acknowledged twice or redelivered is skipped again
+			return
+		}
+		if err := s.ingestOne(ctx, in, m); err != nil && ctx.Err() == nil {
+			s.log.Warn("ingest: publish failed; message left for redelivery", "err", err)
+		}
+	})
+}
+
+// Each hands the messages of c to fn on n goroutines until ctx is done,
+// then stops c. Messages of one subject (a device's, a patient's) all go
+// to one goroutine, in order; a message taken when ctx is done is left
+// for redelivery. fn acknowledges. A failed fetch is logged and retried
+// after a second.
+func (c *Consumer) Each(ctx context.Context, n int, log *slog.Logger, fn func(Msg)) {
 	defer c.Stop()
-	work := make([]chan Msg, cmp.Or(in.Workers, 8))
+	work := make([]chan Msg, max(n, 1))
 	var wg sync.WaitGroup
 	for i := range work {
 		work[i] = make(chan Msg, 64)
 		wg.Go(func() {
 			for m := range work[i] {
-				if ctx.Err() != nil {
-					continue // left for redelivery
-				}
-				if err := s.ingestOne(ctx, in, m); err != nil && ctx.Err() == nil {
-					s.log.Warn("ingest: publish failed; message left for redelivery", "err", err)
+				if ctx.Err() == nil {
+					fn(m)
 				}
 			}
 		})
@@ -106,12 +120,8 @@ func (s *Stream) ingestFrom(ctx context.Context, in Ingest, c *Consumer, skipMQT
 			return
 		}
 		if err != nil {
-			s.log.Warn("ingest: next message", "err", err)
+			log.Warn("stream: next message", "err", err)
 			sleep(ctx, time.Second)
-			continue
-		}
-		if skipMQTT && m.fromMQTT() {
-			_ = m.m.Ack() // not waiting: a copy acknowledged twice or redelivered is skipped again
 			continue
 		}
 		h := fnv.New32a()

@@ -43,7 +43,7 @@ type env struct {
 }
 
 // newEnv starts an engine on the store in dir (a new one if "").
-func newEnv(t *testing.T, dir string, opts subscription.Options) *env {
+func newEnv(t testing.TB, dir string, opts subscription.Options) *env {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -168,7 +168,7 @@ func (b notificationBundle) events() [][2]string {
 	return out
 }
 
-func newHook(t *testing.T) *hook {
+func newHook(t testing.TB) *hook {
 	h := &hook{got: make(chan received, 64)}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -186,7 +186,7 @@ func newHook(t *testing.T) *hook {
 }
 
 // next returns the next notification, failing the test if none comes.
-func (h *hook) next(t *testing.T) received {
+func (h *hook) next(t testing.TB) received {
 	t.Helper()
 	select {
 	case r := <-h.got:

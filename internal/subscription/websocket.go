@@ -58,7 +58,7 @@ type wsConn struct {
 // gets a handshake notification per subscription the token names, then
 // their event and heartbeat notifications as text messages;
 // "unbind-with-token TOKEN" stops them. The token is the credential, so
-// this handler needs no bearer token. A client that does not keep up
+// this handler needs no bearer token. Connections end when Run returns. A client that does not keep up
 // loses notifications (the gap shows in the event numbers).
 func (e *Engine) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, nil)
@@ -75,6 +75,9 @@ func (e *Engine) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-e.stopped:
+				c.Close(websocket.StatusGoingAway, "server stopping")
 				return
 			case msg := <-conn.out:
 				if c.Write(ctx, websocket.MessageText, msg) != nil {

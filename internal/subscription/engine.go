@@ -270,7 +270,13 @@ func (e *Engine) dispatch(ctx context.Context, v store.Version) {
 			count = old.count()
 		}
 		s, err := Decode(v.Body)
-		if v.Deleted || err != nil || s.Status == "off" || (!s.End.IsZero() && s.End.Before(e.opts.Now())) {
+		if v.Deleted {
+			if err := e.st.DeleteJob(ctx, jobKind+"-"+v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				e.opts.Logger.Warn("subscription: deleting the event count failed", "id", v.ID, "err", err)
+			}
+			return
+		}
+		if err != nil || s.Status == "off" {
 			if old != nil {
 				if err := e.saveCount(ctx, old); err != nil {
 					e.opts.Logger.Warn("subscription: saving the event count failed", "id", v.ID, "err", err)

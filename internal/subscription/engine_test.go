@@ -304,3 +304,29 @@ func TestHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+func TestEnd(t *testing.T) {
+	h := newHook(t)
+	en := newEnv(t, "", subscription.Options{AllowHosts: []string{"127.0.0.1"}})
+	for _, c := range []struct {
+		end       time.Time
+		handshake bool
+	}{
+		{time.Now().Add(-time.Hour), false}, // ended already: off, no handshake
+		{time.Now().Add(time.Second), true}, // handshake, then off at the end
+	} {
+		body := strings.Replace(string(subscriptionJSON(subscription.TopicResource, "Observation?patient=Patient/p1", "rest-hook", h.srv.URL, "empty")),
+			`"criteria"`, `"end":"`+c.end.UTC().Format(time.RFC3339)+`","criteria"`, 1)
+		out, err := en.api.Create(context.Background(), "Subscription", []byte(body), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, en, out.Version.ID, "off")
+		if got := len(h.got) == 1; got != c.handshake {
+			t.Errorf("end %v: handshake %v, want %v", c.end, got, c.handshake)
+		}
+		for len(h.got) > 0 {
+			<-h.got
+		}
+	}
+}

@@ -58,8 +58,9 @@ type wsConn struct {
 // gets a handshake notification per subscription the token names, then
 // their event and heartbeat notifications as text messages;
 // "unbind-with-token TOKEN" stops them. The token is the credential, so
-// this handler needs no bearer token. Connections end when Run returns. A client that does not keep up
-// loses notifications (the gap shows in the event numbers).
+// this handler needs no bearer token. Connections end when Run returns. A
+// client that does not keep up loses notifications (the gap shows in the
+// event numbers).
 func (e *Engine) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {

@@ -67,6 +67,10 @@ func (w *worker) run(ctx context.Context, handshake bool) {
 		defer stop()
 		twins = ch
 	}
+	if !w.sub.End.IsZero() && !w.sub.End.After(w.e.opts.Now()) {
+		w.setStatus(ctx, "off", "") // ended: no handshake
+		return
+	}
 	if handshake {
 		if w.sub.Channel == WebSocket { // the handshake goes to each client that binds
 			w.setStatus(ctx, "active", "")
@@ -80,6 +84,12 @@ func (w *worker) run(ctx context.Context, handshake bool) {
 		ticker = time.NewTicker(w.sub.Heartbeat)
 		defer ticker.Stop()
 		beat = ticker.C
+	}
+	var end <-chan time.Time
+	if !w.sub.End.IsZero() { // Subscription.end: turned off then
+		t := time.NewTimer(w.sub.End.Sub(w.e.opts.Now()))
+		defer t.Stop()
+		end = t.C
 	}
 	maxCount := w.sub.MaxCount
 	if maxCount == 0 {
@@ -113,6 +123,9 @@ func (w *worker) run(ctx context.Context, handshake bool) {
 				return
 			}
 			continue
+		case <-end:
+			w.setStatus(ctx, "off", "")
+			return
 		}
 	drain:
 		for len(evs) < maxCount {

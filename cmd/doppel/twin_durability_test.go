@@ -215,45 +215,38 @@ func twinDurDevice(ctx context.Context, addr, dev, secret string, start time.Tim
 }
 
 // twinDurStored is the effective times of the patient's stored CGM
-// readings, with repetitions: the Observations a search finds plus, where
-// serve keeps device readings as a time series, the samples of
-// GET Patient/{id}/$samples (404 without a series store).
+// readings, with repetitions: the Observations a search finds, stored ones
+// and, where serve keeps device readings as a time series, those made from
+// its samples.
 func twinDurStored(t *testing.T, base, tok, patient string) []time.Time {
 	t.Helper()
+	path := "Observation?" + url.Values{"patient": {patient}, "code": {twinDurLOINC}, "_count": {"1000"}}.Encode()
+	req, err := http.NewRequest("GET", base+"/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Total int
+		Entry []struct {
+			Resource struct{ EffectiveDateTime time.Time }
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&b)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET %s: status %d, %v", path, resp.StatusCode, err)
+	}
+	if b.Total > len(b.Entry) {
+		t.Fatalf("GET %s: %d readings, only %d on the first page", path, b.Total, len(b.Entry))
+	}
 	var out []time.Time
-	for _, path := range []string{
-		"Observation?" + url.Values{"patient": {patient}, "code": {twinDurLOINC}, "_count": {"1000"}}.Encode(),
-		"Patient/" + patient + "/$samples?" + url.Values{"code": {"99504-3"}, "_count": {"10000"}}.Encode(),
-	} {
-		req, err := http.NewRequest("GET", base+"/"+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b struct {
-			Total int
-			Entry []struct {
-				Resource struct{ EffectiveDateTime time.Time }
-			}
-		}
-		err = json.NewDecoder(resp.Body).Decode(&b)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound && strings.Contains(path, "$samples") {
-			continue
-		}
-		if resp.StatusCode != http.StatusOK || err != nil {
-			t.Fatalf("GET %s: status %d, %v", path, resp.StatusCode, err)
-		}
-		if b.Total > len(b.Entry) {
-			t.Fatalf("GET %s: %d readings, only %d on the first page", path, b.Total, len(b.Entry))
-		}
-		for _, e := range b.Entry {
-			out = append(out, e.Resource.EffectiveDateTime)
-		}
+	for _, e := range b.Entry {
+		out = append(out, e.Resource.EffectiveDateTime)
 	}
 	return out
 }

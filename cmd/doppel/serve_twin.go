@@ -44,6 +44,7 @@ type twinFlags struct {
 	ackWait       time.Duration // --nats-ack-wait: redelivery delay of unacknowledged messages
 	deviceRate    float64       // --device-rate: messages a second per device; 0 no limit
 	deviceBurst   int           // --device-burst
+	forecastEvery time.Duration // --twin-forecast-every: cadence of stored forecasts
 }
 
 func (f *twinFlags) register(c *cobra.Command) {
@@ -56,6 +57,7 @@ func (f *twinFlags) register(c *cobra.Command) {
 	c.Flags().DurationVar(&f.ackWait, "nats-ack-wait", 30*time.Second, "with --twins: a message taken from the stream and not acknowledged within `D` (a crashed consumer) is delivered again")
 	c.Flags().Float64Var(&f.deviceRate, "device-rate", 10, "with --twins: messages a second one device may send on average over MQTT, NATS or HTTP (`N`); more are refused (HTTP 429, MQTT a rate-limited notice); 0: no limit; with --demo at least --demo-speed")
 	c.Flags().IntVar(&f.deviceBurst, "device-burst", 100, "with --device-rate: messages one device may send at once after a pause (`N`)")
+	c.Flags().DurationVar(&f.forecastEvery, "twin-forecast-every", time.Hour, "with --twins: store a patient's forecast (FHIR Observations, RiskAssessment: updated in place, earlier versions in _history, each with its Provenance) when its data is at least `D` newer than the stored one's; 0: after every reading (about 40 kB of store a forecast)")
 	c.Flags().StringVar(&f.keyFile, "device-key-file", "", "with --twins: devices log in to the embedded server with their id and the secret HMAC-SHA256(key in `FILE`, id) in hex; none: no device authentication (loopback only)")
 }
 
@@ -89,6 +91,7 @@ func streamKey(storeKey []byte) []byte {
 // hands it to the twin manager.
 type liveTwins struct {
 	mgr     *twin.Manager
+	wb      *writeback // forecasts and alerts to the store (serve_twin_writeback.go)
 	stream  *stream.Stream
 	svc     *fhirops.Service
 	devAuth func(device, secret string) bool // nil without --device-key-file
@@ -186,17 +189,25 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 	if deps.glucose == nil {
 		deps.glucose = rec.glucose
 	}
-	mgr, err := twin.New(twin.Options{Now: deps.now, Glucose: deps.glucose, Scale2: rec.scale2, Sink: countingSink{fhirSink{svc}, met.alerts}, Snapshots: rec.snapshots(snaps)})
+	wb, err := newWriteback(ctx, svc, writebackOptions{Every: f.forecastEvery, Now: deps.now, Metrics: deps.mreg, Logger: logger})
 	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	mgr, err := twin.New(twin.Options{Now: deps.now, Glucose: deps.glucose, Scale2: rec.scale2, Sink: countingSink{wb, met.alerts}, Snapshots: rec.snapshots(snaps)})
+	if err != nil {
+		wb.Close()
 		s.Close()
 		return nil, err
 	}
 	rec.mgr = mgr
 	if err := mgr.Load(ctx, snaps.patients()); err != nil {
+		wb.Close()
 		s.Close()
 		return nil, err
 	}
 	if n, err := replayTwins(ctx, mgr, svc, deps.series); err != nil {
+		wb.Close()
 		s.Close()
 		return nil, err
 	} else if n > 0 {
@@ -204,11 +215,12 @@ func startTwins(ctx context.Context, logger *slog.Logger, svc *fhirops.Service, 
 	}
 	cons, err := s.Consumer(ctx, stream.Observations, "twins", "")
 	if err != nil {
+		wb.Close()
 		s.Close()
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	lt := &liveTwins{mgr: mgr, stream: s, svc: svc, devAuth: devAuth, limit: limit, now: deps.now, met: met, logger: logger, ctx: rctx, cancel: cancel}
+	lt := &liveTwins{mgr: mgr, wb: wb, stream: s, svc: svc, devAuth: devAuth, limit: limit, now: deps.now, met: met, logger: logger, ctx: rctx, cancel: cancel}
 	in := make(chan twin.Delivery)
 	lt.run("ingest", func(rctx context.Context) error {
 		return s.Ingest(rctx, stream.Ingest{Decoder: device.Decoder{Now: deps.now}, Patient: devicePatient(rctx, svc), Limit: limit,
@@ -279,7 +291,8 @@ func consume(ctx context.Context, cons *stream.Consumer, svc *fhirops.Service, s
 // startTwinsIf starts the twins when --twins asks for them and serves
 // them through opts; otherwise it returns nil, on which Close and
 // onShutdown do nothing. The twins write with their own service on st,
-// outside any request: those writes are not in the audit trail.
+// outside any request; what they write back is recorded in the audit
+// trail of opts.Audit (writeback).
 func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg *search.Registry, dir string, f twinFlags, opts *httpapi.Options, storeKey []byte, mreg *metrics.Registry) (*liveTwins, error) {
 	if !f.on && !f.demo {
 		if f.nats != "" {
@@ -300,7 +313,7 @@ func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg 
 		}
 		deps.now, deps.glucose = d.clock.Now, d.glucose
 	}
-	svc := fhirops.New(st, reg, fhirops.Options{})
+	svc := fhirops.New(auditedStore(st, opts.Audit), reg, fhirops.Options{})
 	lt, err := startTwins(ctx, logger, svc, dir, f, storeKey, deps)
 	if err != nil {
 		return nil, err
@@ -323,7 +336,8 @@ func (lt *liveTwins) onShutdown(hs *http.Server) {
 	}
 }
 
-// Close stops the twins, snapshots them and closes the stream.
+// Close stops the twins, writes their queued forecasts, snapshots them
+// and closes the stream.
 func (lt *liveTwins) Close(ctx context.Context) error {
 	if lt == nil {
 		return nil
@@ -331,6 +345,7 @@ func (lt *liveTwins) Close(ctx context.Context) error {
 	lt.mgr.CloseSubscriptions()
 	lt.cancel()
 	lt.wg.Wait()
+	lt.wb.Close()
 	return errors.Join(lt.mgr.SaveAll(ctx), lt.stream.Close())
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/doppelhealth/doppel/internal/fhirops"
+	"github.com/doppelhealth/doppel/internal/metrics"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
@@ -58,9 +59,10 @@ func countMatches(t *testing.T, svc *fhirops.Service, typ string, q url.Values) 
 
 // TestLiveTwins: a CGM message of device cgm-1, linked to patient p1 by
 // its Device resource, reaches p1's twin (a forecast event) and is stored
-// once as a time-series sample (not as an Observation), also when sent twice; a device without a
-// Device resource reaches no one; after a restart the twin is back from
-// its snapshot.
+// once as a time-series sample (not as an Observation), also when sent
+// twice; its forecast is stored as three forecast Observations (once); a
+// device without a Device resource reaches no one; after a restart the
+// twin is back from its snapshot.
 func TestLiveTwins(t *testing.T) {
 	dir := t.TempDir()
 	svc, series := twinStore(t, dir)
@@ -107,8 +109,8 @@ func TestLiveTwins(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CGM samples of p1 (-want +got):\n%s", diff)
 	}
-	if n := countMatches(t, svc, "Observation", url.Values{}); n != 0 {
-		t.Errorf("%d Observations, want 0 (CGM is a series; cgm-9 has no Device)", n)
+	if n := countMatches(t, svc, "Observation", url.Values{"code": {"http://loinc.org|99504-3"}}); n != 0 {
+		t.Errorf("%d CGM Observations, want 0 (CGM is a series; cgm-9 has no Device)", n)
 	}
 	before, _, err := lt.mgr.State(ctx, "p1")
 	if err != nil {
@@ -116,6 +118,9 @@ func TestLiveTwins(t *testing.T) {
 	}
 	if err := lt.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if n := countMatches(t, svc, "Observation", url.Values{"patient": {"Patient/p1"}, "code": {twinTagSystem + "|glucose-forecast"}, "_tag": {twinTagSystem + "|" + tagForecast}}); n != 3 {
+		t.Errorf("%d forecast Observations of p1 after close, want 3 (30, 60, 120 min)", n)
 	}
 	again, err := startTwins(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), svc, dir, twinFlags{on: true, mqttAddr: "127.0.0.1:0"}, nil, twinDeps{series: series})
 	if err != nil {
@@ -131,25 +136,34 @@ func TestLiveTwins(t *testing.T) {
 	}
 }
 
-// TestTwinAlertsStored: a predicted-hypoglycaemia alert is stored once as
-// a RiskAssessment, a lost stream as a Flag; forecasts are not stored.
+// TestTwinAlertsStored: through the twins' sink, a predicted-hypoglycaemia
+// alert is stored once as a RiskAssessment, a lost stream as a Flag, and
+// a forecast as three Observations (the forecast event of the reading).
 func TestTwinAlertsStored(t *testing.T) {
 	svc := twinService(t, t.TempDir())
 	ctx := context.Background()
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	sink := fhirSink{svc}
+	w, err := newWriteback(ctx, svc, writebackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range []twin.Event{
 		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertHypo, Probability: 0.8, Message: "low"}},
 		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertHypo, Probability: 0.8, Message: "low"}},
 		{Patient: "p1", Kind: twin.KindAlert, Time: at, Alert: &twin.Alert{Kind: twin.AlertStreamLost, Message: "no CGM"}},
-		{Patient: "p1", Kind: twin.KindForecast, Time: at, Forecast: &twin.Forecast{}},
+		forecastEvent(cgmReading("p1", at, 120)),
 	} {
-		if err := sink.Emit(ctx, e); err != nil {
+		if err := (countingSink{w, newTwinMetrics(metrics.NewRegistry()).alerts}).Emit(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for typ, want := range map[string]int{"RiskAssessment": 1, "Flag": 1, "Observation": 0} {
-		if n := countMatches(t, svc, typ, url.Values{"patient": {"Patient/p1"}}); n != want {
+	w.Close()
+	for typ, want := range map[string]int{"RiskAssessment": 1, "Flag": 1, "Observation": 3, "Provenance": 3} {
+		q := url.Values{"_tag": {twinTagSystem + "|" + tagModelOutput}}
+		if typ != "Provenance" {
+			q.Set("patient", "Patient/p1")
+		}
+		if n := countMatches(t, svc, typ, q); n != want {
 			t.Errorf("%d %s, want %d", n, typ, want)
 		}
 	}

@@ -264,6 +264,13 @@ func TestDashboard(t *testing.T) {
 		if n := eval(t, ctx, `String(document.querySelectorAll("main script").length)`); n != "0" {
 			t.Errorf("%s script elements in the page's main", n)
 		}
+		do(t, ctx, "open the patient", chromedp.Navigate(root+"/#/patient/xss-test"))
+		wait(t, ctx, "its page", `document.querySelector("#patient-name") !== null`, 30*time.Second)
+		if got := eval(t, ctx, `document.querySelector("#patient-name").textContent + "|" + document.querySelectorAll("main script").length`); got != xssName+"|0" {
+			t.Errorf("the patient's page shows %q, want the name as text and no script", got)
+		}
+		do(t, ctx, "back to the list", chromedp.Navigate(root+"/#/"))
+		wait(t, ctx, "patient list", `document.querySelectorAll("tr[data-patient]").length >= 10`, 30*time.Second)
 	})
 	t.Run("patient twin: chart, forecast band, live alert", func(t *testing.T) {
 		// The alert must come after the page opens, to be seen arriving.
@@ -280,7 +287,7 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("chart legend lacks %q: %s", want, legend)
 			}
 		}
-		if got := eval(t, ctx, `document.querySelector("#glucose-chart").previousElementSibling ? "" : document.querySelector(".model-note").textContent`); !strings.Contains(got, "Model output") {
+		if got := eval(t, ctx, `document.querySelector("#glucose-chart").closest("section").querySelector(".model-note").textContent`); !strings.Contains(got, "Model output") {
 			t.Errorf("no model-output label: %q", got)
 		}
 		wait(t, ctx, "event stream", `document.querySelector("#stream-state").dataset.state === "live"`, 30*time.Second)
@@ -367,9 +374,10 @@ func TestDashboard(t *testing.T) {
 		}
 		// Times on the page are Chicago's: the last reading's, as the twin
 		// gives it in UTC, shows 6 h earlier (CST, UTC-6, in November).
-		// (A new reading may come between the two looks: then look again.)
+		// (A new reading may come between the two looks, and reach the page
+		// a moment after the API: then look again.)
 		var summary, want string
-		for range 3 {
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
 			at := eval(t, ctx, `fetch("/twin/demo-t1d-2").then((r) => r.json()).then((s) => s.glucose.forecast.at)`)
 			utc, err := time.Parse(time.RFC3339, at)
 			if err != nil {

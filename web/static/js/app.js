@@ -48,7 +48,7 @@ function setNav(name) {
 // urgency orders patients: predicted hypoglycaemia and NEWS2 >= 7 first,
 // then NEWS2 5-6 or a single red parameter, then lost data streams, then
 // any NEWS2 above 0; ties by probability or score.
-export function urgency(st) {
+function urgency(st) {
   let u = 0;
   const g = st && st.glucose, n = st && st.news2;
   if (g) {
@@ -177,12 +177,11 @@ async function patientPage(id) {
   }
   const header = h("div", { class: "badges", id: "patient-badges" }, badges(st));
   const streamState = h("span", { class: "stream muted small", id: "stream-state" }, "connecting…");
-  const sections = [];
   main.replaceChildren(
     h("p", {}, h("a", { href: "#/" }, "← Patients")),
     h("h1", { id: "patient-name" }, patient.name),
     h("p", { class: "muted" }, `Patient/${patient.id} · live updates: `, streamState),
-    header, ...sections);
+    header);
 
   const alerts = [];
   const alertList = h("ul", { class: "alerts", id: "alert-list" });

@@ -18,7 +18,7 @@ export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "loc
 const timeAxisLabel = `Time (${timeZone})`;
 
 // alpha turns "#RRGGBB" into an rgba() string.
-export function alpha(hex, a) {
+function alpha(hex, a) {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
 }

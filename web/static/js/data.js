@@ -82,7 +82,7 @@ function qs(params) {
 
 const resources = (bundle) => (bundle.entry || []).map((e) => e.resource).filter(Boolean);
 
-export function patientName(p) {
+function patientName(p) {
   const n = (p.name || [])[0];
   if (!n) return p.id;
   return n.text || [].concat(n.given || [], n.family || []).join(" ") || p.id;

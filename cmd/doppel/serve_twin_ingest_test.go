@@ -142,9 +142,9 @@ func TestServeTwinsHTTPIngest(t *testing.T) {
 	if e := nextEvent(t, events); e.Kind != twin.KindForecast || e.Forecast.Reading != 7*clinical.GlucoseMgPerMmol {
 		t.Errorf("second event %+v, want the forecast after the FHIR Observation (7 mmol/L)", e)
 	}
-	code, _, b = send(t, "GET", base+"/Observation?patient=p1", "", "Authorization", admin)
-	if code != 200 || !strings.Contains(string(b), `"total":1`) {
-		t.Errorf("Observations of p1: %d %s, want the one posted (the device reading is a sample)", code, b)
+	code, _, b = send(t, "GET", base+"/Observation?patient=p1&code=99504-3", "", "Authorization", admin)
+	if code != 200 || !strings.Contains(string(b), `"total":2`) || !strings.Contains(string(b), `"id":"ts-`) || !strings.Contains(string(b), `"value":7}`) {
+		t.Errorf("CGM Observations of p1: %d %s, want the device reading (a sample, id ts-...) and the one posted", code, b)
 	}
 	code, _, b = send(t, "GET", base+"/Patient/p1/$samples?code=99504-3", "", "Authorization", admin)
 	if n := strings.Count(string(b), `"resourceType":"Observation"`); code != 200 || n != 1 {

@@ -119,6 +119,7 @@ func compareHits(a, b *sampleHit) int {
 // samplePlan is how a search selects samples.
 type samplePlan struct {
 	patients []string        // sorted; none: the series are not searched
+	unscoped bool            // no patient was named: all patients' series would be
 	codes    map[string]bool // nil: every code
 	from, to time.Time       // zero: open
 	dates    []search.Clause // evaluated on sampleDate
@@ -139,8 +140,12 @@ func (s *Service) observationPage(ctx context.Context, r store.Reader, q *search
 	}
 	if len(plan.patients) == 0 {
 		page, err := s.searchPage(ctx, r, q, pid)
-		return page, samplePaging{warn: []fhir.Issue{{Severity: "warning", Code: "not-supported",
-			Diagnostics: "device time-series samples are searched per patient: give patient or subject to have them in the results; these are the stored Observations only"}}}, err
+		var sp samplePaging
+		if plan.unscoped {
+			sp.warn = []fhir.Issue{{Severity: "warning", Code: "not-supported",
+				Diagnostics: "device time-series samples are searched per patient: give patient or subject to have them in the results; these are the stored Observations only"}}
+		}
+		return page, sp, err
 	}
 	hits, err := s.sampleHits(ctx, plan)
 	if err != nil {
@@ -266,6 +271,7 @@ func planSamples(q *search.Query, pid string) (samplePlan, error) {
 	if pid != "" {
 		restrict(map[string]bool{pid: true})
 	}
+	p.unscoped = patients == nil
 	for id := range patients {
 		p.patients = append(p.patients, id)
 	}

@@ -130,6 +130,11 @@ func TestServeSubscriptions(t *testing.T) {
 	if err := json.Unmarshal(body, &tok); code != http.StatusOK || err != nil {
 		t.Fatalf("$get-ws-binding-token: %d %s", code, body)
 	}
+	// Reading a Subscription is not reading what it sends.
+	readSubs := []string{"Authorization", "Bearer " + mintToken(t, dir, auth.Grant{Scope: "user/Subscription.rs"})}
+	if code, _, body := send(t, "POST", base+"/Subscription/"+wsID+"/$get-ws-binding-token", "", readSubs...); code != http.StatusForbidden {
+		t.Errorf("binding token for a token without Observation: %d %s, want 403", code, body)
+	}
 	params := map[string]string{}
 	for _, p := range tok.Parameter {
 		params[p.Name] = p.ValueString

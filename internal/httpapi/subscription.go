@@ -8,10 +8,11 @@ import (
 // Subscriptions answer the operations of FHIR Subscriptions (R4, the
 // Subscriptions R5 Backport IG): $status and $get-ws-binding-token on
 // one Subscription (a *subscription.Engine). Each is given the stored
-// Subscription the requester may read.
+// Subscription the requester may read; BindingToken also checks that the
+// requester (r.Context()) may receive what the subscription sends.
 type Subscriptions interface {
 	Status(ctx context.Context, id string, stored []byte) ([]byte, error)
-	BindingToken(id string) (body []byte, ok bool, err error)
+	BindingToken(ctx context.Context, id string) (body []byte, ok bool, err error)
 	// Topics are the canonical URLs of the topics offered.
 	Topics() []string
 }
@@ -75,7 +76,7 @@ func (s *Server) bindingToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, ok, err := s.opts.Subscriptions.BindingToken(v.ID)
+	body, ok, err := s.opts.Subscriptions.BindingToken(r.Context(), v.ID)
 	if err != nil {
 		return err
 	}

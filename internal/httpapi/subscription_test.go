@@ -15,7 +15,7 @@ func (fakeSubscriptions) Status(_ context.Context, id string, stored []byte) ([]
 	return json.Marshal(map[string]any{"resourceType": "Bundle", "id": id, "stored": json.RawMessage(stored)})
 }
 
-func (f fakeSubscriptions) BindingToken(id string) ([]byte, bool, error) {
+func (f fakeSubscriptions) BindingToken(_ context.Context, id string) ([]byte, bool, error) {
 	return []byte(`{"resourceType":"Parameters"}`), f.websocket, nil
 }
 

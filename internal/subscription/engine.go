@@ -339,10 +339,7 @@ func (e *Engine) Check(ctx context.Context, s Subscription) error {
 			return bad("business-rule", "Subscription.channel.endpoint", "%v", err)
 		}
 	}
-	typ := s.Type
-	if s.Topic == TopicTwin {
-		typ = "Observation" // a twin is computed from the patient's Observations
-	} else {
+	if s.Topic == TopicResource {
 		for k := range s.Filter {
 			name, _, _ := strings.Cut(k, ":")
 			if strings.HasPrefix(name, "_") && !slices.Contains([]string{"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"}, name) {
@@ -352,6 +349,17 @@ func (e *Engine) Check(ctx context.Context, s Subscription) error {
 		if _, _, err := e.reg.ParseQuery(s.Type, s.Filter, true, search.Limits{}); err != nil {
 			return bad("value", "Subscription.criteria", "the filter's search: %v", err)
 		}
+	}
+	return e.checkAccess(ctx, s)
+}
+
+// checkAccess decides whether the requester of ctx may receive what s
+// selects: search on its type (Observation for a twin), inside its own
+// compartment for a patient-level token.
+func (e *Engine) checkAccess(ctx context.Context, s Subscription) error {
+	typ := s.Type
+	if s.Topic == TopicTwin {
+		typ = "Observation" // a twin is computed from the patient's Observations
 	}
 	a, ok := e.opts.AccessOf(ctx)
 	if !ok {

@@ -221,7 +221,7 @@ func TestWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, en, sub.Version.ID, "active")
-	body, ok, err := en.engine.BindingToken(sub.Version.ID)
+	body, ok, err := en.engine.BindingToken(ctx, sub.Version.ID)
 	if err != nil || !ok {
 		t.Fatalf("BindingToken: %v %v", ok, err)
 	}

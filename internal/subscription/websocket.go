@@ -21,14 +21,20 @@ type binding struct {
 
 // BindingToken answers $get-ws-binding-token for subscription id, whose
 // reading the caller has authorised: a Parameters resource with a token
-// (random, 256 bits), its expiration, the subscription and the websocket
-// URL. ok is false when id is not a running websocket subscription.
-func (e *Engine) BindingToken(id string) (body []byte, ok bool, err error) {
+// (random, 128 bits), its expiration, the subscription and the websocket
+// URL. ok is false when id is not a running websocket subscription. The
+// requester of ctx must itself be allowed what the subscription selects
+// ([Engine.Check]; 403 otherwise): reading a Subscription is not reading
+// what it sends.
+func (e *Engine) BindingToken(ctx context.Context, id string) (body []byte, ok bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	w := e.workers[id]
 	if w == nil || w.sub.Channel != WebSocket {
 		return nil, false, nil
+	}
+	if err := e.checkAccess(ctx, w.sub); err != nil {
+		return nil, false, err
 	}
 	now := e.opts.Now()
 	for t, b := range e.tokens {

@@ -59,7 +59,7 @@ func ExampleService_Search_samples() {
 		Entry []struct {
 			Resource struct {
 				ID        string
-				Effective string `json:"effectiveDateTime"`
+				Effective string                  `json:"effectiveDateTime"`
 				Value     struct{ Value float64 } `json:"valueQuantity"`
 			}
 		}

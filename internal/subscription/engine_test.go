@@ -88,6 +88,24 @@ func TestRestHook(t *testing.T) {
 		}
 	}
 
+	// A twin alert as the twins store it (a RiskAssessment written
+	// outside any request) reaches a RiskAssessment subscriber.
+	if _, err := en.api.Create(ctx, "Subscription", subscriptionJSON(subscription.TopicResource,
+		"RiskAssessment?patient=Patient/p1", "rest-hook", h.srv.URL+"/risk", "id-only"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if hs := h.next(t); hs.body.param("type") != "handshake" {
+		t.Errorf("RiskAssessment subscription: %s first", hs.body.param("type"))
+	}
+	ra, err := en.api.Create(ctx, "RiskAssessment", []byte(`{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/p1"},
+	  "prediction":[{"outcome":{"text":"glucose below 70 mg/dL"},"probabilityDecimal":0.8}]}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.next(t).body.events(); !cmp.Equal(got, [][2]string{{"1", "http://doppel.test/fhir/RiskAssessment/" + ra.Version.ID}}) {
+		t.Errorf("RiskAssessment notification: events %q", got)
+	}
+
 	// The twin topic: an alert of p1's twin (a forecast is filtered out).
 	tsub, err := en.api.Create(ctx, "Subscription", subscriptionJSON(subscription.TopicTwin,
 		"patient=Patient/p1&kind=alert", "rest-hook", h.srv.URL+"/twin", "full-resource"), "")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,23 @@ func subscriptionBody(filter, channel, endpoint string) string {
 // refuse what they must; a websocket client binds with a token from
 // $get-ws-binding-token.
 func TestServeSubscriptions(t *testing.T) {
+	exerciseSubscriptions(t)
+}
+
+// TestServeSubscriptionsPostgres is TestServeSubscriptions on a fresh
+// schema of the DOPPEL_TEST_POSTGRES database.
+func TestServeSubscriptionsPostgres(t *testing.T) {
+	dsn := os.Getenv("DOPPEL_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("DOPPEL_TEST_POSTGRES is not set")
+	}
+	exerciseSubscriptions(t, "--store", "postgres", "--dsn", durSchema(t, dsn))
+}
+
+// exerciseSubscriptions runs serve with args (the store) twice on one
+// data directory.
+func exerciseSubscriptions(t *testing.T, args ...string) {
+	args = append(args, "--subscription-allow", "127.0.0.1")
 	got := make(chan map[string]any, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b map[string]any
@@ -71,7 +89,7 @@ func TestServeSubscriptions(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	base, stop := startServe(t, dir, "--subscription-allow", "127.0.0.1")
+	base, stop := startServe(t, dir, args...)
 	admin := []string{"Authorization", "Bearer " + adminToken(t, dir)}
 	code, loc, body := send(t, "POST", base+"/Subscription", subscriptionBody("Observation?patient=Patient/p1", "rest-hook", hook.URL), admin...)
 	if code != http.StatusCreated {
@@ -158,7 +176,7 @@ func TestServeSubscriptions(t *testing.T) {
 
 	// After a restart the subscription is still active: no handshake, the
 	// next event.
-	base, stop = startServe(t, dir, "--subscription-allow", "127.0.0.1")
+	base, stop = startServe(t, dir, args...)
 	defer stop()
 	if code, _, _ := send(t, "POST", base+"/Observation", obs, admin...); code != http.StatusCreated {
 		t.Fatalf("create Observation: %d", code)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -184,7 +185,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e.mu.Lock()
-			ws := slices.Collect(mapValues(e.workers))
+			ws := slices.Collect(maps.Values(e.workers))
 			e.mu.Unlock()
 			var errs []error
 			for _, w := range ws {
@@ -195,16 +196,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		case vs := <-e.changes:
 			for _, v := range vs {
 				e.dispatch(ctx, v)
-			}
-		}
-	}
-}
-
-func mapValues[K comparable, V any](m map[K]V) func(func(V) bool) {
-	return func(yield func(V) bool) {
-		for _, v := range m {
-			if !yield(v) {
-				return
 			}
 		}
 	}

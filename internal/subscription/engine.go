@@ -285,7 +285,7 @@ func (e *Engine) dispatch(ctx context.Context, v store.Version) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, w := range e.workers {
-		if w.sub.Topic != TopicResource || w.sub.Type != v.Type {
+		if w.sub.Topic != TopicResource || w.sub.Type != v.Type || w.ended() {
 			continue
 		}
 		select {

@@ -39,6 +39,16 @@ func (w *worker) stop() {
 	<-w.done
 }
 
+// ended reports whether the worker has stopped on its own (turned off).
+func (w *worker) ended() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (w *worker) count() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -363,7 +363,7 @@ func TestBufferFlushesOnClose(t *testing.T) {
 	}
 }
 
-// BenchmarkAppend appends batches of 512 records (a Buffer's default) to
+// BenchmarkAppend appends batches of 2,048 records (a Buffer's default) to
 // SQLite.
 func BenchmarkAppend(b *testing.B) {
 	reg, err := search.NewRegistry()
@@ -377,13 +377,13 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	defer st.Close()
 	log := newLog(st, dir, reg)
-	batch := records(512)
+	batch := records(2048)
 	for b.Loop() {
 		if err := log.Append(b.Context(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(512*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(2048*b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkVerify verifies a chain of 2,560 records on SQLite.

@@ -58,8 +58,8 @@
 // on: a request waits only when the queue is full (back-pressure, never a
 // dropped record). A buffered record is durable only after its flush: a
 // crash loses at most the records of the last Interval, or, when the
-// store falls behind, the queue's (under 1 s of records on SQLite with
-// the defaults; see [Buffer]). A caller that must not lose a
+// store falls behind, the queue's and the batch's (about 1 s of records
+// on SQLite with the defaults; see [Buffer]). A caller that must not lose a
 // record calls [Log.Append], which returns only when the records are
 // committed.
 //

@@ -20,8 +20,10 @@
 // # Storage
 //
 // AuditEvents are ordinary resources in the FHIR store, indexed by the same
-// search registry as every other resource, so the accounting of
-// disclosures is a normal FHIR search:
+// search registry as every other resource but only for the parameters
+// that the accounting of disclosures and security reviews need ([Indexed]:
+// patient, date, entity, type, subtype, action, outcome, _id,
+// _lastUpdated), so the accounting of disclosures is a normal FHIR search:
 // GET /fhir/AuditEvent?patient=Patient/123&date=ge2026-01-01 (SEC-16). The
 // resource id is "audit-" followed by the sequence number, so two writers
 // that race for one number collide on version 1 of the same id and the
@@ -69,7 +71,8 @@
 // store's own work. A record whose texts need no JSON escaping and whose
 // references are plain Type/id (what the HTTP layer makes) is written by
 // appending its JSON directly and indexed from the record itself, with
-// the entries search.Registry.Extract would compute; any other goes the
-// general way (tree, marshal, Extract). Tests hold both to the same bytes,
-// hash and entries.
+// the entries search.Registry.Extract would compute for the indexed
+// parameters; any other goes the general way (tree, marshal, Extract).
+// Tests hold both to the same bytes, hash and entries. Indexing fewer
+// parameters cut a read's or search's record from 12-15 index rows to 9-10.
 package audit

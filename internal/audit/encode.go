@@ -238,11 +238,11 @@ func (r Record) encode(id, observer string, seq int64, prev string, ents []entit
 }
 
 // index returns the search index entries of r's AuditEvent, as
-// search.Registry.Extract gives them for the R4 AuditEvent search
-// parameters that have values in a record's event (only for a record that
+// search.Registry.Extract gives them for the parameters the trail indexes
+// (Indexed) that have values in a record's event (only for a record that
 // takes the fast path).
 func (r Record) index(id string, ents []entity, now time.Time) []search.Entry {
-	out := make([]search.Entry, 0, 12+3*len(ents))
+	out := make([]search.Entry, 0, 9+2*len(ents))
 	tok := func(param string, c code) search.Entry {
 		return search.Entry{Param: param, Type: search.Token, System: c.system, Code: c.code, Text: c.display, Norm: c.norm}
 	}
@@ -260,24 +260,12 @@ func (r Record) index(id string, ents []entity, now time.Time) []search.Entry {
 		search.Entry{Param: "_id", Type: search.Token, Code: id},
 		search.Entry{Param: "_lastUpdated", Type: search.Date, Lo: ms(now), Hi: ms(now)},
 		search.Entry{Param: "action", Type: search.Token, Code: action(r.Interaction)},
+		search.Entry{Param: "date", Type: search.Date, Lo: ms(r.Time), Hi: ms(r.Time)},
 	)
-	if r.Address != "" {
-		out = append(out, search.Entry{Param: "address", Type: search.String, Text: r.Address, Norm: search.Fold(r.Address)})
-	}
-	out = append(out, search.Entry{Param: "date", Type: search.Date, Lo: ms(r.Time), Hi: ms(r.Time)})
-	for _, param := range []string{"entity", "entity-role", "entity-type"} {
-		start := len(out)
-		for _, e := range ents {
-			switch param {
-			case "entity":
-				if e.what != "" {
-					add(start, search.Entry{Param: param, Type: search.Reference, RefType: e.refType, RefID: e.refID})
-				}
-			case "entity-role":
-				add(start, tok(param, e.role))
-			case "entity-type":
-				add(start, tok(param, e.typ))
-			}
+	start := len(out)
+	for _, e := range ents {
+		if e.what != "" {
+			add(start, search.Entry{Param: "entity", Type: search.Reference, RefType: e.refType, RefID: e.refID})
 		}
 	}
 	outcome := r.Outcome
@@ -285,7 +273,7 @@ func (r Record) index(id string, ents []entity, now time.Time) []search.Entry {
 		outcome = Success
 	}
 	out = append(out, search.Entry{Param: "outcome", Type: search.Token, Code: outcome})
-	start := len(out)
+	start = len(out)
 	for _, e := range ents {
 		if e.refType == "Patient" {
 			add(start, search.Entry{Param: "patient", Type: search.Reference, RefType: e.refType, RefID: e.refID})

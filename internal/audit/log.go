@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,8 @@ func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record) (int64, 
 
 // version returns the stored AuditEvent of r as record seq after prev,
 // and its hash. A record that can take the fast path (encode.go);
-// any other is built as a tree, marshalled and indexed by the Indexer.
+// any other is built as a tree, marshalled and indexed by the Indexer,
+// keeping the entries of the parameters the trail indexes (Indexed).
 func (l *Log) version(r Record, seq int64, prev string, now time.Time) (store.Version, string, error) {
 	id := ID(seq)
 	v := store.Version{Type: resourceType, ID: id, VersionID: 1, LastUpdated: now}
@@ -239,6 +241,7 @@ func (l *Log) version(r Record, seq int64, prev string, now time.Time) (store.Ve
 	if v.Index, err = l.idx.Extract(resourceType, t); err != nil {
 		return store.Version{}, "", fmt.Errorf("audit: index: %w", err)
 	}
+	v.Index = slices.DeleteFunc(v.Index, func(e search.Entry) bool { return !Indexed(e.Param) })
 	v.Body, _ = (&fhir.Resource{Type: resourceType, ID: id, Tree: t}).MarshalJSON()
 	return v, h, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doppelhealth/doppel/internal/audit"
 	"github.com/doppelhealth/doppel/internal/fhir"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
@@ -132,8 +134,45 @@ func (s *Service) parseQuery(typ string, params url.Values, strict bool) (*searc
 	if se, ok := errors.AsType[*search.Error](err); ok {
 		return nil, nil, fail(http.StatusBadRequest, "invalid", se.Error())
 	}
-	return q, issues, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if issues, err = unindexedAudit(q, issues, strict); err != nil {
+		return nil, nil, err
+	}
+	return q, issues, nil
 }
+
+// unindexedAudit removes from q the clauses and sort keys on AuditEvent
+// search parameters that the audit trail does not index (audit.Indexed):
+// they would match none of its records, or sort none, without a word.
+// With strict that is a 400; else each one removed is reported as an
+// issue, as an unknown parameter is.
+func unindexedAudit(q *search.Query, issues []search.Issue, strict bool) ([]search.Issue, error) {
+	var bad []string
+	check := func(typ, param string) bool {
+		if typ == auditEventType && !audit.Indexed(param) {
+			bad = append(bad, param)
+			return true
+		}
+		return false
+	}
+	q.Clauses = slices.DeleteFunc(q.Clauses, func(c search.Clause) bool {
+		return check(q.Type, c.Param) || c.Chain != nil && check(c.Chain.TargetType, c.Chain.Clause.Param)
+	})
+	q.Sort = slices.DeleteFunc(q.Sort, func(k search.Sort) bool { return check(q.Type, k.Param) })
+	for _, p := range bad {
+		msg := "the audit trail does not index this AuditEvent search parameter (it indexes _id, _lastUpdated, action, date, entity, outcome, patient, subtype and type)"
+		if strict {
+			return nil, fail(http.StatusBadRequest, "not-supported", fmt.Sprintf("parameter %q: %s", p, msg))
+		}
+		issues = append(issues, search.Issue{Param: p, Message: msg})
+	}
+	return issues, nil
+}
+
+// auditEventType is the resource type of the audit trail.
+const auditEventType = "AuditEvent"
 
 // searchLinks returns the self, next and previous links of the page of q
 // (on snapshot q.Snapshot) that holds n of total matches (-1: not counted).

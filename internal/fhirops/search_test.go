@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -269,6 +270,49 @@ func TestSearchMaxIncludes(t *testing.T) {
 		}
 		if includes != tc.includes || (outcomes == 1) != tc.truncated || outcomes > 1 {
 			t.Errorf("%s?%s: %d includes, %d outcomes; want %d includes, truncated %v: %q", tc.typ, tc.query, includes, outcomes, tc.includes, tc.truncated, b.ids())
+		}
+	}
+}
+
+// TestSearchAuditUnindexed checks that a search on an AuditEvent parameter
+// the audit trail does not index is refused (strict) or reported and left
+// out (lenient), and that one it indexes runs.
+func TestSearchAuditUnindexed(t *testing.T) {
+	s := newService(t)
+	tests := []struct {
+		query   string
+		strict  bool
+		status  int  // of the error; 0: none
+		warning bool // an OperationOutcome entry
+	}{
+		{"patient=Patient/p1&date=ge2026-01-01", true, 0, false},
+		{"entity=Observation/o1&_sort=-date", true, 0, false},
+		{"address=192.0.2.7", true, http.StatusBadRequest, false},
+		{"entity-role=4&patient=Patient/p1", true, http.StatusBadRequest, false},
+		{"patient=Patient/p1&_sort=address", true, http.StatusBadRequest, false},
+		{"address=192.0.2.7", false, 0, true},
+		{"agent-name=x&patient=Patient/p1", false, 0, true},
+	}
+	for _, tc := range tests {
+		vals, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := s.Search(context.Background(), "AuditEvent", vals, tc.strict, "http://x/fhir")
+		if got := status(err); got != tc.status {
+			t.Errorf("%s (strict %v): status %d, want %d (%v)", tc.query, tc.strict, got, tc.status, err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		var b searchBundle
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		warned := slices.Contains(b.ids(), "outcome:OperationOutcome/")
+		if warned != tc.warning {
+			t.Errorf("%s (strict %v): OperationOutcome entry %v, want %v", tc.query, tc.strict, warned, tc.warning)
 		}
 	}
 }

@@ -364,3 +364,39 @@ func BenchmarkReadAudited(b *testing.B) {
 	benchLatency(b, e.srv, func() *http.Request { return httptest.NewRequest("GET", "/fhir/Patient/"+id, nil) })
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 }
+
+// TestAuditCapabilityParams checks that the CapabilityStatement lists as
+// AuditEvent search parameters exactly those the audit trail indexes of
+// the supported R4 ones (the others would find none of its records).
+func TestAuditCapabilityParams(t *testing.T) {
+	e := newEnv(t, Options{})
+	w := e.do("GET", "/fhir/metadata", "")
+	var cs capabilityStatement
+	if err := json.Unmarshal(w.Body.Bytes(), &cs); err != nil || len(cs.Rest) != 1 {
+		t.Fatalf("metadata: %v: %.300s", err, w.Body)
+	}
+	var got []string
+	for _, r := range cs.Rest[0].Resource {
+		if r.Type == auditEventType {
+			for _, p := range r.SearchParam {
+				got = append(got, p.Name)
+			}
+		}
+	}
+	reg, err := registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, p := range reg.Params(auditEventType) {
+		if p.Supported() && audit.Indexed(p.Code) {
+			want = append(want, p.Code)
+		}
+	}
+	if len(want) == 0 || !slices.Contains(want, "patient") || !slices.Contains(want, "date") {
+		t.Fatalf("indexed AuditEvent parameters %v lack patient or date", want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("AuditEvent searchParam (-want +got):\n%s", diff)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/doppelhealth/doppel/internal/audit"
 	"github.com/doppelhealth/doppel/internal/fhir"
 )
 
@@ -180,7 +181,7 @@ func (s *Server) capabilityStatement(base string) capabilityStatement {
 			s.subscriptionCapability(&res) // subscription.go
 		}
 		for _, p := range s.reg.Params(t) {
-			if p.Supported() {
+			if p.Supported() && (t != auditEventType || audit.Indexed(p.Code)) {
 				res.SearchParam = append(res.SearchParam, capSearchParam{Name: p.Code, Definition: p.URL, Type: string(p.Type)})
 			}
 		}

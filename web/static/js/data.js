@@ -151,11 +151,14 @@ export async function alerts(id, since) {
     get("/fhir/RiskAssessment?" + qs({ patient: "Patient/" + id, date: "ge" + iso(since), _count: 200 })),
     get("/fhir/Flag?" + qs({ patient: "Patient/" + id, _count: 200 })),
   ]);
+  // The twin's alerts carry its alert identifier; its other RiskAssessments
+  // (the ward trend forecast) are not alerts.
+  const isAlert = (r) => (r.identifier || []).some((i) => i.system === "urn:doppel:twin-alert");
   const out = [];
-  for (const r of resources(ra)) {
+  for (const r of resources(ra).filter(isAlert)) {
     out.push({ t: Date.parse(r.occurrenceDateTime), kind: "hypoglycaemia-predicted", text: ((r.note || [])[0] || {}).text || "predicted hypoglycaemia" });
   }
-  for (const f of resources(fl)) {
+  for (const f of resources(fl).filter(isAlert)) {
     const t = Date.parse((f.period || {}).start);
     if (t >= since) out.push({ t, kind: ((f.code || {}).coding || [{}])[0].code || "flag", text: (f.code || {}).text || "alert" });
   }

@@ -237,7 +237,7 @@ func (e *Engine) load(ctx context.Context) error {
 				continue
 			}
 			s.ID = v.ID
-			e.start(ctx, s, counts[v.ID], s.Status == "requested")
+			e.start(ctx, s, v.VersionID, counts[v.ID], s.Status == "requested")
 		}
 		if len(page.Matches) < q.Count {
 			return nil
@@ -253,6 +253,10 @@ func (e *Engine) dispatch(ctx context.Context, v store.Version) {
 	if v.Type == "Subscription" {
 		e.mu.Lock()
 		old := e.workers[v.ID]
+		if old != nil && !v.Deleted && v.VersionID <= old.version {
+			e.mu.Unlock()
+			return // loaded already (a write committed while Run was loading)
+		}
 		delete(e.workers, v.ID)
 		e.mu.Unlock()
 		var count int64
@@ -276,7 +280,7 @@ func (e *Engine) dispatch(ctx context.Context, v store.Version) {
 			return
 		}
 		s.ID = v.ID
-		e.start(ctx, s, count, true)
+		e.start(ctx, s, v.VersionID, count, true)
 		return
 	}
 	if v.Deleted {
@@ -296,10 +300,10 @@ func (e *Engine) dispatch(ctx context.Context, v store.Version) {
 	}
 }
 
-// start runs a worker for s.
-func (e *Engine) start(ctx context.Context, s Subscription, count int64, handshake bool) {
+// start runs a worker for s, version version of its resource.
+func (e *Engine) start(ctx context.Context, s Subscription, version, count int64, handshake bool) {
 	wctx, cancel := context.WithCancel(ctx)
-	w := &worker{e: e, sub: s, in: make(chan store.Version, e.opts.Queue), cancel: cancel, done: make(chan struct{}),
+	w := &worker{e: e, sub: s, version: version, in: make(chan store.Version, e.opts.Queue), cancel: cancel, done: make(chan struct{}),
 		status: s.Status, events: count}
 	e.mu.Lock()
 	e.workers[s.ID] = w

@@ -21,11 +21,12 @@ import (
 
 // worker delivers one subscription's notifications, in order.
 type worker struct {
-	e      *Engine
-	sub    Subscription
-	in     chan store.Version
-	cancel context.CancelFunc
-	done   chan struct{}
+	e       *Engine
+	sub     Subscription
+	version int64 // of the Subscription resource it serves
+	in      chan store.Version
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	mu       sync.Mutex
 	status   string

@@ -397,7 +397,7 @@ func TestDurabilityPostgres(t *testing.T) {
 
 // durSchema creates a fresh schema, dropped when the test ends, in the
 // database of dsn, and returns dsn with search_path set to it.
-func durSchema(t *testing.T, dsn string) string {
+func durSchema(t testing.TB, dsn string) string {
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)

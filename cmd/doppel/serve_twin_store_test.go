@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
+	"github.com/doppelhealth/doppel/internal/store/postgres"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
+	"github.com/doppelhealth/doppel/internal/store/sqlstore"
 )
 
 // TestReadingProvenance: a stored device reading has a Provenance naming
@@ -124,46 +127,81 @@ func TestReadingProvenance(t *testing.T) {
 
 // BenchmarkProvenanceBytes: what the Provenance of device data adds to the
 // store, per CGM sample (50 patients × 7 days of 5-minute CGM, one
-// Provenance per series and day): the pages of every table and index but
-// the time series after VACUUM, less those of an empty store, and, for
-// comparison, the series' own bytes/sample.
+// Provenance per series and day): the bytes of every table and index but
+// the time series (SQLite: pages after VACUUM; PostgreSQL, when
+// DOPPEL_TEST_POSTGRES is set: pg_total_relation_size), less those of an
+// empty store, and, for comparison, the series' own bytes/sample.
 func BenchmarkProvenanceBytes(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		sizes := func(path string) (series, other int64) {
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("VACUUM"); err != nil {
+				b.Fatal(err)
+			}
+			err = db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN name IN ('series', 'series_chunk', 'sqlite_autoindex_series_1') THEN pgsize END), 0),
+				COALESCE(SUM(CASE WHEN name NOT IN ('series', 'series_chunk', 'sqlite_autoindex_series_1') THEN pgsize END), 0) FROM dbstat`).Scan(&series, &other)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return series, other
+		}
+		benchProvenanceBytes(b, func() (*sqlstore.Store, func() (int64, int64)) {
+			path := filepath.Join(b.TempDir(), sqliteFile)
+			st, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st, func() (int64, int64) { return sizes(path) }
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		dsn := os.Getenv("DOPPEL_TEST_POSTGRES")
+		if dsn == "" {
+			b.Skip("DOPPEL_TEST_POSTGRES is not set")
+		}
+		benchProvenanceBytes(b, func() (*sqlstore.Store, func() (int64, int64)) {
+			schema := durSchema(b, dsn)
+			st, err := postgres.Open(context.Background(), schema)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return st, func() (series, other int64) {
+				db, err := sql.Open("pgx", schema)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				err = db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN c.relname IN ('series', 'series_chunk') THEN pg_total_relation_size(c.oid) END), 0),
+					COALESCE(SUM(CASE WHEN c.relname NOT IN ('series', 'series_chunk') THEN pg_total_relation_size(c.oid) END), 0)
+					FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`).Scan(&series, &other)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return series, other
+			}
+		})
+	})
+}
+
+// benchProvenanceBytes stores the CGM and its Provenance in stores that
+// open returns, with the sizes of their series and of the rest.
+func benchProvenanceBytes(b *testing.B, open func() (*sqlstore.Store, func() (series, other int64))) {
 	const patients, days, perDay = 50, 7, 288
 	ctx := context.Background()
 	reg, err := search.NewRegistry()
 	if err != nil {
 		b.Fatal(err)
 	}
-	pages := func(path string) (series, other int64) {
-		db, err := sql.Open("sqlite", path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Exec("VACUUM"); err != nil {
-			b.Fatal(err)
-		}
-		err = db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN name IN ('series', 'series_chunk', 'sqlite_autoindex_series_1') THEN pgsize END), 0),
-			COALESCE(SUM(CASE WHEN name NOT IN ('series', 'series_chunk', 'sqlite_autoindex_series_1') THEN pgsize END), 0) FROM dbstat`).Scan(&series, &other)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return series, other
-	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
-		dir := b.TempDir()
-		empty := filepath.Join(dir, "empty.db")
-		st, err := sqlite.Open(ctx, empty)
-		if err != nil {
-			b.Fatal(err)
-		}
+		st, sizes := open()
 		st.Close()
-		_, base := pages(empty)
-		path := filepath.Join(dir, sqliteFile)
-		if st, err = sqlite.Open(ctx, path); err != nil {
-			b.Fatal(err)
-		}
+		_, base := sizes()
+		st, sizes = open()
 		svc := fhirops.New(st, reg, fhirops.Options{Series: st})
 		g := 120.0
 		for d := range days {
@@ -190,7 +228,7 @@ func BenchmarkProvenanceBytes(b *testing.B) {
 			}
 		}
 		st.Close()
-		series, other := pages(path)
+		series, other := sizes()
 		n := float64(patients * days * perDay)
 		b.ReportMetric(float64(series)/n, "series-bytes/sample")
 		b.ReportMetric(float64(other-base)/n, "provenance-bytes/sample")

@@ -248,10 +248,8 @@ func planSamples(q *search.Query, pid string) (samplePlan, error) {
 				}
 			}
 			if !all {
-				if p.codes != nil {
-					for k := range p.codes {
-						codes[k] = codes[k] && p.codes[k]
-					}
+				if p.codes != nil { // two code parameters: both
+					maps.DeleteFunc(codes, func(k string, _ bool) bool { return !p.codes[k] })
 				}
 				p.codes = codes
 			}

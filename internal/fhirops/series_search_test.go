@@ -149,6 +149,9 @@ func TestSearchSamples(t *testing.T) {
 		{"patient=p1&device:missing=true", []string{"12m0s 90 r", "- 80 r"}},
 		{"patient=p1&category=vital-signs", nil}, // CGM is no vital sign
 		{"patient=p1&code=8867-4", nil},
+		{"patient=p1&code=8867-4,99504-3&code=99504-3&date=le2024-03-01T00:02:30Z", []string{"0s 100 s", "2m30s 99 s"}},
+		{"patient=p1&code=8867-4&code=99504-3", nil},
+		{"patient=p1&code=99504-3&code=8867-4", nil},
 		{"patient=p1&code:not=99504-3", nil},
 		{"patient=p1&identifier=urn:doppel:device-observation|", []string{"0s 100 s", "2m30s 99 s", "5m0s 101 s", "10m0s 102 s", "15m0s 103 s", "20m0s 104 s", "25m0s 105 s"}},
 		{"patient=p2", []string{"1m0s 150 s"}},

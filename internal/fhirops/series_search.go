@@ -205,9 +205,10 @@ func (s *Service) observationPage(ctx context.Context, r store.Reader, q *search
 // confines it to one patient.
 func planSamples(q *search.Query, pid string) (samplePlan, error) {
 	var p samplePlan
+	var refuse error // a search of samples refuses it; one of stored Observations only does not
 	switch {
 	case len(q.Sort) > 1 || (len(q.Sort) == 1 && q.Sort[0].Param != "date"):
-		return p, fail(http.StatusBadRequest, "not-supported", "a search of Observation with device samples sorts by date or -date only")
+		refuse = fail(http.StatusBadRequest, "not-supported", "a search of Observation with device samples sorts by date or -date only")
 	case len(q.Sort) == 1:
 		p.desc = q.Sort[0].Desc
 	}
@@ -226,7 +227,8 @@ func planSamples(q *search.Query, pid string) (samplePlan, error) {
 	for _, c := range q.Clauses {
 		switch {
 		case c.Chain != nil:
-			return p, fail(http.StatusBadRequest, "not-supported", "chained parameter "+strconv.Quote(c.Param)+": not answered for device samples, which this search includes; search the referenced resources first")
+			refuse = cmp.Or(refuse, error(fail(http.StatusBadRequest, "not-supported", "chained parameter "+strconv.Quote(c.Param)+
+				": not answered for device samples, which this search includes; search the referenced resources first")))
 		case (c.Param == "patient" || c.Param == "subject") && (c.Modifier == "" || c.Modifier == "Patient"):
 			ids := map[string]bool{}
 			for _, v := range c.Values {
@@ -274,6 +276,9 @@ func planSamples(q *search.Query, pid string) (samplePlan, error) {
 		p.patients = append(p.patients, id)
 	}
 	slices.Sort(p.patients)
+	if len(p.patients) > 0 && refuse != nil {
+		return p, refuse
+	}
 	if len(p.patients) > maxSamplePatients {
 		return p, fail(http.StatusBadRequest, "too-costly", "a search of Observation with device samples names at most "+strconv.Itoa(maxSamplePatients)+" patients")
 	}

@@ -189,6 +189,13 @@ func TestSearchSamples(t *testing.T) {
 			t.Errorf("%s: %v, want a 400", q, err)
 		}
 	}
+	// Without a patient, chains and other sort keys are answered (for
+	// the stored Observations).
+	for _, q := range []string{"code=99504-3&_sort=value-quantity", "subject:Patient.name=x"} {
+		if _, _, err := searchObs(t, ctx, svc, q); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
 	// Without a patient: the stored ones, and a warning that says so.
 	b, rows, err := searchObs(t, ctx, svc, "code=99504-3")
 	if err != nil || len(rows) != 3 || len(b.Entry) != 4 || b.Entry[3].Search.Mode != "outcome" || !strings.Contains(string(b.Entry[3].Resource), "per patient") {

@@ -165,16 +165,20 @@ function forecastSummary(f) {
   return `Model forecast from the reading of ${when(f.at)} (${num(f.reading)} mg/dL measured, ${num(f.bg)} mg/dL estimated): ${parts.join("; ")}. P(< 70 mg/dL within 30 min) ${pct(f.pHypo)}.`;
 }
 
-async function patientPage(id) {
+// patientPage shows a patient; current() turns false when the user has
+// gone to another page meanwhile, and then nothing more is drawn.
+async function patientPage(id, current) {
   setNav("patients");
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   let patient, st;
   try {
     [patient, st] = await Promise.all([api.patient(id), api.twin(id)]);
   } catch (e) {
+    if (!current()) return;
     main.replaceChildren(h("h1", {}, "Patient"), errorBox(e), h("p", {}, h("a", { href: "#/" }, "Back to the patient list")));
     return;
   }
+  if (!current()) return;
   const header = h("div", { class: "badges", id: "patient-badges" }, badges(st));
   const streamState = h("span", { class: "stream muted small", id: "stream-state" }, "connecting…");
   main.replaceChildren(
@@ -201,9 +205,14 @@ async function patientPage(id) {
   }
 
   let g = null;
-  if (glucose) g = await glucoseSection(id, glucose, since, () => alerts);
+  if (glucose && current()) g = await glucoseSection(id, glucose, since, () => alerts, current);
   let w = null;
-  if (news2) w = await wardSection(id, news2, since, () => alerts);
+  if (news2 && current()) w = await wardSection(id, news2, since, () => alerts, current);
+  if (!current()) {
+    if (g) g.destroy();
+    if (w) w.destroy();
+    return;
+  }
   if (!glucose && !news2) main.append(h("p", {}, "No twin for this patient yet: it starts with the first device reading."));
 
   main.append(h("section", { "aria-labelledby": "alerts-h" }, h("h2", { id: "alerts-h" }, "Alerts (last 6 h and live)"), alertList));
@@ -227,12 +236,13 @@ async function patientPage(id) {
   if (w) cleanup.push(w.destroy);
 }
 
-async function glucoseSection(id, state, since, alertsOf) {
+async function glucoseSection(id, state, since, alertsOf, current) {
   let [cgm, insulin, meals] = await Promise.all([
     api.samples(id, api.CODES.cgm, since).catch(partial),
     api.insulin(id, since).catch(partial),
     api.meals(id, since).catch(partial),
   ]);
+  if (!current()) return null;
   let forecast = state.forecast || null;
   const chartEl = h("div", { class: "chart", id: "glucose-chart" });
   const dosesEl = h("div", { class: "chart", id: "doses-chart" });
@@ -276,8 +286,9 @@ async function glucoseSection(id, state, since, alertsOf) {
   };
 }
 
-async function wardSection(id, state, since, alertsOf) {
+async function wardSection(id, state, since, alertsOf, current) {
   let series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)));
+  if (!current()) return null;
   const scores = [{ t: Date.parse(state.at), v: state.total }];
   const now = h("p", { class: "summary", id: "news2-summary" });
   const show = (n) => {
@@ -508,15 +519,19 @@ function auditPage() {
 
 // ---- routing ----
 
+let visits = 0; // counts the pages opened, so a page knows when it is left
+
 async function route() {
   leave();
+  const visit = ++visits;
+  const current = () => visit === visits;
   const hash = location.hash.replace(/^#/, "") || "/";
   const m = hash.match(/^\/patient\/([^/]+)$/);
   document.body.dataset.page = m ? "patient" : hash.slice(1) || "patients";
   // The focus moves to the new page's content at once, not when it has
   // loaded, so that it never jumps away from where the user has gone since.
   main.focus({ preventScroll: true });
-  if (m) await patientPage(decodeURIComponent(m[1]));
+  if (m) await patientPage(decodeURIComponent(m[1]), current);
   else if (hash === "/trial") trialPage();
   else if (hash === "/audit" && me.audit) auditPage();
   else if (me.patient) location.replace("#/patient/" + encodeURIComponent(me.patient));

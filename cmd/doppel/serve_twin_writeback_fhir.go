@@ -34,7 +34,8 @@ import (
 //   - valueQuantity: the median (mg/dL); the 80 % and 95 % prediction
 //     intervals and P(< 70 mg/dL) as components with Doppel codes
 //     ("forecast-p10", "forecast-p90", "forecast-p2.5", "forecast-p97.5",
-//     "forecast-p-below-70", "forecast-horizon"). Not referenceRange,
+//     "forecast-p-below-70"; the horizon is effective minus the reading's
+//     time, and the code text names it). Not referenceRange,
 //     which means the normal range of a result, and not valueRange, which
 //     would lose the median; R4 has no standard element for a predictive
 //     distribution, and components are FHIR's way for values that are

@@ -158,7 +158,7 @@ func TestDashboard(t *testing.T) {
 	browser := findBrowser(t)
 	dir := t.TempDir()
 	started := time.Now()
-	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "4", "--mqtt-addr", freeAddr(t), "--rate-limit", "0") // twin_durability_test.go
+	root, link := dashboardServer(t, dir, "--demo", "--demo-speed", "3", "--mqtt-addr", freeAddr(t), "--rate-limit", "0") // twin_durability_test.go
 	admin := adminToken(t, dir)
 	xss := fmt.Sprintf(`{"resourceType":"Patient","id":"xss-test","name":[{"text":%q}]}`, xssName)
 	if code, _, b := send(t, "PUT", root+"/fhir/Patient/xss-test", xss, "Authorization", "Bearer "+admin); code != 201 {
@@ -293,9 +293,10 @@ func TestDashboard(t *testing.T) {
 		}
 		wait(t, ctx, "event stream", `document.querySelector("#stream-state").dataset.state === "live"`, 30*time.Second)
 		// The overdosed patient's hypoglycaemia is predicted about 3 h into
-		// the demo, some 45 s at 4 simulated minutes a second: it arrives
+		// the demo, some 40 s at 3 simulated minutes a second: it arrives
 		// over the open event stream, as a notice and in the list.
 		wait(t, ctx, "live alert", `[...document.querySelectorAll("#live .toast.urgent")].some(e => e.textContent.includes("glucose"))`, 120*time.Second)
+		t.Logf("hypoglycaemia alert arrived live %v after the server started", time.Since(started).Round(time.Second))
 		wait(t, ctx, "alert listed", `document.querySelector("#alert-list").textContent.includes("hypoglycaemia-predicted")`, 5*time.Second)
 		shot(t, ctx, "patient-glucose.png")
 	})

@@ -154,16 +154,23 @@ func chain(tree map[string]any) (seq int64, prev, hash string, ok bool) {
 
 // Append writes recs as the next records of the chain, in order, in one
 // store transaction of their own, and returns once they are durable.
+//
+// The records' AuditEvents are built (encoded, hashed, indexed) before the
+// transaction, on the head of the chain the log knows, so that the store's
+// single writer only stores them; if the head has moved meanwhile (a
+// write committed its own record), the transaction builds them again on
+// the real head.
 func (l *Log) Append(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	for attempt := 0; ; attempt++ {
+		pre := l.prebuild(recs)
 		var seq int64
 		var hash string
 		err := l.st.Write(ctx, func(w store.Writer) error {
 			var err error
-			seq, hash, err = l.stage(ctx, w, recs)
+			seq, hash, err = l.stage(ctx, w, recs, pre)
 			return err
 		})
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
@@ -176,11 +183,63 @@ func (l *Log) Append(ctx context.Context, recs []Record) error {
 	}
 }
 
+// built is a run of records' stored versions, built to follow the record
+// after (seq) with hash prev ("" before the first record); seq and hash
+// are the last one's.
+type built struct {
+	after int64
+	prev  string
+	vs    []store.Version
+	seq   int64
+	hash  string
+}
+
+// prebuild builds recs on the head the log knows; nil when it knows none
+// yet or a record cannot be built (stage then reports why).
+func (l *Log) prebuild(recs []Record) *built {
+	l.mu.Lock()
+	seq, prev, loaded := l.seq, l.hash, l.loaded
+	l.mu.Unlock()
+	if !loaded {
+		return nil
+	}
+	b, err := l.build(recs, seq, prev)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// build makes the stored versions of recs as the records after seq, whose
+// hash is prev ("" before the first record).
+func (l *Log) build(recs []Record, seq int64, prev string) (*built, error) {
+	b := &built{after: seq, prev: prev, vs: make([]store.Version, 0, len(recs))}
+	if prev == "" {
+		prev = genesis
+	}
+	now := l.opts.Now().UTC().Truncate(time.Millisecond)
+	for _, r := range recs {
+		seq++
+		if r.Time.IsZero() {
+			r.Time = now
+		}
+		v, h, err := l.version(r, seq, prev, now)
+		if err != nil {
+			return nil, err
+		}
+		b.vs = append(b.vs, v)
+		prev = h
+	}
+	b.seq, b.hash = seq, prev
+	return b, nil
+}
+
 // stage puts recs after the head of the chain as w sees it (committed
 // records and those staged earlier in the same store transaction) and
-// returns the new head. The head the log remembers is only where the
-// search for the real head starts: it is advanced after a commit.
-func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record) (int64, string, error) {
+// returns the new head: the versions in pre if they were built on that
+// head, else versions built now. The head the log remembers is only where
+// the search for the real head starts: it is advanced after a commit.
+func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record, pre *built) (int64, string, error) {
 	l.mu.Lock()
 	seq, prev, loaded := l.seq, l.hash, l.loaded
 	l.mu.Unlock()
@@ -193,25 +252,18 @@ func (l *Log) stage(ctx context.Context, w store.Writer, recs []Record) (int64, 
 	if seq, prev, err = forward(ctx, w, seq, prev); err != nil {
 		return 0, "", err
 	}
-	if prev == "" {
-		prev = genesis
-	}
-	now := l.opts.Now().UTC().Truncate(time.Millisecond)
-	for _, r := range recs {
-		seq++
-		if r.Time.IsZero() {
-			r.Time = now
-		}
-		v, h, err := l.version(r, seq, prev, now)
-		if err != nil {
+	b := pre
+	if b == nil || b.after != seq || b.prev != prev {
+		if b, err = l.build(recs, seq, prev); err != nil {
 			return 0, "", err
 		}
+	}
+	for _, v := range b.vs {
 		if _, err := w.Put(ctx, v); err != nil {
 			return 0, "", err
 		}
-		prev = h
 	}
-	return seq, prev, nil
+	return b.seq, b.hash, nil
 }
 
 // version returns the stored AuditEvent of r as record seq after prev,

@@ -74,7 +74,7 @@ func (a *Audited) Write(ctx context.Context, fn func(w store.Writer) error) erro
 			r.Time = time.Now()
 		}
 		var err error
-		seq, hash, err = a.log.stage(ctx, w, []Record{r})
+		seq, hash, err = a.log.stage(ctx, w, []Record{r}, nil)
 		return err
 	})
 	if err != nil {

@@ -89,10 +89,14 @@ func (b *builder) visible(a string) {
 // rows, alias r, of type typ ("" for all) that match every clause.
 //
 // The positive clause likely to match fewest entries (see selectivity)
-// drives: r.rid IN (its entries); each other positive clause is an EXISTS
-// probe of its index table by r.rid. (An INTERSECT of all the clauses'
-// entries would read every entry of each, e.g. the body-height
-// Observations of every patient to keep one patient's.)
+// drives: r.rid IN (its entries that pass the others), each other
+// positive clause being an EXISTS probe of its index table by the driving
+// entry's rid. (An INTERSECT of all the clauses' entries would read every
+// entry of each, e.g. the body-height Observations of every patient to
+// keep one patient's.) The probes run inside the IN, on the index rows,
+// which carry t and t_end: only the matches' version rows, with their
+// bodies, are read, not every candidate's (a patient's 800 Observations
+// to find the 20 of one code).
 func (b *builder) resources(r, typ string, clauses []search.Clause) error {
 	var pos, neg []search.Clause
 	for _, c := range clauses {
@@ -111,17 +115,18 @@ func (b *builder) resources(r, typ string, clauses []search.Clause) error {
 		pos = slices.Clone(pos)
 		slices.SortStableFunc(pos, func(x, y search.Clause) int { return selectivity(x) - selectivity(y) })
 		b.WriteString(" AND " + r + ".rid IN (")
-		if err := b.entries(typ, pos[0], ""); err != nil {
+		i, err := b.entries(typ, pos[0], "")
+		if err != nil {
 			return err
 		}
-		b.WriteString(")")
 		for _, c := range pos[1:] {
 			b.WriteString(" AND EXISTS (")
-			if err := b.entries(typ, c, r+".rid"); err != nil {
+			if _, err := b.entries(typ, c, i+".rid"); err != nil {
 				return err
 			}
 			b.WriteString(")")
 		}
+		b.WriteString(")")
 	}
 	for _, c := range neg {
 		b.WriteString(" AND ")
@@ -172,7 +177,7 @@ func table(t search.ParamType) (string, error) {
 func (b *builder) negative(r, typ string, c search.Clause) error {
 	if c.Modifier == "not" {
 		b.WriteString(r + ".rid NOT IN (")
-		if err := b.entries(typ, c, ""); err != nil {
+		if _, err := b.entries(typ, c, ""); err != nil {
 			return err
 		}
 		b.WriteString(")")
@@ -195,14 +200,15 @@ func (b *builder) negative(r, typ string, c search.Clause) error {
 
 // entries writes the SELECT of the rids having an entry that matches c
 // (for :not, that matches c without the modifier); with rid set, only of
-// the entries of that rid (a correlated subquery, for EXISTS).
-func (b *builder) entries(typ string, c search.Clause, rid string) error {
+// the entries of that rid (a correlated subquery, for EXISTS). It returns
+// the alias of the entries, for conditions added to the SELECT's WHERE.
+func (b *builder) entries(typ string, c search.Clause, rid string) (string, error) {
 	tbl, err := table(c.Type)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(c.Values) == 0 && c.Chain == nil {
-		return fmt.Errorf("sqlstore: %s has no value", c.Param)
+		return "", fmt.Errorf("sqlstore: %s has no value", c.Param)
 	}
 	i := b.alias("i")
 	b.add("SELECT " + i + ".rid FROM " + tbl + " " + i + " WHERE ")
@@ -216,7 +222,7 @@ func (b *builder) entries(typ string, c search.Clause, rid string) error {
 	b.visible(i)
 	b.WriteString(" AND ")
 	if c.Chain != nil {
-		return b.chain(i, c)
+		return i, b.chain(i, c)
 	}
 	b.WriteString("(")
 	for k, v := range c.Values {
@@ -224,11 +230,11 @@ func (b *builder) entries(typ string, c search.Clause, rid string) error {
 			b.WriteString(" OR ")
 		}
 		if err := b.value(i, c, v); err != nil {
-			return err
+			return "", err
 		}
 	}
 	b.WriteString(")")
-	return nil
+	return i, nil
 }
 
 // chain writes the condition on reference entries alias i that point to a

@@ -103,17 +103,23 @@ func (sp samplePaging) links(path string, q *search.Query, n, total int) []link 
 	return links
 }
 
-// sampleHit is one sample that matches a search, with its series number
-// and its date index range (sampleDate).
+// sampleHit is one sample that matches a search: its series, Unix time
+// (ns), value and date index range (sampleDate). A search may hold a year
+// of 5-minute samples per patient: 40 bytes each.
 type sampleHit struct {
-	sm     store.Sample
-	sid    int64
+	f      *store.SeriesInfo
+	t      int64
+	v      float64
 	lo, hi float64
+}
+
+func (h *sampleHit) sample() store.Sample {
+	return store.Sample{Patient: h.f.Patient, Code: h.f.Code, Device: h.f.Device, Time: time.Unix(0, h.t).UTC(), Value: h.v, Unit: h.f.Unit}
 }
 
 // compareHits orders samples by time, patient, code and device.
 func compareHits(a, b *sampleHit) int {
-	return cmp.Or(a.sm.Time.Compare(b.sm.Time), cmp.Compare(a.sm.Patient, b.sm.Patient), cmp.Compare(a.sm.Code, b.sm.Code), cmp.Compare(a.sm.Device, b.sm.Device))
+	return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.f.Patient, b.f.Patient), cmp.Compare(a.f.Code, b.f.Code), cmp.Compare(a.f.Device, b.f.Device))
 }
 
 // samplePlan is how a search selects samples.
@@ -182,7 +188,7 @@ func (s *Service) observationPage(ctx context.Context, r store.Reader, q *search
 			i++
 			continue
 		}
-		v, err := sampleVersion(hits[j].sm, hits[j].sid)
+		v, err := sampleVersion(hits[j].sample(), hits[j].f.ID)
 		if err != nil {
 			return store.Page{}, samplePaging{}, err
 		}
@@ -191,7 +197,7 @@ func (s *Service) observationPage(ctx context.Context, r store.Reader, q *search
 	}
 	sp := samplePaging{merged: true, after: after, next: after, nextOff: q.Offset + i}
 	if j > start {
-		sp.next = sampleID(hits[j-1].sid, hits[j-1].sm.Time)
+		sp.next = sampleID(hits[j-1].f.ID, time.Unix(0, hits[j-1].t))
 	}
 	moreStored := i < len(stored) || (page.Total >= 0 && q.Offset+i < page.Total) || (page.Total < 0 && len(stored) == q.Count)
 	sp.more = moreStored || j < len(hits)
@@ -327,24 +333,30 @@ func (s *Service) sampleHits(ctx context.Context, plan samplePlan) ([]sampleHit,
 		if err != nil {
 			return nil, storeError(err, "samples")
 		}
-		sids := map[[2]string]int64{}
+		series := map[[2]string]*store.SeriesInfo{}
 		var codes []string
-		for _, f := range infos {
+		for k := range infos {
+			f := &infos[k]
 			if plan.codes != nil && !plan.codes[f.Code] {
 				continue
 			}
 			if !slices.Contains(codes, f.Code) {
 				codes = append(codes, f.Code)
 			}
-			sids[[2]string{f.Code, f.Device}] = f.ID
+			series[[2]string{f.Code, f.Device}] = f
 		}
 		for _, code := range codes {
 			ss, err := s.opts.Series.Samples(ctx, store.SampleQuery{Patient: patient, Code: code, From: plan.from, To: plan.to})
 			if err != nil {
 				return nil, storeError(err, "samples")
 			}
+			hits = slices.Grow(hits, len(ss))
 			for _, sm := range ss {
-				h := sampleHit{sm: sm, sid: sids[[2]string{sm.Code, sm.Device}]}
+				f := series[[2]string{sm.Code, sm.Device}]
+				if f == nil { // a series added since SeriesOf
+					continue
+				}
+				h := sampleHit{f: f, t: sm.Time.UnixNano(), v: sm.Value}
 				h.lo, h.hi = sampleDate(sm.Time)
 				ok, err := s.sampleMatches(plan, &h)
 				if err != nil {
@@ -380,7 +392,7 @@ func (s *Service) sampleMatches(plan samplePlan, h *sampleHit) (bool, error) {
 	if len(plan.rest) == 0 {
 		return true, nil
 	}
-	v, err := sampleVersion(h.sm, h.sid)
+	v, err := sampleVersion(h.sample(), h.f.ID)
 	if err != nil {
 		return false, err
 	}
@@ -409,7 +421,7 @@ func (s *Service) afterHit(ctx context.Context, after string) (sampleHit, error)
 	case err != nil:
 		return sampleHit{}, err
 	}
-	return sampleHit{sm: store.Sample{Patient: f.Patient, Code: f.Code, Device: f.Device, Time: time.Unix(0, ns).UTC()}, sid: sid}, nil
+	return sampleHit{f: &f, t: ns}, nil
 }
 
 // dateKey is the date sort key of a stored Observation: the smallest

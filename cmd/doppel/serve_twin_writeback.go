@@ -40,6 +40,10 @@ import (
 // reading it follows) is at least every after the stored one's (every 0:
 // all), so the history grows by the cadence, not by the reading rate;
 // between versions the twin's forecasts go to subscribers (SSE) only.
+// A stored glucose forecast costs about 40 kB of SQLite (three
+// Observations, the Provenance and the AuditEvent, with their search
+// index rows; BenchmarkWritebackForecast): for 10,000 patients, 116 GB a
+// day after every 5-min reading, 9.7 GB a day at the default hour.
 // A forecast not newer than the stored one (a reading replayed after a
 // restart) is never written again. Forecasts are handed to a bounded
 // queue and written by workers, so the twin never waits for the store;

@@ -319,9 +319,10 @@ var sortStrings = cmp.Transformer("sort", func(in []string) []string {
 // TestWritebackAlerts: alerts are stored when emitted, once (also when
 // emitted again after a restart): a predicted hypoglycaemia as a
 // RiskAssessment on the reading, a NEWS2 escalation and a lost stream as
-// Flags, each with its Provenance and audit record.
+// Flags, each with its Provenance and audit record; the audit chain
+// holds (doppel audit verify).
 func TestWritebackAlerts(t *testing.T) {
-	svc, _ := auditedService(t, t.TempDir(), nil)
+	svc, log := auditedService(t, t.TempDir(), nil)
 	reading := cgmReading("p1", wbT0, 80)
 	alerts := []twin.Event{
 		{Patient: "p1", Kind: twin.KindAlert, Time: wbT0, Data: []clinical.Observation{reading}, Alert: &twin.Alert{Kind: twin.AlertHypo, Probability: 0.8, Message: "low"}},
@@ -352,6 +353,10 @@ func TestWritebackAlerts(t *testing.T) {
 				t.Errorf("%d AuditEvents of %s, want 1", n, ref)
 			}
 		}
+	}
+	rep, err := log.Verify(context.Background())
+	if err != nil || !rep.OK() || rep.Records != 2+3 { // the model Devices, the three alerts
+		t.Errorf("audit chain: %+v, %v; want 5 records intact", rep, err)
 	}
 	ra := find(t, svc, "RiskAssessment", url.Values{"patient": {"Patient/p1"}})[0]
 	if p := jsonAt(ra, "prediction", 0, "probabilityDecimal"); p != 0.8 {

@@ -17,6 +17,7 @@ import (
 	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
 	"github.com/doppelhealth/doppel/internal/store/sqlite"
+	"github.com/doppelhealth/doppel/internal/store/sqlstore"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
 
@@ -28,8 +29,15 @@ func twinService(t *testing.T, dir string) *fhirops.Service {
 // twinStore is twinService with its store's time series.
 func twinStore(t *testing.T, dir string) (*fhirops.Service, store.Series) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
+	st, reg := openTestStore(t, dir)
+	return fhirops.New(st, reg, fhirops.Options{}), st
+}
+
+// openTestStore opens a SQLite store in dir, closed when t ends, and a
+// search registry.
+func openTestStore(t testing.TB, dir string) (*sqlstore.Store, *search.Registry) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqliteFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +46,7 @@ func twinStore(t *testing.T, dir string) (*fhirops.Service, store.Series) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fhirops.New(st, reg, fhirops.Options{}), st
+	return st, reg
 }
 
 // countMatches returns how many resources of typ match the query.

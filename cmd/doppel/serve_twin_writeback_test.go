@@ -20,9 +20,7 @@ import (
 	"github.com/doppelhealth/doppel/internal/clinical"
 	"github.com/doppelhealth/doppel/internal/fhirops"
 	"github.com/doppelhealth/doppel/internal/metrics"
-	"github.com/doppelhealth/doppel/internal/search"
 	"github.com/doppelhealth/doppel/internal/store"
-	"github.com/doppelhealth/doppel/internal/store/sqlite"
 	"github.com/doppelhealth/doppel/internal/twin"
 )
 
@@ -31,16 +29,7 @@ import (
 // wires the twins. wrap, if set, wraps the store under the audit.
 func auditedService(t testing.TB, dir string, wrap func(store.Store) store.Store) (*fhirops.Service, *audit.Log) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	reg, err := search.NewRegistry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, reg := openTestStore(t, dir)
 	var s store.Store = st
 	if wrap != nil {
 		s = wrap(s)

@@ -105,15 +105,22 @@ updates the patient's twin; so does an Observation with such a LOINC code
 created through the FHIR API (stored as written). The twins answer: GET /twin/PATIENT (estimate and last forecast), GET
 /twin/PATIENT/events (Server-Sent Events: forecasts, NEWS2, alerts), POST
 /twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]}).
-A predicted hypoglycaemia is stored as a RiskAssessment, other alerts as
-Flags. Twins are snapshotted under DIR/twins every 5 minutes and at
-shutdown. With --device-key-file each device logs in (MQTT user name and
+Forecasts are stored as preliminary Observations tagged as model output
+(code urn:doppel:twin|glucose-forecast, one per horizon, updated at most
+once per --twin-forecast-every), a ward trend as a RiskAssessment, a
+predicted hypoglycaemia as a RiskAssessment, other alerts as Flags, each
+with a Provenance naming the model version and the readings used. Twins
+start from the record (weight, basal insulin, earlier twins' parameters)
+and are snapshotted under DIR/twins every 5 minutes and at shutdown
+(sealed with --encryption-key-file). With --device-key-file each device logs in (MQTT user name and
 password, or NATS user and password) with its id and the secret
 HMAC-SHA256(key, id) in hex, and may publish only as itself; without it the
 embedded server authenticates nobody: keep --mqtt-addr on loopback. With
 --device-key-file devices may also POST the batch to /device/observations
 (HTTP Basic with id and secret, or the secret as a bearer token); the answer
-gives each refused reading's index, kind and reason. /metrics counts
+gives each refused reading's index, kind and reason; MQTT devices learn
+theirs on doppel/devices/DEVICE/rejected. --device-rate and --device-burst
+limit each device's messages. /metrics counts
 accepted and refused readings, twin update time and alerts.
 
 FHIR Subscriptions (R4, Subscriptions R5 Backport IG): POST a Subscription

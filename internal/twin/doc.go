@@ -22,7 +22,8 @@
 // entries (LOINC 9059-7, g) go to a glucose.Filter. Doses and carbohydrate
 // wait until the next CGM reading; the minutes since the previous reading
 // become the filter's inputs (a dose or entry counts in the minute it was
-// given, on top of the patient's basal rate), then the reading is
+// given, on top of the patient's basal rate; one handed over twice, by its
+// device, code and time, counts once), then the reading is
 // assimilated and glucose is forecast at 30, 60 and 120 min with the basal
 // rate continuing and nothing eaten. A forecast event follows every
 // reading; a predicted-hypoglycaemia alert fires when P(glucose < 70 mg/dL
@@ -35,7 +36,10 @@
 // Respiratory rate, SpO2, blood pressure, heart rate, temperature and
 // consciousness are collected into sets: when all six have arrived since
 // the last scored set, within Options.VitalsWindow of each other, the set
-// is scored with NEWS2 (air, SpO2 scale 1) and the trend of the recent sets
+// is scored with NEWS2 — on oxygen if the latest oxygen readings (inhaled
+// flow 3151-8 > 0 L/min or concentration 3150-0 > 21 %, alone or as SpO2
+// components) say so, on SpO2 scale 2 when Options.Scale2 says it is
+// prescribed for that time — and the trend of the recent sets
 // forecasts when the response will escalate (score.TrendForecast). An
 // alert fires when the response rises to an urgent ward-based response or
 // above (RCP 2017 Chart 2).
@@ -48,8 +52,9 @@
 //
 // # Snapshots and restarts
 //
-// Snapshot and SaveAll write each twin's state as bytes through
-// Snapshots; a twin not yet in memory is restored from its snapshot when
+// Snapshot and SaveAll write each twin's state, with the setup it started
+// from (so a restored twin does not re-read a record that may have
+// changed), as bytes through Snapshots; a twin not yet in memory is restored from its snapshot when
 // its first observation arrives. Replaying the observations after a
 // snapshot is the caller's job (for example, a stream consumer that
 // restarts from the sequence saved with the snapshot); because a twin

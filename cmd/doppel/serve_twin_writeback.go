@@ -147,7 +147,7 @@ func newWriteback(ctx context.Context, svc *fhirops.Service, opt writebackOption
 // twin as the agent (a system, "system:doppel-twin"), the resources and
 // patient filled in by the audited store.
 func twinCtx(ctx context.Context) context.Context {
-	ctx, _ = audit.WithRecord(ctx, audit.Record{Interaction: audit.Transaction, Operation: "twin write-back", Who: twinAgent})
+	ctx, _ = audit.WithRecord(ctx, audit.Record{Interaction: audit.Transaction, Operation: "twin write-back", Who: twinAgent, System: true})
 	return ctx
 }
 

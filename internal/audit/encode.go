@@ -144,7 +144,7 @@ func (r Record) encode(id, observer string, seq int64, prev string, ents []entit
 		b = append(b, `},`...)
 	}
 	b = append(b, `"requestor":true,"type":{"coding":[`...)
-	b = appendCoding(b, roleUser)
+	b = appendCoding(b, agentRole(r))
 	b = append(b, `]}`...)
 	if r.Who != "" {
 		b = append(b, `,"who":{"identifier":{"system":"`+sysDoppelUser+`","value":`...)

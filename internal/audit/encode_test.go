@@ -101,6 +101,7 @@ func TestFastPath(t *testing.T) {
 		{Time: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), Interaction: "unknown", Outcome: "x"},
 		{Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)), Interaction: SearchSystem, Address: "::1"},
 		{Time: encT0, Interaction: Delete, Who: `a<b>&c'd`, Address: " : "},
+		{Time: encT0, Interaction: Transaction, Operation: "twin write-back", Who: "system:doppel-twin", System: true, Patient: "Patient/p1", Resources: []string{"Observation/f1"}},
 	}
 	for _, r := range recs {
 		if !r.fast() {
@@ -172,5 +173,23 @@ func BenchmarkVersion(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSystemAgent checks that a record of the server's own software names
+// its agent as an application (DICOM 110150), a person's as a human user.
+func TestSystemAgent(t *testing.T) {
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		system bool
+		want   string
+	}{{true, `"code":"110150"`}, {false, `"code":"humanuser"`}} {
+		got, _ := paths(t, reg, Record{Time: encT0, Interaction: Create, Who: "system:doppel-twin", System: c.system})
+		if !bytes.Contains(got.body, []byte(c.want)) {
+			t.Errorf("System %v: agent type not %s in %s", c.system, c.want, got.body)
+		}
 	}
 }

@@ -49,6 +49,7 @@ type Record struct {
 	Patient     string    // "Patient/123" whose data it is, if known
 	Resources   []string  // "Observation/7", ... the resources read or written
 	Query       string    // the raw query string of a search or export
+	System      bool      // Who is this server's own software (a twin), not a person
 }
 
 // action returns the BALP action code of an interaction.
@@ -64,6 +65,15 @@ func action(interaction string) string {
 		return "R"
 	}
 	return "E" // search, batch, transaction, operations
+}
+
+// agentRole is the type of r's requesting agent: a human user, or this
+// server's own software when r.System is set.
+func agentRole(r Record) code {
+	if r.System {
+		return roleSystem
+	}
+	return roleUser
 }
 
 // Code systems used in AuditEvents.
@@ -100,6 +110,7 @@ var (
 	subLogin    = newCode(sysDCM, "110122", "Login")
 	roleUser    = newCode(sysRoleType, "humanuser", "human user")
 	roleApp     = newCode(sysDCM, "110153", "Source Role ID")
+	roleSystem  = newCode(sysDCM, "110150", "Application")
 	srcWeb      = newCode(sysSourceType, "3", "Web Server")
 )
 
@@ -134,7 +145,7 @@ func (r Record) tree(id, observer string, seq int64, prev string) map[string]any
 		ev["outcomeDesc"] = r.Operation
 	}
 	user := map[string]any{
-		"type":      map[string]any{"coding": []any{coding(roleUser)}},
+		"type":      map[string]any{"coding": []any{coding(agentRole(r))}},
 		"requestor": true,
 	}
 	if r.Who != "" {

@@ -208,9 +208,9 @@ func run(fn func(store.Writer) error, w store.Writer) (err error) {
 // the request's own T, which includes its writes.
 //
 // The index entries of its versions are kept until the request ends, or
-// until a search or an update needs them, and then inserted with one
-// multi-row INSERT per table: a Bundle of hundreds of resources costs a
-// few statements rather than one per resource and table.
+// until a search or an update needs them, and then inserted with
+// multi-row INSERTs (see flush): a Bundle of hundreds of resources costs a
+// few statements per table rather than one per resource and table.
 type txWriter struct {
 	reader
 	t       int64
@@ -389,8 +389,8 @@ var indexColumns = [nTables]string{
 	"type, param, text, rid, t",
 }
 
-// indexWidth is the number of columns of each table.
-var indexWidth = [nTables]int{6, 8, 7, 6, 9, 5}
+// indexWidth is the number of columns of index table tbl.
+func indexWidth(tbl int) int { return strings.Count(indexColumns[tbl], ",") + 1 }
 
 // maxArgs keeps a statement within every driver's limit on parameters
 // (SQLite 32766, PostgreSQL 65535).
@@ -456,7 +456,7 @@ func (w *txWriter) flush(ctx context.Context) error {
 		return wrap("put index", err)
 	}
 	for tbl := range nTables {
-		vals, per := w.pending[tbl], indexWidth[tbl]
+		vals, per := w.pending[tbl], indexWidth(tbl)
 		for len(vals) > 0 {
 			n := min(len(vals)/per, maxArgs/per)
 			if w.d.Prepare {
@@ -499,7 +499,7 @@ func (c *insertTexts) sql(d Dialect, tbl, n int) string {
 
 func insertSQL(d Dialect, tbl, n int) string {
 	var b strings.Builder
-	row := "(?" + strings.Repeat(", ?", indexWidth[tbl]-1) + ")"
+	row := "(?" + strings.Repeat(", ?", indexWidth(tbl)-1) + ")"
 	b.Grow(64 + n*(len(row)+2))
 	b.WriteString(d.Insert + " " + indexTables[tbl] + " (" + indexColumns[tbl] + ") VALUES ")
 	for i := range n {

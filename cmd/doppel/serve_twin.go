@@ -324,7 +324,7 @@ func startTwinsIf(ctx context.Context, logger *slog.Logger, st store.Store, reg 
 			return nil, err
 		}
 	}
-	opts.Twins = lt.mgr
+	opts.Twins = drugTwins{lt.mgr, svc} // drug plans of the what-if (serve_twin_drug.go)
 	return lt, nil
 }
 

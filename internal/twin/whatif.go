@@ -24,12 +24,86 @@ type Plan struct {
 	MealG      float64  `json:"mealG,omitempty"`      // carbohydrate eaten, g
 	MealInMin  int      `json:"mealInMin,omitempty"`  // when, min from now
 	BasalUPerH *float64 `json:"basalUPerH,omitempty"` // new basal rate from now, U/h
+	// Drug is a drug regimen for the PK/PD engine instead of the glucose
+	// fields (served by doppel serve, not by Manager.WhatIf).
+	Drug *DrugPlan `json:"drug,omitempty"`
+}
+
+// DrugPlan is a regimen of a library population PK model (doppel models),
+// forecast over HorizonH h from now. Covariates gives values, in the
+// model's units, that the patient's record lacks or that the plan
+// overrides (what if the weight were 90 kg).
+type DrugPlan struct {
+	Model      string             `json:"model"`
+	Doses      []DrugDose         `json:"doses"`
+	HorizonH   float64            `json:"horizonH"`
+	Covariates map[string]float64 `json:"covariates,omitempty"`
+}
+
+// DrugDose is Count doses of AmountMg mg every EveryH h, each infused over
+// InfusionH h (0: bolus; oral models: the dose taken), the first InMin
+// min from now.
+type DrugDose struct {
+	AmountMg  float64 `json:"amountMg"`
+	InfusionH float64 `json:"infusionH,omitempty"`
+	EveryH    float64 `json:"everyH,omitempty"`
+	Count     int     `json:"count,omitempty"`
+	InMin     float64 `json:"inMin,omitempty"`
+}
+
+// DrugForecast is the model output of a drug plan: the central
+// concentration in mg/L at TimesH (h from now) for the typical patient of
+// the model at the patient's covariates, and its 5th, 50th and 95th
+// percentiles over Subjects simulated patients (between-subject
+// variability of the model, seeded; no residual error), with their
+// exposure summaries.
+type DrugForecast struct {
+	Label      string             `json:"label"`
+	Model      string             `json:"model"`
+	Drug       string             `json:"drug"`
+	Citation   string             `json:"citation"`
+	Covariates map[string]float64 `json:"covariates"`
+	// Sources says where each covariate came from (a FHIR reference, a
+	// computation from them, or "plan").
+	Sources    map[string]string  `json:"covariateSources"`
+	Parameters map[string]float64 `json:"typicalParameters"` // L, L/h, 1/h
+	Fit        string             `json:"fit"`
+	Subjects   int                `json:"subjects"`
+	Seed       uint64             `json:"seed"`
+	TimesH     []float64          `json:"timesH"`
+	Typical    []float64          `json:"typical"`
+	P5         []float64          `json:"p5"`
+	P50        []float64          `json:"p50"`
+	P95        []float64          `json:"p95"`
+	Summary    DrugSummary        `json:"summary"`
+}
+
+// DrugSummary holds the exposure of the typical patient and the 5th,
+// 50th and 95th percentiles of each figure over the simulated patients.
+type DrugSummary struct {
+	Typical DrugExposure `json:"typical"`
+	P5      DrugExposure `json:"p5"`
+	P50     DrugExposure `json:"p50"`
+	P95     DrugExposure `json:"p95"`
+}
+
+// DrugExposure is the exposure over the horizon: Cmax (mg/L) and its
+// time, the trough just before the last dose (mg/L; null when the plan
+// has a single dose), the AUC over the horizon and over its last 24 h
+// (mg·h/L; AUC24 null when the horizon is shorter than 24 h).
+type DrugExposure struct {
+	CmaxMgL   float64  `json:"cmaxMgL"`
+	TmaxH     float64  `json:"tmaxH"`
+	TroughMgL *float64 `json:"troughMgL"`
+	AUCMgHL   float64  `json:"aucMgHL"`
+	AUC24MgHL *float64 `json:"auc24MgHL"`
 }
 
 // Branch is the forecast of one plan.
 type Branch struct {
-	Plan     Plan     `json:"plan"`
-	Forecast Forecast `json:"forecast"`
+	Plan     Plan          `json:"plan"`
+	Forecast Forecast      `json:"forecast,omitzero"`
+	Drug     *DrugForecast `json:"drug,omitempty"`
 }
 
 // MaxPlans is the most plans one what-if may ask for.
@@ -37,6 +111,8 @@ const MaxPlans = 8
 
 func (pl Plan) check() error {
 	switch {
+	case pl.Drug != nil:
+		return fmt.Errorf("twin: plan %q has a drug: drug plans need the PK/PD engine of doppel serve", pl.Name)
 	case !(pl.BolusU >= 0 && pl.BolusU <= 50):
 		return fmt.Errorf("twin: bolus %v U, want 0 to 50", pl.BolusU)
 	case !(pl.MealG >= 0 && pl.MealG <= 300):

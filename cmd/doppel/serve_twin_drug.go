@@ -152,6 +152,9 @@ func drugForecast(ctx context.Context, pr *patientRecord, pl twin.DrugPlan) (*tw
 	if err != nil {
 		return nil, err
 	}
+	if i := slices.IndexFunc(pl.Doses, func(d twin.DrugDose) bool { return d.InfusionH > 0 }); m.Oral && i >= 0 {
+		return nil, fmt.Errorf("twin: drug.doses[%d].infusionH: %s is an oral model, its doses are taken, not infused", i, m.Name)
+	}
 	cov, src, err := pr.covariates(m, pl.Covariates)
 	if err != nil {
 		return nil, err

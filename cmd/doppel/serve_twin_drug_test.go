@@ -179,6 +179,8 @@ func TestDrugWhatIfErrors(t *testing.T) {
 			http.StatusUnprocessableEntity, "drug.doses has 0 entries"},
 		{"bad interval", "p1", `{"plans":[{"drug":{"model":"vancomycin-goti2018","horizonH":24,"covariates":{"dialysis":0},"doses":[{"amountMg":1000,"count":3}]}}]}`,
 			http.StatusUnprocessableEntity, "drug.doses[0].everyH 0"},
+		{"infused oral drug", "p1", `{"plans":[{"drug":{"model":"ciclosporin-wilhelm2012","horizonH":24,"doses":[{"amountMg":100,"infusionH":2}]}}]}`,
+			http.StatusUnprocessableEntity, "oral model"},
 		{"mixed", "p4", `{"plans":[{"bolusU":2},{"drug":{"model":"vancomycin-goti2018","horizonH":24,"doses":[{"amountMg":1000}]}}]}`,
 			http.StatusUnprocessableEntity, "mix drug and glucose"},
 		{"glucose plan", "p4", `{"plans":[{"name":"bolus","bolusU":2}]}`, http.StatusOK, `"name":"bolus"`},

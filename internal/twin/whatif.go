@@ -41,7 +41,7 @@ type DrugPlan struct {
 }
 
 // DrugDose is Count doses of AmountMg mg every EveryH h, each infused over
-// InfusionH h (0: bolus; oral models: the dose taken), the first InMin
+// InfusionH h (0: bolus, or an oral model's dose taken), the first InMin
 // min from now.
 type DrugDose struct {
 	AmountMg  float64 `json:"amountMg"`

@@ -104,7 +104,10 @@ MedicationAdministration, carbohydrate and ACVPU as Observations) and
 updates the patient's twin; so does an Observation with such a LOINC code
 created through the FHIR API (stored as written). The twins answer: GET /twin/PATIENT (estimate and last forecast), GET
 /twin/PATIENT/events (Server-Sent Events: forecasts, NEWS2, alerts), POST
-/twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]}).
+/twin/PATIENT/whatif ({"plans":[{"bolusU":2},{"mealG":40,"mealInMin":30}]},
+or drug plans through the PK/PD engine: {"plans":[{"drug":{"model":
+"vancomycin-goti2018","doses":[{"amountMg":1000,"infusionH":1,"everyH":12,
+"count":4}],"covariates":{"dialysis":0}}}]}, covariates read from the record).
 Forecasts are stored as preliminary Observations tagged as model output
 (code urn:doppel:twin|glucose-forecast, one per horizon, updated at most
 once per --twin-forecast-every), a ward trend as a RiskAssessment, a

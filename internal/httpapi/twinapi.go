@@ -121,7 +121,7 @@ func (s *Server) twinWhatIf(w http.ResponseWriter, r *http.Request) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return errorf(http.StatusBadRequest, "structure", "the body must be {\"plans\": [{\"name\", \"bolusU\", \"mealG\", \"mealInMin\", \"basalUPerH\"}]}")
+		return errorf(http.StatusBadRequest, "structure", "the body must be {\"plans\": [{\"name\", \"bolusU\", \"mealG\", \"mealInMin\", \"basalUPerH\"} or {\"name\", \"drug\": {\"model\", \"doses\", \"horizonH\", \"covariates\"}}]}")
 	}
 	branches, err := s.opts.Twins.WhatIf(r.Context(), id, req.Plans)
 	switch {

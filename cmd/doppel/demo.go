@@ -142,7 +142,7 @@ func (d *demo) start(ctx context.Context, lt *liveTwins) error {
 			"meta": map[string]any{"tag": []coding{{System: twinTagSystem, Code: "demo", Display: "virtual patient of doppel serve --demo"}}}})
 	}
 	dev := func(id, patient, text string) error {
-		return put("Device", id, map[string]any{"patient": reference{"Patient/" + patient}, "type": concept{Text: text}})
+		return put("Device", id, map[string]any{"patient": reference{Reference: "Patient/" + patient}, "type": concept{Text: text}})
 	}
 	for i, dp := range demoT1D {
 		id := t1dID(i)

@@ -482,7 +482,7 @@ func (r *record) writeParams(ctx context.Context, patient string) error {
 		"resourceType": "Observation", "id": paramsID(patient), "status": "final",
 		"meta":    map[string]any{"tag": []coding{{System: twinTagSystem, Code: "forecast", Display: "made by a Doppel twin"}}},
 		"code":    concept{Coding: []coding{{System: twinTagSystem, Code: twinParamsCode, Display: "Glucose twin personal parameters"}}},
-		"subject": reference{"Patient/" + patient}, "effectiveDateTime": at.UTC().Format(time.RFC3339Nano),
+		"subject": reference{Reference: "Patient/" + patient}, "effectiveDateTime": at.UTC().Format(time.RFC3339Nano),
 		"method":    concept{Text: "Doppel glucose twin (assim/glucose particle filter, UVA/Padova S2008): weighted mean of the particles' multipliers"},
 		"component": comps,
 	})

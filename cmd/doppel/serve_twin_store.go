@@ -118,31 +118,16 @@ func storeObservation(ctx context.Context, svc *fhirops.Service, o clinical.Obse
 
 // The JSON shapes of FHIR datatypes that the twins' other writes use
 // (serve_twin_writeback.go, demo.go, serve_twin_ingest.go).
-type coding struct {
-	System  string `json:"system,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Display string `json:"display,omitempty"`
-}
-
-type concept struct {
-	Coding []coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
-}
-
-type reference struct {
-	Reference string `json:"reference"`
-}
+type (
+	coding    = fhirobs.Coding
+	concept   = fhirobs.Concept
+	reference = fhirobs.Reference
+	quantity  = fhirobs.Quantity
+)
 
 type identifier struct {
 	System string `json:"system"`
 	Value  string `json:"value"`
-}
-
-type quantity struct {
-	Value  float64 `json:"value"`
-	Unit   string  `json:"unit"`
-	System string  `json:"system"`
-	Code   string  `json:"code"`
 }
 
 const ucum = fhirobs.UCUM

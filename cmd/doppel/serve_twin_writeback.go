@@ -378,7 +378,7 @@ func (w *writeback) commit(ctx context.Context, f outputSet, versions []int64, g
 			req.IfMatch = fmt.Sprintf("W/%q", fmt.Sprint(versions[i]))
 		}
 		entries = append(entries, entry{r.body(now), req})
-		targets[i] = reference{fmt.Sprintf("%s/%s/_history/%d", r.typ, r.id, versions[i]+1)}
+		targets[i] = reference{Reference: fmt.Sprintf("%s/%s/_history/%d", r.typ, r.id, versions[i]+1)}
 	}
 	prov := f.provenance(targets, now, versions[0] > 0, since)
 	entries = append(entries, entry{prov, request{Method: http.MethodPut, URL: "Provenance/" + prov.ID}})

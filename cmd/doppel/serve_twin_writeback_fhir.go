@@ -226,7 +226,7 @@ func (w *writeback) forecastResources(e twin.Event) (outputSet, error) {
 	at := e.Time
 	f := outputSet{patient: e.Patient, at: at, data: e.Data,
 		provID: "tp-" + hashID(e.Patient+"|"+e.Kind+"|"+fhirTime(at))}
-	subject := reference{"Patient/" + e.Patient}
+	subject := reference{Reference: "Patient/" + e.Patient}
 	switch {
 	case e.Kind == twin.KindForecast && e.Forecast != nil:
 		f.model = w.models[modelGlucose]
@@ -393,7 +393,7 @@ func (w *writeback) alertResources(e twin.Event) (outputSet, error) {
 		f.model = w.models[modelNEWS2]
 	}
 	id := []identifier{{System: twinAlertSystem, Value: key}}
-	subject := reference{"Patient/" + e.Patient}
+	subject := reference{Reference: "Patient/" + e.Patient}
 	var basis []anyRef
 	for _, o := range e.Data {
 		basis = append(basis, readingRef(o))

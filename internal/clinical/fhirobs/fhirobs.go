@@ -31,25 +31,27 @@ type Meta struct {
 	LastUpdated time.Time
 }
 
-type coding struct {
+// Coding, Concept, Quantity and Reference are the JSON shapes of the FHIR
+// datatypes of the same names, as the resources written here use them.
+type Coding struct {
 	System  string `json:"system,omitempty"`
 	Code    string `json:"code,omitempty"`
 	Display string `json:"display,omitempty"`
 }
 
-type concept struct {
-	Coding []coding `json:"coding,omitempty"`
+type Concept struct {
+	Coding []Coding `json:"Coding,omitempty"`
 	Text   string   `json:"text,omitempty"`
 }
 
-type quantity struct {
+type Quantity struct {
 	Value  float64 `json:"value"`
 	Unit   string  `json:"unit"`
 	System string  `json:"system"`
 	Code   string  `json:"code"`
 }
 
-type reference struct {
+type Reference struct {
 	Reference string `json:"reference"`
 }
 
@@ -69,12 +71,12 @@ const UCUM = "http://unitsofmeasure.org"
 // CategorySystem is the code system of Observation.category.
 const CategorySystem = "http://terminology.hl7.org/CodeSystem/observation-category"
 
-func ucumQ(q clinical.Quantity) *quantity {
-	return &quantity{Value: q.Value, Unit: q.Unit, System: UCUM, Code: q.Unit}
+func ucumQ(q clinical.Quantity) *Quantity {
+	return &Quantity{Value: q.Value, Unit: q.Unit, System: UCUM, Code: q.Unit}
 }
 
-func codingOf(c clinical.Code) concept {
-	return concept{Coding: []coding{{System: c.System, Code: c.Code, Display: c.Display}}}
+func codingOf(c clinical.Code) Concept {
+	return Concept{Coding: []Coding{{System: c.System, Code: c.Code, Display: c.Display}}}
 }
 
 // Category is the Observation.category code of readings of code:
@@ -100,14 +102,14 @@ func Resource(o clinical.Observation, m Meta) (string, []byte, error) {
 		id, mt = m.ID, &meta{"1", m.LastUpdated.UTC().Format(time.RFC3339Nano)}
 	}
 	ids := []identifier{{System: IdentifierSystem, Value: Identifier(o)}}
-	subject := reference{"Patient/" + o.Patient}
+	subject := Reference{"Patient/" + o.Patient}
 	at := o.Effective.UTC().Format(time.RFC3339Nano)
 	if c.Resource == "MedicationAdministration" {
 		if o.Value == nil {
 			return "", nil, errors.New("fhirobs: insulin dose without a value")
 		}
 		type dosage struct {
-			Dose *quantity `json:"dose"`
+			Dose *Quantity `json:"dose"`
 		}
 		b, err := json.Marshal(struct {
 			ResourceType string       `json:"resourceType"`
@@ -115,12 +117,12 @@ func Resource(o clinical.Observation, m Meta) (string, []byte, error) {
 			Meta         *meta        `json:"meta,omitempty"`
 			Identifier   []identifier `json:"identifier"`
 			Status       string       `json:"status"`
-			Medication   concept      `json:"medicationCodeableConcept"`
-			Subject      reference    `json:"subject"`
+			Medication   Concept      `json:"medicationCodeableConcept"`
+			Subject      Reference    `json:"subject"`
 			Effective    string       `json:"effectiveDateTime"`
-			Device       []reference  `json:"device"`
+			Device       []Reference  `json:"device"`
 			Dosage       dosage       `json:"dosage"`
-		}{"MedicationAdministration", id, mt, ids, "completed", codingOf(c), subject, at, []reference{{"Device/" + o.Device}}, dosage{ucumQ(*o.Value)}})
+		}{"MedicationAdministration", id, mt, ids, "completed", codingOf(c), subject, at, []Reference{{"Device/" + o.Device}}, dosage{ucumQ(*o.Value)}})
 		return "MedicationAdministration", b, err
 	}
 	obs := observation{ResourceType: "Observation", ID: id, Meta: mt, Identifier: ids, Status: "final", Code: codingOf(c), Subject: subject, Effective: at}
@@ -135,7 +137,7 @@ func Resource(o clinical.Observation, m Meta) (string, []byte, error) {
 		obs.Value = ucumQ(*o.Value)
 	}
 	if o.ValueCode != "" {
-		obs.ValueCode = &concept{Text: o.ValueCode}
+		obs.ValueCode = &Concept{Text: o.ValueCode}
 	}
 	obs.describe(o)
 	b, err := json.Marshal(obs)
@@ -143,8 +145,8 @@ func Resource(o clinical.Observation, m Meta) (string, []byte, error) {
 }
 
 type component struct {
-	Code  concept   `json:"code"`
-	Value *quantity `json:"valueQuantity"`
+	Code  Concept   `json:"code"`
+	Value *Quantity `json:"valueQuantity"`
 }
 
 type period struct {
@@ -153,7 +155,7 @@ type period struct {
 }
 
 type sampledData struct {
-	Origin     quantity `json:"origin"`
+	Origin     Quantity `json:"origin"`
 	Period     float64  `json:"period"`
 	Dimensions int      `json:"dimensions"`
 	Data       string   `json:"data"`
@@ -166,14 +168,14 @@ type observation struct {
 	Meta            *meta        `json:"meta,omitempty"`
 	Identifier      []identifier `json:"identifier,omitempty"`
 	Status          string       `json:"status"`
-	Category        []concept    `json:"category,omitempty"`
-	Code            concept      `json:"code"`
-	Subject         reference    `json:"subject"`
+	Category        []Concept    `json:"category,omitempty"`
+	Code            Concept      `json:"code"`
+	Subject         Reference    `json:"subject"`
 	Effective       string       `json:"effectiveDateTime,omitempty"`
 	EffectivePeriod *period      `json:"effectivePeriod,omitempty"`
-	Device          *reference   `json:"device,omitempty"`
-	Value           *quantity    `json:"valueQuantity,omitempty"`
-	ValueCode       *concept     `json:"valueCodeableConcept,omitempty"`
+	Device          *Reference   `json:"device,omitempty"`
+	Value           *Quantity    `json:"valueQuantity,omitempty"`
+	ValueCode       *Concept     `json:"valueCodeableConcept,omitempty"`
 	ValueSampled    *sampledData `json:"valueSampledData,omitempty"`
 	Component       []component  `json:"component,omitempty"`
 }
@@ -182,10 +184,10 @@ type observation struct {
 // category and device.
 func (obs *observation) describe(o clinical.Observation) {
 	if o.Device != "" { // a sample stored without a device has none
-		obs.Device = &reference{"Device/" + o.Device}
+		obs.Device = &Reference{"Device/" + o.Device}
 	}
 	if cat := Category(o.Code); cat != "" {
-		obs.Category = []concept{{Coding: []coding{{System: CategorySystem, Code: cat}}}}
+		obs.Category = []Concept{{Coding: []Coding{{System: CategorySystem, Code: cat}}}}
 	}
 }
 
@@ -210,9 +212,9 @@ func Sampled(o clinical.Observation, g Grid, m Meta) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("fhirobs: unknown code %q", o.Code)
 	}
-	obs := observation{ResourceType: "Observation", ID: m.ID, Status: "final", Code: codingOf(c), Subject: reference{"Patient/" + o.Patient},
+	obs := observation{ResourceType: "Observation", ID: m.ID, Status: "final", Code: codingOf(c), Subject: Reference{"Patient/" + o.Patient},
 		EffectivePeriod: &period{g.Start.UTC().Format(time.RFC3339Nano), g.End.UTC().Format(time.RFC3339Nano)},
-		ValueSampled:    &sampledData{Origin: quantity{Value: 0, Unit: g.Unit, System: UCUM, Code: g.Unit}, Period: g.PeriodMs, Dimensions: 1, Data: g.Data}}
+		ValueSampled:    &sampledData{Origin: Quantity{Value: 0, Unit: g.Unit, System: UCUM, Code: g.Unit}, Period: g.PeriodMs, Dimensions: 1, Data: g.Data}}
 	if m.ID != "" {
 		obs.Meta = &meta{"1", m.LastUpdated.UTC().Format(time.RFC3339Nano)}
 	}
@@ -242,8 +244,8 @@ func Provenance(r Record) ([]byte, error) {
 		return nil, errors.New("fhirobs: a provenance needs an agent and a target")
 	}
 	type agent struct {
-		Type concept   `json:"type"`
-		Who  reference `json:"who"`
+		Type Concept   `json:"type"`
+		Who  Reference `json:"who"`
 	}
 	type what struct {
 		Identifier identifier `json:"identifier"`
@@ -252,19 +254,19 @@ func Provenance(r Record) ([]byte, error) {
 		Role string `json:"role"`
 		What what   `json:"what"`
 	}
-	var targets []reference
+	var targets []Reference
 	for _, t := range r.Targets {
-		targets = append(targets, reference{t})
+		targets = append(targets, Reference{t})
 	}
 	return json.Marshal(struct {
 		ResourceType string      `json:"resourceType"`
 		ID           string      `json:"id,omitempty"`
-		Target       []reference `json:"target"`
+		Target       []Reference `json:"target"`
 		Occurred     period      `json:"occurredPeriod"`
 		Recorded     string      `json:"recorded"`
 		Agent        []agent     `json:"agent"`
 		Entity       []entity    `json:"entity"`
 	}{"Provenance", r.ID, targets, period{r.Start.UTC().Format(time.RFC3339Nano), r.End.UTC().Format(time.RFC3339Nano)}, r.Recorded.UTC().Format(time.RFC3339Nano),
-		[]agent{{concept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", Code: "performer", Display: "Performer"}}}, reference{"Device/" + r.Agent}}},
+		[]agent{{Concept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", Code: "performer", Display: "Performer"}}}, Reference{"Device/" + r.Agent}}},
 		[]entity{{"source", what{identifier{IdentifierSystem, r.Message}}}}})
 }

@@ -40,7 +40,7 @@ type Coding struct {
 }
 
 type Concept struct {
-	Coding []Coding `json:"Coding,omitempty"`
+	Coding []Coding `json:"coding,omitempty"`
 	Text   string   `json:"text,omitempty"`
 }
 

@@ -82,14 +82,102 @@ func outside(diag string) *fhir.Error {
 	return fail(http.StatusForbidden, "forbidden", "access: "+diag)
 }
 
+// OwnerSystem is the meta.tag system of the patient who owns a
+// Subscription (code "Patient/ID"). R4 puts Subscription in no
+// compartment, yet a patient app must be able to ask for its own new
+// data: the Service writes this tag on every Subscription a request
+// confined to a patient's compartment writes, and a confined request
+// sees and changes only the Subscriptions its patient owns. The tag is
+// the server's: one a client sends is replaced (by the writer's patient,
+// or for an unconfined writer by the current version's owner, if any).
+// Writes without an Access (import, the subscription engine's status
+// updates) keep the body's tag.
+const OwnerSystem = "https://doppel.health/fhir/CodeSystem/subscription-owner"
+
+// subscriptionOwner returns the owner tag's code of a Subscription's
+// body, "" when it has none.
+func subscriptionOwner(body []byte) (string, error) {
+	r, err := fhir.Parse(body)
+	if err != nil {
+		return "", err
+	}
+	meta, _ := r.Tree["meta"].(map[string]any)
+	tags, _ := meta["tag"].([]any)
+	for _, t := range tags {
+		if m, ok := t.(map[string]any); ok && m["system"] == OwnerSystem {
+			code, _ := m["code"].(string)
+			return code, nil
+		}
+	}
+	return "", nil
+}
+
+// owned returns v, a Subscription written by a request with an Access
+// over the current version cur (zero if none), with the owner tag the
+// server decides (see [OwnerSystem]) in place of any the client sent,
+// re-indexed. Other versions, and writes without an Access, are returned
+// unchanged.
+func (s *Service) owned(ctx context.Context, cur, v store.Version) (store.Version, error) {
+	if v.Type != "Subscription" || !HasAccess(ctx) {
+		return v, nil
+	}
+	pid, err := confinedTo(ctx)
+	if err != nil {
+		return v, err
+	}
+	owner := ""
+	switch {
+	case pid != "":
+		owner = "Patient/" + pid
+	case cur.Body != nil && !cur.Deleted:
+		if owner, err = subscriptionOwner(cur.Body); err != nil {
+			return v, err
+		}
+	}
+	r, err := fhir.Parse(v.Body)
+	if err != nil {
+		return v, err
+	}
+	meta, _ := r.Tree["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		r.Tree["meta"] = meta
+	}
+	tags, _ := meta["tag"].([]any)
+	kept := slices.DeleteFunc(slices.Clone(tags), func(t any) bool {
+		m, ok := t.(map[string]any)
+		return ok && m["system"] == OwnerSystem
+	})
+	if owner != "" {
+		kept = append(kept, map[string]any{"system": OwnerSystem, "code": owner})
+	}
+	if len(kept) == 0 {
+		delete(meta, "tag")
+	} else {
+		meta["tag"] = kept
+	}
+	if v.Body, err = r.MarshalJSON(); err != nil {
+		return v, err
+	}
+	if v.Index, err = s.reg.Extract(r.Type, r.Tree); err != nil {
+		return v, fail(http.StatusBadRequest, "value", err.Error(), r.Type)
+	}
+	return v, nil
+}
+
 // inCompartment reports whether v is in patient pid's compartment: it is
 // Patient/pid, or one of its type's compartment parameters (R4 Patient
-// CompartmentDefinition) refers to Patient/pid. The index entries are
+// CompartmentDefinition) refers to Patient/pid, or it is a Subscription
+// that Patient/pid owns ([OwnerSystem]). The index entries are
 // extracted from the body, not taken from v, because stores may return
 // them transformed (hashed at rest). A delete marker is in no compartment.
 func (s *Service) inCompartment(v store.Version, pid string) (bool, error) {
 	if v.Type == "Patient" {
 		return v.ID == pid && v.Body != nil, nil
+	}
+	if v.Type == "Subscription" && v.Body != nil {
+		owner, err := subscriptionOwner(v.Body)
+		return owner == "Patient/"+pid, err
 	}
 	params := s.reg.CompartmentParams(v.Type)
 	if len(params) == 0 || v.Body == nil {
@@ -198,6 +286,8 @@ func (s *Service) confine(ctx context.Context, r store.Reader, q *search.Query, 
 	switch {
 	case q.Type == "Patient":
 		vals = url.Values{"_id": {pid}}
+	case q.Type == "Subscription":
+		vals = url.Values{"_tag": {OwnerSystem + "|Patient/" + pid}}
 	case len(params) == 0:
 		return false, outside(q.Type + " resources are in no patient compartment, and the token is confined to Patient/" + pid)
 	case len(params) == 1:

@@ -34,6 +34,8 @@ var (
 	p1w = access{kinds: writeAll, compartment: "Patient/p1"}
 	// user can read everything (user/*.rs).
 	user = access{kinds: readAll}
+	// user2w can also write (user/*.cruds).
+	user2w = access{kinds: writeAll}
 )
 
 // compartmentFixture stores two patients and their data:
@@ -328,5 +330,137 @@ func TestCompartmentInvalid(t *testing.T) {
 		if status(err) != 403 {
 			t.Errorf("compartment %q: %v, want 403", c, err)
 		}
+	}
+}
+
+// subscription is a rest-hook Subscription id ("" for none) of
+// criteria, with meta.tag tags (JSON, "" for none).
+func subscription(id, criteria, tags string) string {
+	meta := ""
+	if id != "" {
+		meta = `"id":"` + id + `",`
+	}
+	if tags != "" {
+		meta += `"meta":{"tag":` + tags + `},`
+	}
+	return `{"resourceType":"Subscription",` + meta + `"status":"requested","reason":"cgm","criteria":"` + criteria +
+		`","channel":{"type":"rest-hook","endpoint":"https://app.example/hook","payload":"application/fhir+json"}}`
+}
+
+// owner returns the owner tags (codes) of the stored Subscription id,
+// and its other tags' codes.
+func (s sv) owner(t *testing.T, id string) (owners, others []string) {
+	t.Helper()
+	r := s.mustRead(t, "Subscription", id)
+	m, _ := r["meta"].(map[string]any)
+	tags, _ := m["tag"].([]any)
+	for _, tag := range tags {
+		tm, _ := tag.(map[string]any)
+		code, _ := tm["code"].(string)
+		if tm["system"] == fhirops.OwnerSystem {
+			owners = append(owners, code)
+		} else {
+			others = append(others, code)
+		}
+	}
+	return owners, others
+}
+
+// TestCompartmentSubscription: Subscription is in no compartment, yet a
+// patient token may write Subscriptions, which the server tags with its
+// patient (a client's owner tag is replaced), and reads, searches,
+// updates and deletes only those its patient owns.
+func TestCompartmentSubscription(t *testing.T) {
+	s := compartmentFixture(t)
+	p2w := access{kinds: writeAll, compartment: "Patient/p2"}
+	forged := `[{"system":"` + fhirops.OwnerSystem + `","code":"Patient/p2"},{"system":"x","code":"mine"}]`
+	o, err := s.Create(as(p1w), "Subscription", []byte(subscription("", "Observation?subject=Patient/p1", forged)), "")
+	if err != nil {
+		t.Fatalf("create as p1: %v", err)
+	}
+	own := o.Version.ID
+	owners, others := s.owner(t, own)
+	if diff := cmp.Diff([]string{"Patient/p1"}, owners); diff != "" {
+		t.Errorf("owner of p1's Subscription (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"mine"}, others); diff != "" {
+		t.Errorf("client tags of p1's Subscription (-want +got):\n%s", diff)
+	}
+	o, err = s.Create(as(p2w), "Subscription", []byte(subscription("", "Observation?subject=Patient/p2", "")), "")
+	if err != nil {
+		t.Fatalf("create as p2: %v", err)
+	}
+	theirs := o.Version.ID
+	s.mustUpdate(t, "Subscription", "sys", subscription("sys", "Observation?code=x", "")) // no Access: unowned
+
+	for _, tc := range []struct {
+		name string
+		a    fhirops.Access
+		do   func(ctx context.Context) error
+		want int
+	}{
+		{"read own", p1, func(ctx context.Context) error { _, err := s.Read(ctx, "Subscription", own); return err }, 0},
+		{"read another patient's", p1, func(ctx context.Context) error { _, err := s.Read(ctx, "Subscription", theirs); return err }, 404},
+		{"read an unowned one", p1, func(ctx context.Context) error { _, err := s.Read(ctx, "Subscription", "sys"); return err }, 404},
+		{"history of another patient's", p1, func(ctx context.Context) error {
+			_, err := s.History(ctx, "Subscription", theirs, nil, "http://x/fhir")
+			return err
+		}, 404},
+		{"update another patient's", p1w, func(ctx context.Context) error {
+			_, err := s.Update(ctx, "Subscription", theirs, []byte(subscription(theirs, "Observation?subject=Patient/p1", "")), "")
+			return err
+		}, 403},
+		{"delete another patient's", p1w, func(ctx context.Context) error { _, err := s.Delete(ctx, "Subscription", theirs); return err }, 403},
+		{"update own", p1w, func(ctx context.Context) error {
+			_, err := s.Update(ctx, "Subscription", own, []byte(subscription(own, "Observation?subject=Patient/p1&code=x", "")), "")
+			return err
+		}, 0},
+		{"user reads another patient's", user, func(ctx context.Context) error { _, err := s.Read(ctx, "Subscription", theirs); return err }, 0},
+	} {
+		if got := status(tc.do(as(tc.a))); got != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		a    fhirops.Access
+		want []string
+	}{
+		{p1, []string{own}},
+		{p2w, []string{theirs}},
+		{user, []string{own, theirs, "sys"}},
+	} {
+		b, err := s.searchAs(tc.a, "Subscription", "")
+		if err != nil {
+			t.Fatalf("%v search: %v", tc.a, err)
+		}
+		got := b.ids()
+		slices.Sort(got)
+		var want []string
+		for _, id := range tc.want {
+			want = append(want, "Subscription/"+id)
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%v Subscription search (-want +got):\n%s", tc.a, diff)
+		}
+	}
+
+	// An unconfined writer keeps the current owner, whatever tag it sends;
+	// it cannot give an unowned Subscription to a patient.
+	if _, err := s.Update(as(user2w), "Subscription", own, []byte(subscription(own, "Observation?subject=Patient/p1", forged)), ""); err != nil {
+		t.Fatal(err)
+	}
+	if owners, _ := s.owner(t, own); !slices.Equal(owners, []string{"Patient/p1"}) {
+		t.Errorf("owner after a user's update with a forged tag: %v, want [Patient/p1]", owners)
+	}
+	if _, err := s.Update(as(user2w), "Subscription", "sys", []byte(subscription("sys", "Observation?code=x", forged)), ""); err != nil {
+		t.Fatal(err)
+	}
+	if owners, _ := s.owner(t, "sys"); owners != nil {
+		t.Errorf("owner of an unowned Subscription after a user's update with a forged tag: %v, want none", owners)
+	}
+	if _, err := s.Read(as(p2w), "Subscription", "sys"); status(err) != 404 {
+		t.Errorf("p2 reads the Subscription a user tried to give it: %v, want 404", err)
 	}
 }

@@ -400,6 +400,9 @@ func (s *Service) put(ctx context.Context, w store.Writer, r *fhir.Resource, id,
 	if err != nil {
 		return Outcome{}, err
 	}
+	if v, err = s.owned(ctx, cur, v); err != nil {
+		return Outcome{}, err
+	}
 	if err := s.writable(ctx, w, cur, v); err != nil {
 		return Outcome{}, err
 	}
@@ -427,10 +430,14 @@ func (s *Service) create(ctx context.Context, w store.Writer, r *fhir.Resource, 
 
 // putNew stores v, version 1 of a new resource stamped by stamp.
 func (s *Service) putNew(ctx context.Context, w store.Writer, v store.Version) (Outcome, error) {
+	v, err := s.owned(ctx, store.Version{}, v)
+	if err != nil {
+		return Outcome{}, err
+	}
 	if err := s.writable(ctx, w, store.Version{}, v); err != nil {
 		return Outcome{}, err
 	}
-	v, err := w.Put(ctx, v)
+	v, err = w.Put(ctx, v)
 	if err != nil {
 		return Outcome{}, storeError(err, v.Type+"/"+v.ID)
 	}

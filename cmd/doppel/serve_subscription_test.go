@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/doppelhealth/doppel/internal/auth"
+	"github.com/doppelhealth/doppel/internal/fhirops"
 )
 
 // subscriptionBody is a backport Subscription of the resource-write topic.
@@ -51,10 +53,10 @@ func TestServeSubscriptionsPostgres(t *testing.T) {
 	exerciseSubscriptions(t, "--store", "postgres", "--dsn", durSchema(t, dsn))
 }
 
-// exerciseSubscriptions runs serve with args (the store) twice on one
-// data directory.
-func exerciseSubscriptions(t *testing.T, args ...string) {
-	args = append(args, "--subscription-allow", "127.0.0.1")
+// restHook starts a rest-hook endpoint; next returns the type of the
+// next notification it receives and the focus of its event, if any, and
+// fails the test when none comes within 20 s.
+func restHook(t *testing.T) (url string, next func() (typ, focus string)) {
 	got := make(chan map[string]any, 16)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b map[string]any
@@ -62,8 +64,8 @@ func exerciseSubscriptions(t *testing.T, args ...string) {
 		_ = json.Unmarshal(body, &b)
 		got <- b
 	}))
-	defer hook.Close()
-	next := func() (typ string, focus string) {
+	t.Cleanup(hook.Close)
+	return hook.URL, func() (typ string, focus string) {
 		t.Helper()
 		select {
 		case b := <-got:
@@ -87,11 +89,18 @@ func exerciseSubscriptions(t *testing.T, args ...string) {
 			return "", ""
 		}
 	}
+}
+
+// exerciseSubscriptions runs serve with args (the store) twice on one
+// data directory.
+func exerciseSubscriptions(t *testing.T, args ...string) {
+	args = append(args, "--subscription-allow", "127.0.0.1")
+	hookURL, next := restHook(t)
 
 	dir := t.TempDir()
 	base, stop := startServe(t, dir, args...)
 	admin := []string{"Authorization", "Bearer " + adminToken(t, dir)}
-	code, loc, body := send(t, "POST", base+"/Subscription", subscriptionBody("Observation?patient=Patient/p1", "rest-hook", hook.URL), admin...)
+	code, loc, body := send(t, "POST", base+"/Subscription", subscriptionBody("Observation?patient=Patient/p1", "rest-hook", hookURL), admin...)
 	if code != http.StatusCreated {
 		t.Fatalf("create Subscription: %d %s", code, body)
 	}
@@ -119,8 +128,8 @@ func exerciseSubscriptions(t *testing.T, args ...string) {
 		host   string
 		want   int
 	}{
-		{"another patient", auth.Grant{Role: "patient", Patient: "p1"}, "Observation?patient=Patient/p2", hook.URL, 403},
-		{"scopes lack Flag", auth.Grant{Scope: "user/Observation.rs user/Subscription.cr"}, "Flag?patient=Patient/p1", hook.URL, 403},
+		{"another patient", auth.Grant{Role: "patient", Patient: "p1"}, "Observation?patient=Patient/p2", hookURL, 403},
+		{"scopes lack Flag", auth.Grant{Scope: "user/Observation.rs user/Subscription.cr"}, "Flag?patient=Patient/p1", hookURL, 403},
 		{"host not allowed", auth.Grant{Role: "admin"}, "Observation?patient=Patient/p1", "http://10.1.2.3/hook", 400},
 	} {
 		tok := []string{"Authorization", "Bearer " + mintToken(t, dir, c.grant)}
@@ -183,5 +192,100 @@ func exerciseSubscriptions(t *testing.T, args ...string) {
 	}
 	if typ, _ := next(); typ != "event-notification" {
 		t.Errorf("after restart: %s, want event-notification", typ)
+	}
+}
+
+// TestServeSubscriptionsPatient: a patient-level SMART token subscribes
+// to its own Observations and is notified of its new CGM reading; the
+// server tags the Subscription with the patient (a forged tag is
+// replaced); a filter naming another patient is refused; another
+// patient's Subscription does not exist for it.
+func TestServeSubscriptionsPatient(t *testing.T) {
+	hookURL, next := restHook(t)
+	dir := t.TempDir()
+	base, stop := startServe(t, dir, "--subscription-allow", "127.0.0.1")
+	defer stop()
+	admin := []string{"Authorization", "Bearer " + adminToken(t, dir)}
+	patient := func(id string) []string {
+		return []string{"Authorization", "Bearer " + mintToken(t, dir, auth.Grant{Subject: "app-" + id, Patient: id,
+			Scope: "patient/Observation.rs patient/Subscription.cruds"})}
+	}
+	p1, p2 := patient("p1"), patient("p2")
+	idOf := func(loc string) string { parts := strings.Split(loc, "/"); return parts[len(parts)-3] }
+
+	var sub map[string]any
+	_ = json.Unmarshal([]byte(subscriptionBody("Observation?patient=Patient/p1", "rest-hook", hookURL)), &sub)
+	sub["meta"] = map[string]any{"tag": []any{map[string]any{"system": fhirops.OwnerSystem, "code": "Patient/p2"}}}
+	forged, _ := json.Marshal(sub)
+	code, loc, body := send(t, "POST", base+"/Subscription", string(forged), p1...)
+	if code != http.StatusCreated {
+		t.Fatalf("patient creates a Subscription of its Observations: %d %s", code, body)
+	}
+	own := idOf(loc)
+	if typ, _ := next(); typ != "handshake" {
+		t.Errorf("first notification %s, want handshake", typ)
+	}
+	code, _, body = send(t, "GET", base+"/Subscription/"+own, "", p1...)
+	var stored struct {
+		Meta struct {
+			Tag []struct{ System, Code string }
+		}
+	}
+	if err := json.Unmarshal(body, &stored); code != http.StatusOK || err != nil {
+		t.Fatalf("patient reads its Subscription: %d %s", code, body)
+	}
+	if diff := cmp.Diff([]struct{ System, Code string }{{fhirops.OwnerSystem, "Patient/p1"}}, stored.Meta.Tag); diff != "" {
+		t.Errorf("tags of the patient's Subscription, the client's owner tag replaced (-want +got):\n%s", diff)
+	}
+
+	cgm := func(pid string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"99504-3"}]},` +
+			`"subject":{"reference":"Patient/` + pid + `"},"effectiveDateTime":"2026-01-02T03:04:05Z","valueQuantity":{"value":112,"unit":"mg/dL","system":"http://unitsofmeasure.org","code":"mg/dL"}}`
+	}
+	if code, _, body := send(t, "POST", base+"/Observation", cgm("p2"), admin...); code != http.StatusCreated {
+		t.Fatalf("create p2's Observation: %d %s", code, body)
+	}
+	code, loc, body = send(t, "POST", base+"/Observation", cgm("p1"), admin...)
+	if code != http.StatusCreated {
+		t.Fatalf("create p1's Observation: %d %s", code, body)
+	}
+	if typ, focus := next(); typ != "event-notification" || focus != strings.TrimSuffix(loc, "/_history/1") {
+		t.Errorf("notification %s of %s, want event-notification of %s (not p2's)", typ, focus, loc)
+	}
+
+	code, _, body = send(t, "POST", base+"/Subscription", subscriptionBody("Observation?patient=Patient/p2", "rest-hook", hookURL), p1...)
+	if code != http.StatusForbidden || !strings.Contains(string(body), "subscription:") {
+		t.Errorf("patient subscribes to another patient: %d %s, want 403 from the subscription engine", code, body)
+	}
+	code, loc, body = send(t, "POST", base+"/Subscription", subscriptionBody("Observation?patient=Patient/p2", "websocket", ""), p2...)
+	if code != http.StatusCreated {
+		t.Fatalf("p2 creates its Subscription: %d %s", code, body)
+	}
+	theirs := idOf(loc)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/Subscription/" + theirs, http.StatusNotFound},
+		{"GET", "/Subscription/" + theirs + "/$status", http.StatusNotFound},
+		{"DELETE", "/Subscription/" + theirs, http.StatusForbidden},
+		{"GET", "/Subscription/" + own + "/$status", http.StatusOK},
+	} {
+		if code, _, body := send(t, c.method, base+c.path, "", p1...); code != c.want {
+			t.Errorf("p1 %s %s: %d %s, want %d", c.method, c.path, code, body, c.want)
+		}
+	}
+	code, _, body = send(t, "GET", base+"/Subscription", "", p1...)
+	var bundle struct {
+		Entry []struct{ Resource struct{ ID string } }
+	}
+	if err := json.Unmarshal(body, &bundle); code != http.StatusOK || err != nil {
+		t.Fatalf("p1 searches Subscriptions: %d %s", code, body)
+	}
+	if len(bundle.Entry) != 1 || bundle.Entry[0].Resource.ID != own {
+		t.Errorf("p1's Subscription search: %s, want only %s", body, own)
+	}
+	if code, _, body := send(t, "DELETE", base+"/Subscription/"+own, "", p1...); code >= 300 {
+		t.Errorf("patient deletes its Subscription: %d %s", code, body)
 	}
 }

@@ -1,7 +1,7 @@
 // Package web serves the clinician dashboard of doppel serve: the patient
 // list, each patient's twin (measured data, the model's forecast with its
-// uncertainty, alerts, what-if plans), an in-silico trial viewer and the
-// audit trail, as pages embedded in the binary, because hospitals run it
+// uncertainty, alerts, what-if plans), the hospital occupancy forecast
+// from the FHIR census, an in-silico trial viewer and the audit trail, as pages embedded in the binary, because hospitals run it
 // offline and a clinician would rather look than read.
 //
 // # Pages

@@ -291,6 +291,9 @@ type SessionInfo struct {
 	Expires time.Time `json:"expires"`
 	CSRF    string    `json:"csrf"`  // for CSRFHeader
 	Audit   bool      `json:"audit"` // may search AuditEvent system-wide
+	// Hospital: may run the hospital forecast (POST /twin/hospital/forecast),
+	// which reads and searches every Encounter and Location.
+	Hospital bool `json:"hospital"`
 }
 
 // sessionInfo serves GET /session.
@@ -305,5 +308,7 @@ func (d *Dashboard) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, SessionInfo{
 		Subject: p.Subject, Role: p.Role, Patient: strings.TrimPrefix(comp, "Patient/"), Expires: s.expiry, CSRF: s.csrf,
 		Audit: comp == "" && p.Allows("search-type", "AuditEvent"),
+		Hospital: comp == "" && p.Allows("read", "Encounter") && p.Allows("search-type", "Encounter") &&
+			p.Allows("read", "Location") && p.Allows("search-type", "Location"),
 	})
 }

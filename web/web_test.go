@@ -334,3 +334,35 @@ func TestStaticFilesAreSafe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSessionOffers: GET /session tells the pages what the token may do:
+// the hospital page needs read and search on Encounter and Location
+// outside a patient's compartment, as POST /twin/hospital/forecast does.
+func TestSessionOffers(t *testing.T) {
+	env := newTestEnv(t)
+	tests := []struct {
+		name            string
+		grant           auth.Grant
+		audit, hospital bool
+	}{
+		{"clinician", auth.Grant{Subject: "doc", Role: "clinician"}, true, true},
+		{"bed manager", auth.Grant{Subject: "beds", Scope: "user/Encounter.rs user/Location.rs"}, false, true},
+		{"no Location", auth.Grant{Subject: "enc", Scope: "user/Encounter.rs"}, false, false},
+		{"read only", auth.Grant{Subject: "ro", Scope: "user/Encounter.r user/Location.r"}, false, false},
+		{"patient", auth.Grant{Subject: "pat", Role: "patient", Patient: "p1"}, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := env.a.Mint(tc.grant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := sessionCookie(t, env.do("POST", "/signin", "", `{"token":"`+tok+`"}`, "Content-Type", "application/json"))
+			var info SessionInfo
+			decodeJSON(t, env.do("GET", "/session", c.Value, ""), &info)
+			if info.Audit != tc.audit || info.Hospital != tc.hospital {
+				t.Errorf("audit %v, hospital %v; want %v, %v", info.Audit, info.Hospital, tc.audit, tc.hospital)
+			}
+		})
+	}
+}

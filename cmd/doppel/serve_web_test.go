@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -361,6 +362,60 @@ func TestDashboard(t *testing.T) {
 		wait(t, ctx, "audit rows", `document.querySelectorAll("table.audit tbody tr").length > 0 && document.querySelector("table.audit tbody").textContent.includes("demo-t1d-1")`, 30*time.Second)
 		shot(t, ctx, "audit.png")
 	})
+	t.Run("hospital forecast", func(t *testing.T) {
+		// The demo holds no Locations: the endpoint's refusal is shown.
+		do(t, ctx, "run on an empty census", chromedp.Navigate(root+"/#/hospital"), chromedp.WaitVisible(chromedp.CSS("#run-hospital")),
+			chromedp.SetValue(chromedp.CSS("#hosp-days"), "5"), chromedp.SetValue(chromedp.CSS("#hosp-reps"), "20"),
+			chromedp.Click(chromedp.CSS("#run-hospital")))
+		wait(t, ctx, "refusal", `document.querySelector("#hospital-result .error") !== null`, 30*time.Second)
+		if got := eval(t, ctx, `String(document.querySelector("[data-nav=hospital]").hidden)`); got != "false" {
+			t.Errorf("the admin session does not see the Hospital link (hidden = %s)", got)
+		}
+		if got := eval(t, ctx, `document.querySelector("#hospital-result .error").textContent`); !strings.Contains(got, "no such Location") {
+			t.Errorf("an empty census shows %q, want the endpoint's reason", got)
+		}
+		// examples/hospital_fhir.yaml's Locations and a census of in-progress
+		// Encounters (hospital_fhir_test.go), written through the FHIR API.
+		for _, r := range censusResources(time.Now()) {
+			var id struct{ ResourceType, ID string }
+			if err := json.Unmarshal([]byte(r), &id); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, body := send(t, "PUT", root+"/fhir/"+id.ResourceType+"/"+id.ID, r, "Authorization", "Bearer "+admin); code != 201 && code != 200 {
+				t.Fatalf("PUT %s/%s: %d %s", id.ResourceType, id.ID, code, body)
+			}
+		}
+		do(t, ctx, "run with a what-if", chromedp.SetValue(chromedp.CSS("#hosp-whatif-unit"), "icu"),
+			chromedp.SetValue(chromedp.CSS("#hosp-whatif-change"), "2"), chromedp.Click(chromedp.CSS("#run-hospital")))
+		wait(t, ctx, "a chart per unit", `document.querySelectorAll(".occupancy-chart canvas").length === 3`, 60*time.Second)
+		for _, unit := range []string{"ed", "ward", "icu"} {
+			// Two curves (as planned, the what-if), each with its band.
+			if got := eval(t, ctx, `document.querySelector('.occupancy-chart[data-unit="`+unit+`"]').dataset.bands`); got != "2" {
+				t.Errorf("%s chart: %s bands, want 2", unit, got)
+			}
+		}
+		census := eval(t, ctx, `document.querySelector("#hospital-census").textContent`)
+		if !strings.Contains(census, "1 in the ED") || !strings.Contains(census, "ward 2") || !strings.Contains(census, "icu 1") {
+			t.Errorf("census %q, want 1 in the ED, ward 2, icu 1", census)
+		}
+		table := eval(t, ctx, `document.querySelector("#hospital-table").textContent`)
+		for _, want := range []string{"Emergency department", "Unit icu", "icu +2 beds", " ± ", "Model forecast"} {
+			if !strings.Contains(table, want) {
+				t.Errorf("results table lacks %q: %s", want, table)
+			}
+		}
+		diff := eval(t, ctx, `document.querySelector(".hospital-diff") ? document.querySelector(".hospital-diff").textContent : ""`)
+		if !strings.Contains(diff, "icu +2 beds") || !strings.Contains(diff, "Mean ED boarding (h)") {
+			t.Errorf("what-if differences %q", diff)
+		}
+		if got := eval(t, ctx, `document.querySelector("#hospital-result").textContent`); strings.Contains(got, "[object") || strings.Contains(got, "null") {
+			t.Errorf("the results show an object as text: %s", got)
+		}
+		if got := eval(t, ctx, `document.querySelector("main .model-note").textContent`); !strings.Contains(got, "Model output") {
+			t.Errorf("model note %q", got)
+		}
+		shot(t, ctx, "hospital.png")
+	})
 	t.Run("tablet width, another time zone", func(t *testing.T) {
 		tz := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Chicago"})
@@ -426,6 +481,9 @@ func TestDashboard(t *testing.T) {
 		wait(t, pctx, "own patient", `location.hash === "#/patient/demo-t1d-2" && document.querySelector("#patient-name") !== null`, 30*time.Second)
 		if got := eval(t, pctx, `document.querySelector("#who").textContent`); !strings.Contains(got, "Patient/demo-t1d-2 only") {
 			t.Errorf("header says %q", got)
+		}
+		if got := eval(t, pctx, `String(document.querySelector("[data-nav=hospital]").hidden)`); got != "true" {
+			t.Errorf("a patient session sees the Hospital link (hidden = %s)", got)
 		}
 		do(t, pctx, "open another patient", chromedp.Navigate(root+"/#/patient/demo-t1d-1"))
 		wait(t, pctx, "refused", `document.querySelector("main .error") !== null`, 30*time.Second)

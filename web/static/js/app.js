@@ -1,9 +1,10 @@
 // app.js: the dashboard's pages, routed by the URL fragment (#/,
-// #/patient/ID, #/trial, #/audit).
+// #/patient/ID, #/trial, #/audit, #/hospital).
 import * as api from "./data.js";
 import { h, when, pct, num, modelNote } from "./dom.js";
 import * as charts from "./charts.js";
 import { planSummary } from "./stats.js";
+import { hospitalPage } from "./hospital.js";
 
 const main = document.getElementById("main");
 const live = document.getElementById("live");
@@ -534,6 +535,10 @@ async function route() {
   if (m) await patientPage(decodeURIComponent(m[1]), current);
   else if (hash === "/trial") trialPage();
   else if (hash === "/audit" && me.audit) auditPage();
+  else if (hash === "/hospital" && me.hospital) {
+    setNav("hospital");
+    hospitalPage(main, { cleanup, errorBox });
+  }
   else if (me.patient) location.replace("#/patient/" + encodeURIComponent(me.patient));
   else await patientList();
 }
@@ -547,6 +552,7 @@ async function start() {
   }
   document.getElementById("who").textContent = `${me.subject}${me.role ? ` (${me.role})` : ""}${me.patient ? ` · Patient/${me.patient} only` : ""}`;
   document.querySelector("[data-nav=audit]").hidden = !me.audit;
+  document.querySelector("[data-nav=hospital]").hidden = !me.hospital;
   document.getElementById("tz").textContent = `Times are shown in your time zone: ${charts.timeZone}.`;
   document.getElementById("signout").addEventListener("click", async () => {
     await api.signOut().catch(() => {});

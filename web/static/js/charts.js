@@ -340,3 +340,60 @@ export function trialChart(el, arms, metric) {
   opts.scales.y = { range: () => (Number.isFinite(lo) ? [lo - 0.05 * (hi - lo + 1), hi + 0.05 * (hi - lo + 1)] : [0, 1]) };
   return mount(el, opts, [xs, med]);
 }
+
+// OCCUPANCY_COLOURS: the base forecast, then each what-if branch.
+export const OCCUPANCY_COLOURS = [OKABE_ITO.blue, OKABE_ITO.vermillion, OKABE_ITO.green, OKABE_ITO.purple, OKABE_ITO.orange];
+
+// occupancyChart draws one unit's model forecast of daily mean occupancy
+// for each branch ([{name, daily: [{day, p5, p25, p50, p75, p95}],
+// capacity}], the base first): the median (line) and the 90 % prediction
+// band across replications (shaded; the base's 50 % band darker), with
+// each branch's capacity as a dashed line. Day d is plotted at the middle
+// of the d-th 24 h after t0 (ms), in local time; b.start, the census at
+// t0, is the first point (null: none).
+export function occupancyChart(el, { unit, place, branches, t0 }) {
+  const days = [...new Set(branches.flatMap((b) => b.daily.map((d) => d.day)))].sort((a, b) => a - b);
+  const data = [[sec(t0), ...days.map((d) => sec(t0 + (d - 0.5) * 86400000))]];
+  const series = [{}];
+  const bands = [];
+  branches.forEach((b, k) => {
+    const c = OCCUPANCY_COLOURS[k % OCCUPANCY_COLOURS.length];
+    const byDay = new Map(b.daily.map((d) => [d.day, d]));
+    const col = (key) => [b.start ?? null, ...days.map((d) => (byDay.has(d) ? byDay.get(d)[key] : null))];
+    const n = series.length;
+    const keys = k === 0 ? ["p50", "p5", "p95", "p25", "p75"] : ["p50", "p5", "p95"];
+    data.push(...keys.map(col));
+    series.push(
+      { label: `Model forecast, ${b.name}: median (${place})`, stroke: c, width: 2.5, dash: k === 0 ? [] : [8, 4], spanGaps: true, points: { show: true, size: 6 }, value: fmt(1) },
+      { label: `${b.name}: 5th percentile`, stroke: alpha(c, 0.5), width: 1, spanGaps: true, value: fmt(1) },
+      { label: `${b.name}: 95th percentile`, stroke: alpha(c, 0.5), width: 1, spanGaps: true, value: fmt(1) },
+    );
+    bands.push({ series: [n + 2, n + 1], fill: alpha(c, 0.12) });
+    if (k === 0) {
+      series.push(
+        { label: `${b.name}: 25th percentile`, stroke: alpha(c, 0.3), width: 1, spanGaps: true, value: fmt(1) },
+        { label: `${b.name}: 75th percentile`, stroke: alpha(c, 0.3), width: 1, spanGaps: true, value: fmt(1) },
+      );
+      bands.push({ series: [n + 4, n + 3], fill: alpha(c, 0.22) });
+    }
+  });
+  const top = Math.max(...branches.map((b) => b.capacity));
+  const opts = {
+    height: 260,
+    scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(top, hi ?? 0) * 1.1 + 1] } },
+    axes: [xTimeAxis(), yAxis(`${unit} occupancy (${place})`)],
+    series, bands,
+    hooks: { draw: [(u) => {
+      const drawn = new Set();
+      branches.forEach((b, k) => {
+        if (drawn.has(b.capacity)) return;
+        drawn.add(b.capacity);
+        hline(u, b.capacity, OCCUPANCY_COLOURS[k % OCCUPANCY_COLOURS.length], `capacity ${b.capacity} ${place}${k === 0 ? "" : ` (${b.name})`}`);
+      });
+    }] },
+  };
+  const c = mount(el, opts, data);
+  el.dataset.curves = String(branches.length);
+  el.dataset.bands = String(branches.length);
+  return c;
+}

@@ -206,3 +206,10 @@ function sameOriginPath(u) {
   const x = new URL(u, location.href);
   return x.pathname + x.search;
 }
+
+// hospitalForecast runs the hospital model (a doppel hospital file as an
+// object, with its fhir: mapping) from the store's census of Encounters
+// at Locations; the answer is what doppel hospital --json prints.
+export function hospitalForecast(config) {
+  return post("/twin/hospital/forecast", config);
+}

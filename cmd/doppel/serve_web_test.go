@@ -414,6 +414,10 @@ func TestDashboard(t *testing.T) {
 		if got := eval(t, ctx, `document.querySelector("main .model-note").textContent`); !strings.Contains(got, "Model output") {
 			t.Errorf("model note %q", got)
 		}
+		// The model run is kept for the next visit, in this browser.
+		if got := eval(t, ctx, `String(localStorage.getItem("doppel.hospital-model") === document.querySelector("#hosp-model").value)`); got != "true" {
+			t.Errorf("the model run is not kept in localStorage")
+		}
 		shot(t, ctx, "hospital.png")
 	})
 	t.Run("tablet width, another time zone", func(t *testing.T) {

@@ -25,6 +25,8 @@ const DEFAULT_MODEL = {
   },
 };
 
+const MODEL_KEY = "doppel.hospital-model";
+
 // readModel parses the model text; the page's fields then set the
 // horizon, the replications and the what-if branch.
 function readModel(text) {
@@ -67,7 +69,8 @@ export function hospitalPage(main, { cleanup, errorBox }) {
   const target = h("select", { id: "hosp-whatif-unit" });
   const change = h("input", { id: "hosp-whatif-change", type: "number", min: "-500", max: "500", step: "1", value: "0" });
   const model = h("textarea", { id: "hosp-model", rows: "18", spellcheck: "false" });
-  model.value = JSON.stringify(DEFAULT_MODEL, null, 2);
+  // The model last run in this browser is kept (it holds no patient data).
+  model.value = localStorage.getItem(MODEL_KEY) || JSON.stringify(DEFAULT_MODEL, null, 2);
   const targets = () => {
     let units = [];
     try { units = Object.keys(readModel(model.value).units || {}); } catch (_) { /* kept as it was */ }
@@ -101,6 +104,7 @@ export function hospitalPage(main, { cleanup, errorBox }) {
     out.replaceChildren(h("p", { class: "muted", role: "status" }, "Running the model from the census (up to a minute)…"));
     try {
       const res = await api.hospitalForecast(cfg);
+      localStorage.setItem(MODEL_KEY, model.value);
       clear();
       drawn = showForecast(out, res);
     } catch (e) {
@@ -119,7 +123,12 @@ export function hospitalPage(main, { cleanup, errorBox }) {
         field("hosp-whatif-unit", "What-if: change the capacity of", target),
         field("hosp-whatif-change", "by (places; 0: no what-if)", change)),
       h("details", {}, h("summary", {}, "Hospital model (JSON, as doppel hospital reads: arrivals, ED, routes, units and the fhir: mapping of Locations)"),
-        field("hosp-model", "Hospital model", model)),
+        field("hosp-model", "Hospital model", model),
+        h("button", { type: "button", class: "quiet", id: "hosp-reset", onclick: () => {
+          model.value = JSON.stringify(DEFAULT_MODEL, null, 2);
+          localStorage.removeItem(MODEL_KEY);
+          targets();
+        } }, "Reset to the example model")),
       h("div", { class: "actions" }, run)),
     out);
 }

@@ -344,6 +344,11 @@ func TestDashboard(t *testing.T) {
 	t.Run("ward patient", func(t *testing.T) {
 		do(t, ctx, "open demo-ward-3", chromedp.Navigate(root+"/#/patient/demo-ward-3"))
 		wait(t, ctx, "NEWS2 and vitals charts", `document.querySelector("#news2-chart canvas") !== null && document.querySelector("#vital-hr canvas") !== null`, 60*time.Second)
+		// The chart starts from the twin's history of scored sets, not
+		// from its last score alone (a live score adds one at most).
+		if got := eval(t, ctx, `document.querySelector("#news2-chart").dataset.points`); got == "" || got == "1" || got == "2" {
+			t.Errorf("NEWS2 chart opened with %q scores, want the twin's history (3 or more)", got)
+		}
 		shot(t, ctx, "patient-ward.png")
 	})
 	t.Run("trial viewer", func(t *testing.T) {

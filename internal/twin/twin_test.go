@@ -302,6 +302,18 @@ func TestNEWS2(t *testing.T) {
 	if diff := cmp.Diff([]int{0, 11}, totals); diff != "" {
 		t.Errorf("NEWS2 totals (-want +got):\n%s", diff)
 	}
+	// The state's history is the scored sets, as the events gave them.
+	var want []ScorePoint
+	for _, e := range rec.kinds(KindNEWS2, "") {
+		want = append(want, ScorePoint{At: e.NEWS2.At, Total: e.NEWS2.Total})
+	}
+	st, ok, err := m.State(ctx, "w1")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if diff := cmp.Diff(want, st.NEWS2History); diff != "" {
+		t.Errorf("NEWS2 history (-events +state):\n%s", diff)
+	}
 	alerts := rec.kinds(KindAlert, AlertNEWS2)
 	if len(alerts) != 1 || alerts[0].Alert.Score != 11 || alerts[0].Alert.Response != "emergency response" {
 		t.Errorf("NEWS2 alerts %+v, want one emergency at 11", alerts)

@@ -210,3 +210,19 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// history is the scored sets the twin keeps, each at its time (the
+// samples' hours since origin, rounded back to the nanosecond: exact for
+// 104 days after origin) with its NEWS2 total.
+func (w *wardTwin) history() []ScorePoint {
+	out := make([]ScorePoint, 0, len(w.samples))
+	for _, s := range w.samples {
+		r, err := score.NEWS2(s.Vitals)
+		if err != nil {
+			continue // scored once already; cannot fail
+		}
+		at := w.origin.Add(time.Duration(math.Round(s.T * float64(time.Hour))))
+		out = append(out, ScorePoint{At: at, Total: r.Total})
+	}
+	return out
+}

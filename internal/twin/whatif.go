@@ -191,6 +191,15 @@ type State struct {
 	Patient string        `json:"patient"`
 	Glucose *GlucoseState `json:"glucose,omitempty"`
 	NEWS2   *NEWS2        `json:"news2,omitempty"`
+	// NEWS2History is the ward twin's scored sets of the last 12 h
+	// (trendWindow), oldest first: what its trend forecast fits.
+	NEWS2History []ScorePoint `json:"news2History,omitempty"`
+}
+
+// ScorePoint is the NEWS2 total of one scored vitals set.
+type ScorePoint struct {
+	At    time.Time `json:"at"`
+	Total int       `json:"total"`
 }
 
 // GlucoseState is the diabetes twin's current estimate and last forecast.
@@ -220,8 +229,9 @@ func (m *Manager) State(ctx context.Context, patient string) (State, bool, error
 		s.Glucose = &GlucoseState{LastReading: g.lastCGM, Reading: g.reading, Estimate: e,
 			Forecast: g.last, HypoAlert: g.hypo, StreamLost: g.lost}
 	}
-	if p.ward != nil {
-		s.NEWS2 = p.ward.last
+	if w := p.ward; w != nil {
+		s.NEWS2 = w.last
+		s.NEWS2History = w.history()
 	}
 	return s, true, nil
 }

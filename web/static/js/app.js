@@ -208,7 +208,7 @@ async function patientPage(id, current) {
   let g = null;
   if (glucose && current()) g = await glucoseSection(id, glucose, since, () => alerts, current);
   let w = null;
-  if (news2 && current()) w = await wardSection(id, news2, since, () => alerts, current);
+  if (news2 && current()) w = await wardSection(id, news2, st.news2History || [], since, () => alerts, current);
   if (!current()) {
     if (g) g.destroy();
     if (w) w.destroy();
@@ -287,10 +287,13 @@ async function glucoseSection(id, state, since, alertsOf, current) {
   };
 }
 
-async function wardSection(id, state, since, alertsOf, current) {
+// wardSection shows the vitals and NEWS2: the twin's scored sets of the
+// last 12 h (history), or its last score alone, then those received live.
+async function wardSection(id, state, history, since, alertsOf, current) {
   let series = await Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)));
   if (!current()) return null;
-  const scores = [{ t: Date.parse(state.at), v: state.total }];
+  const scores = history.length ? history.map((p) => ({ t: Date.parse(p.at), v: p.total }))
+    : [{ t: Date.parse(state.at), v: state.total }];
   const now = h("p", { class: "summary", id: "news2-summary" });
   const show = (n) => {
     now.textContent = `Last NEWS2 ${n.total} points (${n.response}) at ${when(n.at)}` +
@@ -302,7 +305,7 @@ async function wardSection(id, state, since, alertsOf, current) {
   const grid = h("div", { class: "chart-grid" });
   const section = h("section", { "aria-labelledby": "ward-h" },
     h("h2", { id: "ward-h" }, "Vital signs and NEWS2"), now,
-    h("figure", {}, newsEl, h("figcaption", {}, "NEWS2 score of each complete set of measured vitals (the last stored score and those received live); dashed lines: RCP response thresholds.")),
+    h("figure", {}, newsEl, h("figcaption", {}, "NEWS2 score of each complete set of measured vitals (the twin's last 12 h, then those received live); dashed lines: RCP response thresholds.")),
     grid);
   main.append(section);
   // Every chart of the section spans the same window: the measured
@@ -312,6 +315,7 @@ async function wardSection(id, state, since, alertsOf, current) {
     return ts.length ? [Math.min(...ts) / 1000 - 300, Math.max(...ts) / 1000 + 300] : [since / 1000, Date.now() / 1000];
   };
   const nc = charts.news2Chart(newsEl, scores, alertsOf, range);
+  newsEl.dataset.points = String(scores.length);
   const vcs = VITALS.map((v, i) => {
     const el = h("div", { class: "chart", id: "vital-" + v.key });
     grid.append(h("figure", {}, el, h("figcaption", {}, `${v.label} (${v.unit}), measured.`)));
@@ -321,6 +325,7 @@ async function wardSection(id, state, since, alertsOf, current) {
     onNEWS2(n) {
       scores.push({ t: Date.parse(n.at), v: n.total });
       nc.update(scores);
+      newsEl.dataset.points = String(scores.length);
       show(n);
       Promise.all(VITALS.map((v) => api.samples(id, api.CODES[v.key], since).catch(partial)))
         .then((ss) => {
